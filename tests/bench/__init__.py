@@ -1,0 +1,1 @@
+"""Benchmarks: not collected by the test run; `make bench` runs them all."""

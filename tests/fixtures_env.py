@@ -1,0 +1,1 @@
+"""Isolation from the developer's machine: home, config, state dir and keyring."""

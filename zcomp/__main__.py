@@ -1,0 +1,3 @@
+from zcomp.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Click commands: parse, call the core, render. No Zimbra logic here."""
