@@ -8,7 +8,9 @@ import tests.bench as bench_pkg
 
 
 def run() -> int:
-    names = sorted(m.name for m in pkgutil.iter_modules(bench_pkg.__path__) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(bench_pkg.__path__) if m.name.startswith("bench_")
+    )
     wanted = set(sys.argv[1:])
     for name in names:
         if wanted and name not in wanted:

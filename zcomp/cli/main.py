@@ -1,10 +1,17 @@
-"""Root command group. Subcommands are imported lazily so `zcomp --help` stays light."""
+"""Root command group. Subcommands are imported lazily so `zcomp --help` stays light.
+
+Every error becomes one line `Error: ...` on stderr with the exit status of zcomp.exitcodes;
+a traceback only with --debug. This happens inside the group's invoke(), so `main()`, the
+console script, `python -m zcomp` and click.testing.CliRunner all behave the same.
+"""
 
 from __future__ import annotations
 
 import importlib
-import sys
-from typing import Any
+import os
+import traceback
+from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -15,16 +22,47 @@ from zcomp.exitcodes import ExitCode, ZcompError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "lockdown": ("zcomp.cli.lockdown", "lockdown", "Contain, clean and record a phished account."),
     "unlock": ("zcomp.cli.unlock", "unlock", "Hand a contained account back to its owner."),
-    "inspect": ("zcomp.cli.inspect", "inspect_cmd", "Read-only triage of an account's risky settings."),
-    "restore": ("zcomp.cli.restore", "restore", "Put back items lockdown removed (false positives)."),
+    "inspect": (
+        "zcomp.cli.inspect",
+        "inspect_cmd",
+        "Read-only triage of an account's risky settings.",
+    ),
+    "restore": (
+        "zcomp.cli.restore",
+        "restore",
+        "Put back items lockdown removed (false positives).",
+    ),
     "history": ("zcomp.cli.history", "history", "Incidents and their actions from the journal."),
     "baseline": ("zcomp.cli.baseline", "baseline", "Record or show known-good account settings."),
     "sandbox": ("zcomp.cli.sandbox", "sandbox", "A local Zimbra-compatible server for rehearsals."),
     "demo": ("zcomp.cli.demo", "demo", "The whole story on the built-in sandbox."),
     "login": ("zcomp.cli.auth", "login", "Verify the admin password and store it in the keyring."),
     "logout": ("zcomp.cli.auth", "logout", "Remove the stored admin password and cached token."),
-    "config": ("zcomp.cli.config", "config", "Write an example configuration or show the effective one."),
+    "config": (
+        "zcomp.cli.config",
+        "config",
+        "Write an example configuration or show the effective one.",
+    ),
 }
+
+
+class ReportedError(click.ClickException):
+    """A ZcompError (or Ctrl-C) on its way out as one line with its own exit status."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # per instance, not per class
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"Error: {self.message}", err=True)
+
+
+class Interrupted(ReportedError):
+    def __init__(self) -> None:
+        super().__init__("interrupted", int(ExitCode.INTERRUPTED))
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo("\nInterrupted.", err=True)
 
 
 class LazyGroup(click.Group):
@@ -35,7 +73,12 @@ class LazyGroup(click.Group):
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        module = importlib.import_module(entry[0])
+        try:
+            module = importlib.import_module(entry[0])
+        except ModuleNotFoundError as exc:
+            if exc.name != entry[0]:
+                raise
+            raise click.ClickException(f"'{cmd_name}' is not available in this build") from None
         command: click.Command = getattr(module, entry[1])
         return command
 
@@ -46,27 +89,99 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zcomp")
+class RootGroup(LazyGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.Abort as exc:
+            # Click turns Ctrl-C at a prompt into Abort; that is an interruption too.
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                raise Interrupted() from None
+            raise
+        except (click.ClickException, click.exceptions.Exit):
+            raise
+        except ZcompError as exc:
+            if debug:
+                traceback.print_exc()
+            raise ReportedError(exc.message, int(exc.exit_code)) from exc
+        except KeyboardInterrupt:
+            if debug:
+                traceback.print_exc()
+            raise Interrupted() from None
+        except Exception as exc:
+            if debug:
+                raise
+            raise ReportedError(
+                f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                int(ExitCode.FAILURE),
+            ) from exc
+
+
+_path = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group(
+    cls=RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", prog_name="zcomp")
+@click.option("--config", "config_path", type=_path, help="Configuration file to use.")
+@click.option("--profile", help="Named profile of the configuration file.")
+@click.option("--url", help="Zimbra admin URL, e.g. https://mail.example.edu:7071")
+@click.option("--admin", help="Admin account, e.g. admin@example.edu")
+@click.option("--password-file", type=_path, help="File holding the admin password.")
+@click.option("--ca-bundle", type=_path, help="CA certificates to verify the server with.")
+@click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS (dangerous).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Read timeout for each request.",
+)
+@click.option("--json", "json_output", is_flag=True, help="JSON lines on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--debug", is_flag=True, help="Tracebacks and (redacted) SOAP exchanges.")
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR in the environment).")
 @click.pass_context
-def cli(ctx: click.Context, **_options: Any) -> None:
+def cli(
+    ctx: click.Context,
+    config_path: Path | None,
+    profile: str | None,
+    url: str | None,
+    admin: str | None,
+    password_file: Path | None,
+    ca_bundle: Path | None,
+    insecure: bool | None,
+    timeout: float | None,
+    json_output: bool,
+    quiet: bool,
+    debug: bool,
+    no_color: bool,
+) -> None:
     """Respond to a phished Zimbra account: lock it down, clean it, hand it back."""
+    from zcomp.cli.context import AppContext
+    from zcomp.config import CliValues
+
+    ctx.obj = AppContext(
+        cli_values=CliValues(
+            config=config_path,
+            profile=profile,
+            url=url,
+            admin=admin,
+            password_file=password_file,
+            ca_bundle=ca_bundle,
+            insecure=insecure,
+            timeout=timeout,
+        ),
+        env=os.environ,
+        json=json_output,
+        quiet=quiet,
+        debug=debug,
+        no_color=no_color,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        cli.main(args=argv, prog_name="zcomp", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except ZcompError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    """Console-script entry point (and `python -m zcomp`)."""
+    cli.main(args=argv, prog_name="zcomp")

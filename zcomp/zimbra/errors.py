@@ -15,7 +15,7 @@ class ZimbraError(ZcompError):
 
 
 class ZimbraFault(ZimbraError):
-    """Zimbra answered with a SOAP fault. `code` is the Zimbra code, e.g. account.NO_SUCH_ACCOUNT."""
+    """Zimbra answered with a SOAP fault. `code` is Zimbra's, e.g. account.NO_SUCH_ACCOUNT."""
 
     exit_code = ExitCode.FAULT
 

@@ -182,11 +182,17 @@ class Identity:
         return first(self.attrs, name, default)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "attrs": {k: list(v) for k, v in self.attrs.items()}}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "attrs": {k: list(v) for k, v in self.attrs.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Identity:
-        return cls(id=data["id"], name=data["name"], attrs={k: list(v) for k, v in data["attrs"].items()})
+        return cls(
+            id=data["id"], name=data["name"], attrs={k: list(v) for k, v in data["attrs"].items()}
+        )
 
 
 @dataclass

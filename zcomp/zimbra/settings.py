@@ -18,7 +18,7 @@ class ConnectionSettings:
     insecure: bool = False
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    token_cache: str = "auto"  # auto | keyring | file | off
+    token_cache: str = "auto"  # noqa: S105 - a mode: auto | keyring | file | off
     state_dir: Path | None = None  # where the 0600 token-cache file lives
     debug: Callable[[str], None] | None = None  # receives redacted SOAP exchanges
     user_agent_version: str = "0.1.0"

@@ -1,0 +1,55 @@
+"""Requests per second of simple sandbox requests over keep-alive connections (target >= 500/s)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.sandbox.rawsoap import ADMIN, MAIL, RawSoap
+from zcomp.sandbox import Sandbox, SandboxOptions
+
+DURATION_S = 1.5
+
+
+def _run(sb: Sandbox, token: str, body: str, threads: int) -> float:
+    counts = [0] * threads
+    stop = time.perf_counter() + DURATION_S
+
+    def worker(i: int) -> None:
+        c = RawSoap(sb.admin_url)
+        c.token = token
+        try:
+            while time.perf_counter() < stop:
+                r = c.xml(body)
+                assert r.status == 200
+                counts[i] += 1
+        finally:
+            c.close()
+
+    workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    with Sandbox(SandboxOptions(seed="demo")) as sb:
+        admin = RawSoap(sb.admin_url)
+        token = admin.admin_login()
+        admin.close()
+        requests = {
+            "NoOp": f'<NoOpRequest xmlns="{MAIL}"/>',
+            "GetAccount": f'<GetAccountRequest xmlns="{ADMIN}" attrs="zimbraAccountStatus">'
+            '<account by="name">alice@sandbox.test</account></GetAccountRequest>',
+        }
+        for name, body in requests.items():
+            for threads in (1, 4):
+                rate = _run(sb, token, body, threads)
+                print(f"sandbox {name:<10} threads={threads}: {rate:7.0f} req/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

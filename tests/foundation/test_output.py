@@ -1,0 +1,99 @@
+"""Output: data on stdout, humans on stderr, no markup injection, progress off-terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from zcomp.output import Output, escape
+
+
+def test_json_data_is_one_line_per_record(capsys: pytest.CaptureFixture[str]) -> None:
+    out = Output(json=True)
+    long_value = "x" * 300 + " [bold]not markup[/bold]"
+    out.data({"account": "a@x", "value": long_value})
+    out.data({"account": "b@x"})
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0])["value"] == long_value
+    assert captured.err == ""
+
+
+def test_human_text_goes_to_stderr_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    out = Output()
+    attacker = "Evil [red]Corp[/red] <evil@freemail.example> [link=http://x]click[/link]"
+    out.info(attacker)
+    out.warn(attacker)
+    out.error(attacker)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [attacker, f"Warning: {attacker}", f"Error: {attacker}"]
+    assert "\x1b[" not in captured.err  # not a terminal: no colour codes
+
+
+def test_long_lines_are_not_wrapped(capsys: pytest.CaptureFixture[str]) -> None:
+    Output().info("y" * 250)
+    assert capsys.readouterr().err == "y" * 250 + "\n"
+
+
+def test_quiet_keeps_warnings_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    out = Output(quiet=True)
+    out.info("hidden")
+    out.table(["a"], [["1"]])
+    out.warn("shown")
+    out.error("also shown")
+    with out.progress(2, "Locking") as bar:
+        bar.advance("a@x")
+    assert capsys.readouterr().err == "Warning: shown\nError: also shown\n"
+
+
+def test_table_escapes_cells(capsys: pytest.CaptureFixture[str]) -> None:
+    Output().table(["account", "filter"], [["a@x", "[bold]fwd[/bold] all"], ["b@x", None]], "Found")
+    err = capsys.readouterr().err
+    assert "[bold]fwd[/bold] all" in err and "Found" in err
+
+
+def test_progress_off_terminal_prints_one_line_per_item(capsys: pytest.CaptureFixture[str]) -> None:
+    with Output().progress(2, "Locking") as bar:
+        bar.advance("a@x")
+        bar.advance("[b]@x")
+    assert capsys.readouterr().err.splitlines() == ["Locking [1/2] a@x", "Locking [2/2] [b]@x"]
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_and_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    out = Output(env={"TERM": "xterm-256color"})
+    assert out.colour_enabled() and out.interactive()
+    out.warn("careful")
+    assert "\x1b[" in terminal.getvalue()
+    with out.progress(1, "Locking") as bar:
+        bar.advance("a@x")
+    assert "1/1" in terminal.getvalue()
+    assert not Output(no_color=True, env={}).colour_enabled()
+    assert not Output(env={"NO_COLOR": "1"}).interactive()
+    assert not Output(env={"TERM": "dumb"}).interactive()
+
+
+def test_escape() -> None:
+    assert escape("[bold]x[/bold]") == "\\[bold]x\\[/bold]"
+
+
+def test_plain_data_rendering(capsys: pytest.CaptureFixture[str]) -> None:
+    out = Output()
+    out.data({"account": "a@x", "locked": True, "addresses": ["a", "b"]})
+    out.data("just text")
+    assert capsys.readouterr().out.splitlines() == [
+        "account    a@x",
+        "locked     yes",
+        "addresses  a, b",
+        "just text",
+    ]

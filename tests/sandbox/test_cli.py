@@ -1,0 +1,75 @@
+# ruff: noqa: E501 - raw SOAP bodies read best on one line
+"""`zcomp sandbox serve`: ready line, Ctrl-C exits 0, bad options exit 2."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.sandbox.rawsoap import RawSoap
+
+
+def test_serve_ready_line_and_interrupt() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zcomp",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--servers",
+            "2",
+            "--seed",
+            "none",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("sandbox ready"), line
+        url = next(w for w in line.split() if w.startswith("http://"))
+        c = RawSoap(url)
+        try:
+            assert c.admin_login()
+        finally:
+            c.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert err == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--servers", "0"],
+        ["--seed", "lots"],
+        ["--fault-rate", "2"],
+        ["--zimbra-version", "ten"],
+        ["--port", "notaport"],
+        ["--bogus"],
+    ],
+)
+def test_bad_options_exit_2(args: list[str]) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "zcomp", "sandbox", "serve", "--port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert res.returncode == 2
+    assert res.stdout == ""
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr

@@ -1,0 +1,59 @@
+"""The per-account result every playbook returns (and --json prints)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from zcomp.core.findings import Finding
+from zcomp.zimbra.errors import ZimbraFault
+
+
+@dataclass
+class AccountOutcome:
+    account: str
+    result: str  # contained | already-contained | planned | skipped | failed | unlocked | ...
+    incident: int | None = None
+    ticket: dict[str, Any] | None = None
+    removed: list[Finding] = field(default_factory=list)
+    kept: list[Finding] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    plan: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    held: int = 0
+    round_trips: int = 0
+    evidence_sha256: str | None = None
+    evidence_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.result not in ("failed", "skipped")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "account": self.account,
+            "result": self.result,
+            "incident": self.incident,
+            "ticket": self.ticket,
+            "removed": [f.summary() for f in self.removed],
+            "kept": [f.summary() for f in self.kept],
+            "held": self.held,
+            "round_trips": self.round_trips,
+        }
+        if self.evidence_sha256:
+            out["evidence_sha256"] = self.evidence_sha256
+        if self.evidence_path:
+            out["evidence_path"] = self.evidence_path
+        if self.plan:
+            out["plan"] = self.plan
+        if self.warnings:
+            out["warnings"] = self.warnings
+        if self.error:
+            out["error"] = {"code": self.error["code"], "message": self.error["message"]}
+        out.update(self.extra)
+        return out
+
+
+def fault_error(fault: ZimbraFault) -> dict[str, Any]:
+    return {"code": fault.code, "message": fault.reason, "exit": int(fault.exit_code)}

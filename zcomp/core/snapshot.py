@@ -1,0 +1,155 @@
+"""Everything an attacker could have touched on one account, as read from Zimbra."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
+from zcomp.zimbra.requests import (
+    GetFilterRules,
+    GetIdentities,
+    GetPrefs,
+    GetSignatures,
+    Request,
+)
+
+# Account attributes a baseline records (one directory search returns them for many accounts).
+BASELINE_ATTRS: tuple[str, ...] = (
+    "zimbraId",
+    "zimbraMailHost",
+    "zimbraPrefFromAddress",
+    "zimbraPrefFromDisplay",
+    "zimbraPrefReplyToAddress",
+    "zimbraPrefReplyToDisplay",
+    "zimbraPrefReplyToEnabled",
+    "zimbraSignatureId",
+    "zimbraSignatureName",
+    "zimbraPrefMailSignature",
+    "zimbraPrefMailSignatureHTML",
+    "zimbraPrefDefaultSignatureId",
+    "zimbraPrefForwardReplySignatureId",
+    "zimbraPrefMailForwardingAddress",
+    "zimbraPrefMailLocalDeliveryDisabled",
+    "zimbraMailForwardingAddress",
+    "zimbraMailSieveScript",
+    "zimbraMailOutgoingSieveScript",
+    "zimbraPrefOutOfOfficeReplyEnabled",
+    "zimbraPrefOutOfOfficeReply",
+)
+
+
+def mailbox_reads() -> list[Request[Any]]:
+    """The user-side reads of a snapshot, in the order `MailboxState.from_results` expects."""
+    return [
+        GetFilterRules(),
+        GetFilterRules(outgoing=True),
+        GetSignatures(),
+        GetIdentities(),
+        GetPrefs(),
+    ]
+
+
+@dataclass
+class MailboxState:
+    """The user-side settings of an account (filters, signatures, identities, prefs)."""
+
+    rules: list[FilterRule] = field(default_factory=list)
+    outgoing_rules: list[FilterRule] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
+    prefs: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_results(cls, results: list[Any]) -> MailboxState:
+        rules, outgoing, signatures, identities, prefs = results
+        return cls(list(rules), list(outgoing), list(signatures), list(identities), dict(prefs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "filter_rules": [r.to_dict() for r in self.rules],
+            "outgoing_filter_rules": [r.to_dict() for r in self.outgoing_rules],
+            "signatures": [s.to_dict() for s in self.signatures],
+            "identities": [i.to_dict() for i in self.identities],
+            "prefs": {k: list(v) for k, v in sorted(self.prefs.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MailboxState:
+        return cls(
+            rules=[FilterRule.from_dict(r) for r in data.get("filter_rules", [])],
+            outgoing_rules=[FilterRule.from_dict(r) for r in data.get("outgoing_filter_rules", [])],
+            signatures=[Signature.from_dict(s) for s in data.get("signatures", [])],
+            identities=[Identity.from_dict(i) for i in data.get("identities", [])],
+            prefs={k: list(v) for k, v in data.get("prefs", {}).items()},
+        )
+
+
+@dataclass
+class Baseline:
+    """Known-good values of an account, captured before any incident (see `zcomp baseline`)."""
+
+    captured_at: str
+    attrs: dict[str, list[str]] = field(default_factory=dict)
+    signatures: list[Signature] | None = None  # None when only account attributes were captured
+    identities: list[Identity] | None = None
+
+    def signature_candidates(self) -> list[Signature]:
+        """Baseline signatures; the account-entry signature is derived from attributes."""
+        if self.signatures is not None:
+            return list(self.signatures)
+        sig_id = _first(self.attrs, "zimbraSignatureId")
+        name = _first(self.attrs, "zimbraSignatureName")
+        if not sig_id or not name:
+            return []
+        contents = {}
+        if (plain := _first(self.attrs, "zimbraPrefMailSignature")) is not None:
+            contents["text/plain"] = plain
+        if (html := _first(self.attrs, "zimbraPrefMailSignatureHTML")) is not None:
+            contents["text/html"] = html
+        return [Signature(id=sig_id, name=name, contents=contents)]
+
+    def default_identity_attrs(self) -> dict[str, list[str]]:
+        if self.identities is not None:
+            for identity in self.identities:
+                if identity.name == "DEFAULT":
+                    return dict(identity.attrs)
+        return {k: list(v) for k, v in self.attrs.items() if k.startswith("zimbraPref")}
+
+    def identity(self, identity_id: str, name: str) -> Identity | None:
+        for identity in self.identities or []:
+            if identity.id == identity_id or identity.name == name:
+                return identity
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"attrs": self.attrs}
+        if self.signatures is not None:
+            out["signatures"] = [s.to_dict() for s in self.signatures]
+        if self.identities is not None:
+            out["identities"] = [i.to_dict() for i in self.identities]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], captured_at: str) -> Baseline:
+        sigs = data.get("signatures")
+        idents = data.get("identities")
+        return cls(
+            captured_at=captured_at,
+            attrs={k: list(v) for k, v in data.get("attrs", {}).items()},
+            signatures=[Signature.from_dict(s) for s in sigs] if sigs is not None else None,
+            identities=[Identity.from_dict(i) for i in idents] if idents is not None else None,
+        )
+
+
+def _first(attrs: dict[str, list[str]], name: str) -> str | None:
+    values = attrs.get(name)
+    return values[0] if values else None
+
+
+def account_to_dict(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "attrs": {k: list(v) for k, v in sorted(account.attrs.items())},
+    }

@@ -1,0 +1,211 @@
+"""The admin password: password file, $ZCOMP_PASSWORD, the OS keyring, or a hidden prompt.
+
+Never from a command-line option value (it would show in `ps` and shell history). The keyring
+is a convenience, not a requirement: a headless machine without a usable backend falls through
+to the other sources with one short note. keyring is imported only on the path that needs it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import stat
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zcomp.config import ENV_PASSWORD, Settings
+from zcomp.exitcodes import CredentialError, UsageError
+from zcomp.zimbra.model import Secret
+
+KEYRING_SERVICE = "zcomp"
+
+
+def keyring_username(admin: str, url: str) -> str:
+    return f"{admin}@{url}"
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Terminal:
+    """The interactive boundary: whether a human is there, and how to ask them secretly."""
+
+    is_interactive: Callable[[], bool] = _stdin_is_terminal
+    read_secret: Callable[[str], str] = getpass.getpass
+
+
+@dataclass
+class PasswordSource:
+    """Everything the chain needs besides the settings; notes go to stderr via `note`."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    note: Callable[[str], None] = lambda _text: None
+    warn: Callable[[str], None] = lambda _text: None
+    terminal: Terminal = field(default_factory=Terminal)
+    _keyring_noted: bool = False
+
+    def keyring_unavailable(self, error: BaseException) -> None:
+        if not self._keyring_noted:
+            self._keyring_noted = True
+            self.note(f"OS keyring not available ({_describe(error)}); using other sources")
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    name = type(error).__name__
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{name}: {text}" if text else name
+
+
+# ---------------------------------------------------------------- the individual sources
+
+
+def read_password_file(path: Path, warn: Callable[[str], None]) -> Secret:
+    try:
+        mode = path.stat().st_mode
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CredentialError(f"cannot read password file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CredentialError(f"password file {path} is not UTF-8 text") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        warn(
+            f"password file {path} is readable by others "
+            f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it"
+        )
+    # Strip exactly one trailing newline: `echo pw > file` adds one, but spaces may be real.
+    if raw.endswith("\r\n"):
+        raw = raw[:-2]
+    elif raw.endswith("\n"):
+        raw = raw[:-1]
+    if not raw:
+        raise CredentialError(f"password file {path} is empty")
+    return Secret(raw)
+
+
+def keyring_get(service: str, username: str, source: PasswordSource) -> str | None:
+    """The stored value, or None when absent or when no keyring works here (noted once)."""
+    try:
+        import keyring
+
+        return keyring.get_password(service, username)
+    except Exception as exc:  # noqa: BLE001 - any keyring failure only means "not available"
+        source.keyring_unavailable(exc)
+        return None
+
+
+def keyring_set(service: str, username: str, value: str) -> None:
+    """Store a value; a failing keyring is an error here (the user asked to store)."""
+    try:
+        import keyring
+
+        keyring.set_password(service, username, value)
+    except Exception as exc:  # noqa: BLE001 - report any backend failure as one line
+        raise CredentialError(
+            f"could not store the password in the OS keyring ({_describe(exc)}); "
+            "use --password-file or ZCOMP_PASSWORD instead"
+        ) from None
+
+
+def keyring_delete(service: str, username: str) -> bool | None:
+    """True if removed, False if there was nothing, None if the keyring is not usable."""
+    try:
+        import keyring
+        from keyring.errors import PasswordDeleteError
+    except Exception:  # noqa: BLE001
+        return None
+    try:
+        keyring.delete_password(service, username)
+    except PasswordDeleteError:
+        return False
+    except Exception:  # noqa: BLE001 - no backend, locked collection, ...
+        return None
+    return True
+
+
+# ---------------------------------------------------------------- the chain
+
+
+def _require_identity(settings: Settings) -> tuple[str, str]:
+    if not settings.url or not settings.admin:
+        missing = "url" if not settings.url else "admin"
+        raise UsageError(
+            f"no Zimbra {missing} configured: use --{missing}, ZCOMP_{missing.upper()} "
+            f"or '{missing}' in the configuration file (zcomp config init)"
+        )
+    return settings.admin, settings.url
+
+
+def prompt_password(settings: Settings, source: PasswordSource) -> Secret:
+    admin, url = _require_identity(settings)
+    value = source.terminal.read_secret(f"Password for {admin} at {url}: ")
+    if not value:
+        raise CredentialError("no password entered")
+    return Secret(value)
+
+
+def get_password(settings: Settings, source: PasswordSource, *, use_keyring: bool = True) -> Secret:
+    """First hit wins: password file, $ZCOMP_PASSWORD, keyring, prompt on a terminal."""
+    if settings.password_file is not None:
+        return read_password_file(settings.password_file, source.warn)
+    from_env = source.env.get(ENV_PASSWORD)
+    if from_env:
+        return Secret(from_env)
+    admin, url = _require_identity(settings)
+    if use_keyring and settings.keyring:
+        stored = keyring_get(KEYRING_SERVICE, keyring_username(admin, url), source)
+        if stored:
+            return Secret(stored)
+    if source.terminal.is_interactive():
+        return prompt_password(settings, source)
+    ways = "--password-file PATH, ZCOMP_PASSWORD"
+    if settings.keyring:
+        ways += ", `zcomp login` (OS keyring)"
+    raise CredentialError(
+        f"no password for {admin}: stdin is not a terminal; supply it with {ways}, "
+        "or password_file in the configuration"
+    )
+
+
+def describe_password_source(settings: Settings, env: Mapping[str, str]) -> str:
+    """Where the password would come from, without reading it or touching the keyring."""
+    if settings.password_file is not None:
+        return f"password_file {settings.password_file} ({settings.sources.get('password_file')})"
+    if env.get(ENV_PASSWORD):
+        return f"env {ENV_PASSWORD}"
+    return "OS keyring, else a prompt" if settings.keyring else "prompt (keyring = false)"
+
+
+def forget(settings: Settings) -> list[str]:
+    """Remove the stored password and this admin's cached token; returns what was removed.
+
+    The token cache belongs to zcomp.zimbra.tokens (keyed by the normalised admin URL), so it
+    is cleared through that module rather than by guessing its file or keyring names.
+    """
+    from zcomp.zimbra.client import admin_url
+    from zcomp.zimbra.tokens import FileCache, KeyringCache, cache_key
+
+    admin, url = _require_identity(settings)
+    username = keyring_username(admin, url)
+    token_key = cache_key(admin_url(url), admin)
+    removed: list[str] = []
+    if settings.keyring:
+        if keyring_delete(KEYRING_SERVICE, username):
+            removed.append(f"password for {username} from the OS keyring")
+        keyring_tokens = KeyringCache()
+        if keyring_tokens.get(token_key) is not None:
+            keyring_tokens.delete(token_key)
+            removed.append("cached auth token from the OS keyring")
+    file_tokens = FileCache(settings.state_dir)
+    if file_tokens.get(token_key) is not None:
+        file_tokens.delete(token_key)
+        removed.append(f"cached auth token from {file_tokens.path}")
+    return removed

@@ -1,0 +1,35 @@
+"""The journal: zcomp's SQLite record of incidents, actions, evidence, baselines and runs."""
+
+from __future__ import annotations
+
+from zcomp.journal.codec import canonical_json
+from zcomp.journal.errors import IncidentOpenError, JournalError, SecretRefusedError
+from zcomp.journal.model import (
+    CLOSED,
+    CONTAINED,
+    FAILED,
+    OPEN,
+    Action,
+    Baseline,
+    Evidence,
+    Incident,
+    Run,
+)
+from zcomp.journal.store import Journal
+
+__all__ = [
+    "CLOSED",
+    "CONTAINED",
+    "FAILED",
+    "OPEN",
+    "Action",
+    "Baseline",
+    "Evidence",
+    "Incident",
+    "IncidentOpenError",
+    "Journal",
+    "JournalError",
+    "Run",
+    "SecretRefusedError",
+    "canonical_json",
+]

@@ -1,0 +1,37 @@
+"""JSON in and out of the journal: canonical text, secret tripwire, SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from zcomp.journal.errors import JournalError, SecretRefusedError
+from zcomp.journal.guard import find_secret
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON spelling of `value`: sorted keys, no spaces, ASCII only, no NaN."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JournalError(f"cannot journal a value that is not plain JSON: {exc}") from None
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def refuse_secrets(value: Any, where: str) -> None:
+    found = find_secret(value, where)
+    if found:
+        raise SecretRefusedError(f"refused to write to the journal: {found}")
+
+
+def encode(value: Any, where: str) -> str:
+    refuse_secrets(value, where)
+    return canonical_json(value)
+
+
+def decode(text: str) -> Any:
+    return json.loads(text)

@@ -1,0 +1,74 @@
+"""Plain dataclasses the journal hands out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+OPEN = "open"
+CONTAINED = "contained"
+FAILED = "failed"
+CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    account_id: str
+    account_name: str
+    state: str  # open / contained / failed / ... / closed
+    reason: str
+    operator: str
+    started_at: datetime
+    closed_at: datetime | None = None
+    closed_how: str | None = None
+    ticket_backend: str | None = None
+    ticket_id: str | None = None
+    ticket_url: str | None = None
+    evidence_sha256: str | None = None  # of the first (pre-clean) bundle
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == CLOSED
+
+
+@dataclass(frozen=True)
+class Action:
+    id: int
+    incident_id: int
+    at: datetime
+    step: str
+    kind: str
+    target: str
+    before: Any
+    after: Any
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    incident_id: int
+    sha256: str
+    bundle: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Baseline:
+    id: int
+    account_id: str
+    account_name: str
+    captured_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    command: str
+    accounts: list[str]
+    started_at: datetime
+    finished_at: datetime | None
+    results: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,415 @@
+"""The journal: incidents, actions, evidence, baselines, tickets and batch runs in SQLite.
+
+Every public write is its own short transaction, committed before the method returns, so a
+`kill -9` loses nothing already reported. Each worker opens its own Journal (its own
+connection); one Journal may also be shared by threads (calls are serialised).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from zcomp.journal import rows
+from zcomp.journal.codec import decode, encode, refuse_secrets, sha256_hex
+from zcomp.journal.connection import connect, sqlite_errors, write_transaction
+from zcomp.journal.errors import IncidentOpenError, JournalError
+from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir, tighten_side_files
+from zcomp.journal.model import CLOSED, OPEN, Action, Baseline, Evidence, Incident, Run
+from zcomp.journal.schema import migrate
+from zcomp.journal.timefmt import from_text, to_text
+
+
+class Journal:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Journal:
+        """Open (creating as needed) <state_dir>/journal.sqlite3: dir 0700, files 0600."""
+        state_dir = Path(state_dir)
+        path = state_dir / DB_NAME
+        try:
+            ensure_state_dir(state_dir)
+            ensure_private_file(path)
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
+        conn = connect(path)
+        try:
+            with sqlite_errors(path):
+                migrate(conn, str(path))
+            tighten_side_files(path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, sqlite_errors(self.path):
+            if self._conn is None:
+                raise JournalError(f"journal {self.path} is closed")
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._reading() as conn, write_transaction(conn):
+            yield conn
+
+    # -- incidents -------------------------------------------------------------------------
+
+    def start_incident(
+        self,
+        account_id: str,
+        account_name: str,
+        *,
+        reason: str,
+        operator: str,
+        started_at: datetime | None = None,
+    ) -> Incident:
+        """New open incident. Raises IncidentOpenError if the account already has one."""
+        refuse_secrets([account_id, account_name, reason, operator], "incident")
+        started = to_text(started_at)
+        with self._writing() as conn:
+            existing = conn.execute(
+                "SELECT id FROM incidents WHERE account_id = ? AND state <> ?",
+                (account_id, CLOSED),
+            ).fetchone()
+            if existing is not None:
+                raise IncidentOpenError(account_id, int(existing["id"]))
+            cursor = conn.execute(
+                "INSERT INTO incidents (account_id, account_name, state, reason, operator,"
+                " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (account_id, account_name, OPEN, reason, operator, started),
+            )
+            incident_id = int(cursor.lastrowid or 0)
+        return self.incident(incident_id)
+
+    def open_incident(self, account_id: str) -> Incident | None:
+        """The account's newest incident that is not closed, if any."""
+        with self._reading() as conn:
+            row = conn.execute(
+                rows.INCIDENT_SELECT + " WHERE i.account_id = ? AND i.state <> ?"
+                " ORDER BY i.id DESC LIMIT 1",
+                (account_id, CLOSED),
+            ).fetchone()
+        return None if row is None else rows.incident(row)
+
+    def incident(self, incident_id: int) -> Incident:
+        with self._reading() as conn:
+            row = conn.execute(rows.INCIDENT_SELECT + " WHERE i.id = ?", (incident_id,)).fetchone()
+        if row is None:
+            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+        return rows.incident(row)
+
+    def incidents(self, account: str | None = None, *, limit: int = 100) -> list[Incident]:
+        """Newest first; `account` matches the account id or (case-insensitively) its name."""
+        with self._reading() as conn:
+            if account is None:
+                found = conn.execute(
+                    rows.INCIDENT_SELECT + " ORDER BY i.id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                found = conn.execute(
+                    rows.INCIDENT_SELECT + " WHERE i.account_id = ?"
+                    " OR i.account_name = ? COLLATE NOCASE ORDER BY i.id DESC LIMIT ?",
+                    (account, account, limit),
+                ).fetchall()
+        return [rows.incident(row) for row in found]
+
+    def set_incident_state(self, incident_id: int, state: str) -> None:
+        """E.g. "contained" or "failed". Closing goes through close_incident."""
+        if not state or state == CLOSED:
+            raise ValueError("use close_incident() to close an incident; state must be non-empty")
+        refuse_secrets(state, "state")
+        with self._writing() as conn:
+            self._require_not_closed(conn, incident_id)
+            conn.execute("UPDATE incidents SET state = ? WHERE id = ?", (state, incident_id))
+
+    def close_incident(
+        self, incident_id: int, *, how: str, closed_at: datetime | None = None
+    ) -> None:
+        refuse_secrets(how, "how")
+        closed = to_text(closed_at)
+        with self._writing() as conn:
+            self._require_not_closed(conn, incident_id)
+            conn.execute(
+                "UPDATE incidents SET state = ?, closed_at = ?, closed_how = ? WHERE id = ?",
+                (CLOSED, closed, how, incident_id),
+            )
+
+    def _require_not_closed(self, conn: sqlite3.Connection, incident_id: int) -> None:
+        row = conn.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+        if row["state"] == CLOSED:
+            raise JournalError(f"incident {incident_id} is already closed")
+
+    def _require_incident(self, conn: sqlite3.Connection, incident_id: int) -> None:
+        if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() is None:
+            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def record_action(
+        self,
+        incident_id: int,
+        *,
+        step: str,
+        kind: str,
+        target: str,
+        before: Any,
+        after: Any,
+        status: str,
+        detail: str = "",
+    ) -> Action:
+        """Append one action with its before/after values (plain JSON, never a secret)."""
+        refuse_secrets([step, kind, target, status, detail], "action")
+        before_json = encode(before, "before")
+        after_json = encode(after, "after")
+        at = to_text()
+        with self._writing() as conn:
+            self._require_incident(conn, incident_id)
+            cursor = conn.execute(
+                "INSERT INTO actions (incident_id, at, step, kind, target, before_json,"
+                " after_json, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (incident_id, at, step, kind, target, before_json, after_json, status, detail),
+            )
+            action_id = int(cursor.lastrowid or 0)
+        return Action(
+            id=action_id,
+            incident_id=incident_id,
+            at=from_text(at),
+            step=step,
+            kind=kind,
+            target=target,
+            before=decode(before_json),
+            after=decode(after_json),
+            status=status,
+            detail=detail,
+        )
+
+    def actions(self, incident_id: int) -> list[Action]:
+        """In the order they were recorded."""
+        with self._reading() as conn:
+            found = conn.execute(
+                "SELECT * FROM actions WHERE incident_id = ? ORDER BY id", (incident_id,)
+            ).fetchall()
+        return [rows.action(row) for row in found]
+
+    # -- evidence --------------------------------------------------------------------------
+
+    def store_evidence(self, incident_id: int, bundle: dict[str, Any]) -> str:
+        """Keep the bundle as canonical JSON with its SHA-256 (returned, hex).
+
+        Storing the same bundle again adds nothing. A different later bundle is kept too,
+        but evidence() keeps answering the first one: the state before anything was cleaned.
+        """
+        text = encode(bundle, "evidence")
+        digest = sha256_hex(text)
+        with self._writing() as conn:
+            self._require_incident(conn, incident_id)
+            same = conn.execute(
+                "SELECT 1 FROM evidence WHERE incident_id = ? AND sha256 = ?",
+                (incident_id, digest),
+            ).fetchone()
+            if same is None:
+                conn.execute(
+                    "INSERT INTO evidence (incident_id, sha256, bundle_json, created_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (incident_id, digest, text, to_text()),
+                )
+        return digest
+
+    def evidence(self, incident_id: int) -> Evidence | None:
+        """The incident's first evidence bundle, its hash verified; None if there is none."""
+        bundles = self.evidence_bundles(incident_id, limit=1)
+        return bundles[0] if bundles else None
+
+    def evidence_bundles(self, incident_id: int, *, limit: int = -1) -> list[Evidence]:
+        """Every bundle kept for the incident, oldest first, each hash verified."""
+        with self._reading() as conn:
+            found = conn.execute(
+                "SELECT * FROM evidence WHERE incident_id = ? ORDER BY id LIMIT ?",
+                (incident_id, limit),
+            ).fetchall()
+        return [self._verified_evidence(row) for row in found]
+
+    def _verified_evidence(self, row: sqlite3.Row) -> Evidence:
+        text: str = row["bundle_json"]
+        if sha256_hex(text) != row["sha256"]:
+            raise JournalError(
+                f"evidence {row['id']} of incident {row['incident_id']} in journal {self.path}"
+                " fails its SHA-256 check (altered or corrupt)"
+            )
+        bundle = decode(text)
+        if not isinstance(bundle, dict):
+            raise JournalError(f"evidence {row['id']} in journal {self.path} is not an object")
+        return Evidence(
+            incident_id=row["incident_id"],
+            sha256=row["sha256"],
+            bundle=bundle,
+            created_at=from_text(row["created_at"]),
+        )
+
+    # -- tickets ---------------------------------------------------------------------------
+
+    def set_ticket(
+        self, incident_id: int, backend: str, ticket_id: str, url: str | None = None
+    ) -> None:
+        refuse_secrets([backend, ticket_id, url or ""], "ticket")
+        with self._writing() as conn:
+            self._require_incident(conn, incident_id)
+            conn.execute(
+                "UPDATE incidents SET ticket_backend = ?, ticket_id = ?, ticket_url = ?"
+                " WHERE id = ?",
+                (backend, ticket_id, url, incident_id),
+            )
+
+    # -- baselines -------------------------------------------------------------------------
+
+    def add_baseline(
+        self,
+        account_id: str,
+        account_name: str,
+        data: dict[str, Any],
+        *,
+        captured_at: datetime | None = None,
+    ) -> int:
+        with self._writing() as conn:
+            cursor = conn.execute(
+                "INSERT INTO baselines (account_id, account_name, captured_at, data_json)"
+                " VALUES (?, ?, ?, ?)",
+                self._baseline_row(account_id, account_name, data, to_text(captured_at)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def add_baselines(
+        self,
+        rows_in: Iterable[tuple[str, str, dict[str, Any]]],
+        *,
+        captured_at: datetime | None = None,
+    ) -> int:
+        """Many (account_id, account_name, data) in one transaction; returns how many.
+
+        Every row is checked before anything is written: one bad row writes none.
+        """
+        captured = to_text(captured_at)
+        prepared = [self._baseline_row(a, n, d, captured) for a, n, d in rows_in]
+        with self._writing() as conn:
+            conn.executemany(
+                "INSERT INTO baselines (account_id, account_name, captured_at, data_json)"
+                " VALUES (?, ?, ?, ?)",
+                prepared,
+            )
+        return len(prepared)
+
+    @staticmethod
+    def _baseline_row(
+        account_id: str, account_name: str, data: dict[str, Any], captured: str
+    ) -> tuple[str, str, str, str]:
+        if not isinstance(data, dict):
+            raise TypeError("baseline data must be a dict")
+        refuse_secrets([account_id, account_name], "baseline")
+        return (account_id, account_name, captured, encode(data, f"baseline of {account_name}"))
+
+    def latest_baseline(
+        self, account_id: str, *, before: datetime | None = None
+    ) -> Baseline | None:
+        """The newest baseline of the account, or the newest captured strictly before `before`."""
+        with self._reading() as conn:
+            if before is None:
+                row = conn.execute(
+                    "SELECT * FROM baselines WHERE account_id = ?"
+                    " ORDER BY captured_at DESC, id DESC LIMIT 1",
+                    (account_id,),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT * FROM baselines WHERE account_id = ? AND captured_at < ?"
+                    " ORDER BY captured_at DESC, id DESC LIMIT 1",
+                    (account_id, to_text(before)),
+                ).fetchone()
+        return None if row is None else rows.baseline(row)
+
+    # -- batch runs ------------------------------------------------------------------------
+
+    def start_run(self, command: str, accounts: list[str]) -> int:
+        refuse_secrets(command, "run command")
+        accounts_json = encode(list(accounts), "run accounts")
+        with self._writing() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (command, accounts_json, started_at) VALUES (?, ?, ?)",
+                (command, accounts_json, to_text()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def record_run_result(self, run_id: int, account: str, result: str) -> None:
+        """One account's result, committed as soon as it is known (a killed run keeps it)."""
+        self._write_results(run_id, {account: result}, finish=False)
+
+    def finish_run(self, run_id: int, *, results: dict[str, str]) -> None:
+        self._write_results(run_id, results, finish=True)
+
+    def _write_results(self, run_id: int, results: dict[str, str], *, finish: bool) -> None:
+        refuse_secrets(results, "run results")
+        at = to_text()
+        with self._writing() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise JournalError(f"no batch run {run_id} in journal {self.path}")
+            conn.executemany(
+                "INSERT INTO run_results (run_id, account, result, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (run_id, account) DO UPDATE SET result = excluded.result,"
+                " at = excluded.at",
+                [(run_id, account, result, at) for account, result in results.items()],
+            )
+            if finish:
+                conn.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (at, run_id))
+
+    def run(self, run_id: int) -> Run:
+        with self._reading() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise JournalError(f"no batch run {run_id} in journal {self.path}")
+            results = conn.execute(
+                "SELECT account, result FROM run_results WHERE run_id = ? ORDER BY at, account",
+                (run_id,),
+            ).fetchall()
+        return rows.run(row, {r["account"]: r["result"] for r in results})
+
+    def unfinished_runs(self, command: str | None = None) -> list[Run]:
+        """Runs that never finished (killed), newest first."""
+        with self._reading() as conn:
+            found = conn.execute(
+                "SELECT id FROM runs WHERE finished_at IS NULL AND (? IS NULL OR command = ?)"
+                " ORDER BY id DESC",
+                (command, command),
+            ).fetchall()
+        return [self.run(int(row["id"])) for row in found]

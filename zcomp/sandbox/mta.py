@@ -1,0 +1,81 @@
+"""One Postfix queue set per server: SendMsg fills it; GetMailQueue/MailQueueAction act on it."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+QUEUES = ("incoming", "active", "deferred", "hold", "corrupt")
+_QID_ALPHABET = "0123456789ABCDEF"
+
+
+@dataclass
+class QueuedMessage:
+    id: str
+    sender: str
+    recipients: list[str]
+    arrival: float  # epoch seconds
+    size: int
+    message_id: str
+    header_from: str = ""
+    subject: str = ""
+    reason: str = ""
+    origin_ip: str = "127.0.0.1"
+    origin_host: str = ""
+    queue: str = "deferred"
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Mta:
+    def __init__(self, server_name: str, index: int) -> None:
+        self.server_name = server_name
+        self._lock = threading.Lock()
+        self._messages: dict[str, QueuedMessage] = {}
+        # Queue ids look like Postfix's short form; each server gets its own prefix.
+        self._counter = itertools.count(0x1A0B00 + index * 0x100000)
+
+    def new_id(self) -> str:
+        n = next(self._counter)
+        return f"{n:X}{n * 2654435761 % 0xFFFF:04X}"[:11]
+
+    def enqueue(self, msg: QueuedMessage) -> QueuedMessage:
+        with self._lock:
+            self._messages[msg.id] = msg
+        return msg
+
+    def messages(self, queue: str | None = None) -> list[QueuedMessage]:
+        with self._lock:
+            msgs = list(self._messages.values())
+        return [m for m in msgs if queue is None or m.queue == queue]
+
+    def get(self, qid: str) -> QueuedMessage | None:
+        with self._lock:
+            return self._messages.get(qid)
+
+    def act(self, op: str, ids: list[str], queue: str) -> int:
+        """Postfix's postsuper -h/-H/-d/-r on messages of `queue`; returns how many changed."""
+        changed = 0
+        with self._lock:
+            for qid in ids:
+                m = self._messages.get(qid)
+                if m is None or (queue and m.queue != queue):
+                    continue
+                if op == "hold":
+                    m.queue = "hold"
+                elif op == "release":
+                    if m.queue != "hold":
+                        continue
+                    m.queue = "deferred"
+                elif op == "delete":
+                    del self._messages[qid]
+                elif op == "requeue":
+                    m.queue = "deferred" if m.queue != "hold" else "hold"
+                changed += 1
+        return changed
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(QUEUES, 0)
+        for m in self.messages():
+            out[m.queue] += 1
+        return out

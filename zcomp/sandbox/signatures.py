@@ -1,0 +1,302 @@
+"""Signatures and identities; the first signature and the DEFAULT identity are the account entry."""
+
+from __future__ import annotations
+
+import uuid
+
+from zcomp.sandbox.common import require_options
+from zcomp.sandbox.directory import AccountEntry, ChildEntry, Directory
+from zcomp.sandbox.element import NS_ACCOUNT, El
+from zcomp.sandbox.engine import RequestContext, handler
+from zcomp.sandbox.faults import SoapFault, invalid_request, missing_attr, missing_element
+from zcomp.sandbox.schema import apply_mods, info, parse_mods, validate_mods
+
+ACC = NS_ACCOUNT
+PLAIN, HTML = "zimbraPrefMailSignature", "zimbraPrefMailSignatureHTML"
+_CT = {"text/plain": PLAIN, "text/html": HTML}
+
+
+def _no_sig(key: str) -> SoapFault:
+    return SoapFault("account.NO_SUCH_SIGNATURE", f"no such signature: {key}")
+
+
+def _no_ident(key: str) -> SoapFault:
+    return SoapFault("account.NO_SUCH_IDENTITY", f"no such identity: {key}")
+
+
+# ---- signatures -------------------------------------------------------------------------------
+
+
+def all_signatures(entry: AccountEntry) -> list[ChildEntry]:
+    """Account-entry signature first (its attrs are the account's), then child entries."""
+    out: list[ChildEntry] = []
+    if entry.first("zimbraSignatureName") is not None:
+        sid = entry.first("zimbraSignatureId") or entry.id
+        out.append(ChildEntry(sid, entry.first("zimbraSignatureName") or "", entry.attrs))
+    out.extend(entry.signatures.values())
+    return out
+
+
+def _is_account_sig(entry: AccountEntry, sig: ChildEntry) -> bool:
+    return sig.attrs is entry.attrs
+
+
+def signatures_el(entry: AccountEntry, tag: str = "signatures") -> El:
+    out = El(tag, ACC)
+    for sig in all_signatures(entry):
+        el = out.add("signature", {"id": sig.id, "name": sig.name})
+        for ct, attr in _CT.items():
+            for v in sig.attrs.get(attr, []):
+                el.add("content", {"type": ct}, v)
+    return out
+
+
+def _find_sig(entry: AccountEntry, sig_id: str | None, name: str | None) -> ChildEntry:
+    for sig in all_signatures(entry):
+        if (sig_id and sig.id == sig_id) or (not sig_id and name and sig.name == name):
+            return sig
+    raise _no_sig(sig_id or name or "")
+
+
+def _contents(sig_el: El) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for c in sig_el.all("content"):
+        ct = c.get("type") or "text/plain"
+        if ct not in _CT:
+            raise invalid_request(f"invalid type {ct}")
+        if _CT[ct] in out:
+            raise invalid_request(f"only one {ct} content is allowed")
+        out[_CT[ct]] = c.text or ""
+    return out
+
+
+@handler(ACC, "GetSignaturesRequest", "user")
+def get_signatures(rc: RequestContext, req: El) -> El:
+    resp = signatures_el(rc.require_target(), "GetSignaturesResponse")
+    return resp
+
+
+@handler(ACC, "CreateSignatureRequest", "user")
+def create_signature(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    sig_el = req.child("signature")
+    if sig_el is None:
+        raise missing_element("signature")
+    name = sig_el.get("name")
+    if not name:
+        raise missing_attr("name")
+    existing = all_signatures(entry)
+    if any(s.name == name for s in existing):
+        raise SoapFault("account.SIGNATURE_EXISTS", f"signature already exists: {name}")
+    if len(existing) >= rc.dir.effective_int(entry, "zimbraSignatureMaxNumEntries", 20):
+        raise SoapFault("account.TOO_MANY_SIGNATURES", "too many signatures. can't create any more")
+    sig_id = sig_el.get("id") or str(uuid.uuid4())
+    contents = _contents(sig_el)
+    if entry.first("zimbraSignatureName") is None:
+        entry.attrs["zimbraSignatureId"] = [sig_id]
+        entry.attrs["zimbraSignatureName"] = [name]
+        for attr, v in contents.items():
+            if v:
+                entry.attrs[attr] = [v]
+    else:
+        attrs = {"zimbraSignatureId": [sig_id], "zimbraSignatureName": [name]}
+        attrs.update({k: [v] for k, v in contents.items() if v})
+        entry.signatures[sig_id] = ChildEntry(sig_id, name, attrs)
+    if not entry.first("zimbraPrefDefaultSignatureId"):
+        entry.attrs["zimbraPrefDefaultSignatureId"] = [sig_id]
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    resp = El("CreateSignatureResponse", ACC)
+    resp.add("signature", {"id": sig_id, "name": name})
+    return resp
+
+
+@handler(ACC, "ModifySignatureRequest", "user")
+def modify_signature(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    sig_el = req.child("signature")
+    if sig_el is None:
+        raise missing_element("signature")
+    sig_id = sig_el.get("id")
+    if not sig_id:
+        raise missing_attr("id")
+    sig = _find_sig(entry, sig_id, None)
+    contents = _contents(sig_el)
+    new_name = sig_el.get("name")
+    if new_name and new_name != sig.name:
+        if any(s.name == new_name for s in all_signatures(entry)):
+            raise SoapFault("account.SIGNATURE_EXISTS", f"signature already exists: {new_name}")
+        sig.attrs["zimbraSignatureName"] = [new_name]
+        if not _is_account_sig(entry, sig):
+            sig.name = new_name
+    for attr, v in contents.items():
+        if v:
+            sig.attrs[attr] = [v]
+        else:
+            sig.attrs.pop(attr, None)
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    return El("ModifySignatureResponse", ACC)
+
+
+@handler(ACC, "DeleteSignatureRequest", "user")
+def delete_signature(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    sig_el = req.child("signature")
+    if sig_el is None:
+        raise missing_element("signature")
+    sig = _find_sig(entry, sig_el.get("id"), sig_el.get("name"))
+    if _is_account_sig(entry, sig):
+        for attr in ("zimbraSignatureId", "zimbraSignatureName", PLAIN, HTML):
+            entry.attrs.pop(attr, None)
+    else:
+        entry.signatures.pop(sig.id, None)
+    for attrs in [entry.attrs, *(i.attrs for i in entry.identities.values())]:
+        for ref in ("zimbraPrefDefaultSignatureId", "zimbraPrefForwardReplySignatureId"):
+            if attrs.get(ref) == [sig.id]:
+                attrs.pop(ref, None)
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    return El("DeleteSignatureResponse", ACC)
+
+
+# ---- identities -------------------------------------------------------------------------------
+
+
+def _identity_attr(name: str) -> bool:
+    i = info(name)
+    return i is not None and "identity" in i.classes
+
+
+def default_identity_attrs(d: Directory, entry: AccountEntry) -> dict[str, list[str]]:
+    attrs = {k: list(v) for k, v in d.cos_attrs.items() if _identity_attr(k)}
+    attrs.update({k: list(v) for k, v in entry.attrs.items() if _identity_attr(k)})
+    attrs["zimbraPrefIdentityName"] = ["DEFAULT"]
+    attrs["zimbraPrefIdentityId"] = [entry.id]
+    attrs.setdefault("zimbraPrefFromAddress", [entry.name])
+    if "displayName" in entry.attrs:
+        attrs.setdefault("zimbraPrefFromDisplay", list(entry.attrs["displayName"]))
+    return attrs
+
+
+def identities_el(d: Directory, entry: AccountEntry, tag: str = "identities") -> El:
+    out = El(tag, ACC)
+    idents = [("DEFAULT", entry.id, default_identity_attrs(d, entry))]
+    idents += [(i.name, i.id, i.attrs) for i in entry.identities.values()]
+    for name, ident_id, attrs in idents:
+        el = out.add("identity", {"name": name, "id": ident_id})
+        for k in sorted(attrs, key=str.lower):
+            for v in attrs[k]:
+                el.add("a", {"name": k}, v)
+    return out
+
+
+def _ident_pairs(ident_el: El) -> list[tuple[str, str]]:
+    pairs = []
+    for a in ident_el.all("a"):
+        name = a.get("name") or ""
+        if not name.startswith("zimbraPref"):
+            continue  # ModifyIdentity silently drops these
+        bare = name[1:] if name[:1] in "+-" else name
+        if not _identity_attr(bare):
+            raise invalid_request(f"unable to modify attr: {name}")
+        pairs.append((name, a.text or ""))
+    return pairs
+
+
+@handler(ACC, "GetIdentitiesRequest", "user")
+def get_identities(rc: RequestContext, req: El) -> El:
+    return identities_el(rc.dir, rc.require_target(), "GetIdentitiesResponse")
+
+
+@handler(ACC, "ModifyIdentityRequest", "user")
+def modify_identity(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    ident_el = req.child("identity")
+    if ident_el is None:
+        raise missing_element("identity")
+    ident_id, name = ident_el.get("id"), ident_el.get("name")
+    mods = parse_mods(_ident_pairs(ident_el))
+    validate_mods(mods)
+    if ident_id == entry.id or (not ident_id and name == "DEFAULT"):
+        mods.pop("zimbraPrefIdentityName", None)
+        apply_mods(entry.attrs, mods)
+    else:
+        target = next(
+            (
+                i
+                for i in entry.identities.values()
+                if i.id == ident_id or (not ident_id and i.name == name)
+            ),
+            None,
+        )
+        if target is None:
+            raise _no_ident(ident_id or name or "")
+        apply_mods(target.attrs, mods)
+        new_name = target.attrs.get("zimbraPrefIdentityName", [target.name])[0]
+        target.name = new_name
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    return El("ModifyIdentityResponse", ACC)
+
+
+@handler(ACC, "CreateIdentityRequest", "user")
+def create_identity(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    ident_el = req.child("identity")
+    if ident_el is None:
+        raise missing_element("identity")
+    name = ident_el.get("name")
+    if not name:
+        raise missing_attr("name")
+    if name == "DEFAULT" or any(i.name == name for i in entry.identities.values()):
+        raise SoapFault("account.IDENTITY_EXISTS", f"identity already exists: {name}")
+    if len(entry.identities) + 1 >= rc.dir.effective_int(entry, "zimbraIdentityMaxNumEntries", 20):
+        raise SoapFault("account.TOO_MANY_IDENTITIES", "too many identities. can't create any more")
+    mods = parse_mods(_ident_pairs(ident_el))
+    validate_mods(mods)
+    ident_id = str(uuid.uuid4())
+    attrs: dict[str, list[str]] = {}
+    apply_mods(attrs, mods)
+    attrs["zimbraPrefIdentityName"] = [name]
+    attrs["zimbraPrefIdentityId"] = [ident_id]
+    entry.identities[ident_id] = ChildEntry(ident_id, name, attrs)
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    resp = El("CreateIdentityResponse", ACC)
+    el = resp.add("identity", {"name": name, "id": ident_id})
+    for k in sorted(attrs):
+        for v in attrs[k]:
+            el.add("a", {"name": k}, v)
+    return resp
+
+
+@handler(ACC, "DeleteIdentityRequest", "user")
+def delete_identity(rc: RequestContext, req: El) -> El:
+    require_options(rc)
+    entry = rc.require_target()
+    ident_el = req.child("identity")
+    if ident_el is None:
+        raise missing_element("identity")
+    ident_id, name = ident_el.get("id"), ident_el.get("name")
+    if ident_id == entry.id or name == "DEFAULT":
+        raise invalid_request("can't delete default identity")
+    target = next(
+        (
+            i
+            for i in entry.identities.values()
+            if i.id == ident_id or (not ident_id and i.name == name)
+        ),
+        None,
+    )
+    if target is None:
+        raise _no_ident(ident_id or name or "")
+    del entry.identities[target.id]
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+    return El("DeleteIdentityResponse", ACC)

@@ -1,0 +1,39 @@
+"""What a ticket says (TicketContent) and how a filed ticket is referred to (TicketRef)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class TicketContent:
+    incident_id: int
+    account: str
+    title: str
+    found: list[str]  # what was found, one line per item, with its reason
+    done: list[str]  # what was done
+    next_steps: list[str]  # what the help desk must do next
+    evidence_sha256: str | None
+    created_at: datetime
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    backend: str
+    id: str
+    url: str | None = None
+
+
+def incident_key(incident_id: int) -> str:
+    """The incident's human id, e.g. INC000042: the file name, and the idempotency key that
+    remote backends store with the ticket (a tag, custom field or external id) to find it again."""
+    if incident_id < 0:
+        raise ValueError("incident ids are positive")
+    return f"INC{incident_id:06d}"
+
+
+def idempotency_key(incident_id: int) -> str:
+    """A key unique to this incident and to zcomp, e.g. zcomp-INC000042."""
+    return f"zcomp-{incident_key(incident_id)}"
