@@ -27,7 +27,7 @@ def test_stop_with_idle_keepalive_client() -> None:
 
 
 def test_fault_injection_is_seeded() -> None:
-    opts = SandboxOptions(seed="none", fault_rate=0.6, random_seed=3)
+    opts = SandboxOptions(seed="none", fault_rate=0.6, random_seed=0)
     outcomes: list[str] = []
     with Sandbox(opts) as sb:
         for _ in range(12):

@@ -1,0 +1,76 @@
+"""Baselines: thousands of accounts in a few round trips; lockdown restores from them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from click.testing import Result
+
+from zcomp.core.baseline import capture_accounts, capture_all
+from zcomp.core.environment import Environment
+from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.sandbox import Sandbox, replay_attack
+from zcomp.zimbra.requests import GetAccount, GetSignatures
+
+ALICE = "alice@sandbox.test"
+
+
+def test_capture_all_2000_accounts_in_pages(sandbox: Sandbox, env: Environment) -> None:
+    names = sandbox.add_accounts(2000)
+    report = capture_all(env)
+    assert report.failed == [] and report.skipped == []
+    assert report.captured >= 2000
+    assert report.pages == 5  # 500 a page
+    assert report.round_trips <= 3  # login, first page + facts, the other pages batched
+    account = env.client.call(GetAccount(names[1234], attrs=("zimbraId",)))
+    row = env.journal.latest_baseline(account.id)
+    assert row is not None and row.account_name == names[1234]
+    assert "attrs" in row.data and "signatures" not in row.data
+
+
+def test_lockdown_restores_the_baseline_signature(sandbox: Sandbox, env: Environment) -> None:
+    account_id = env.client.call(GetAccount(ALICE)).id
+    original = {s.id: s for s in env.client.call(GetSignatures(), as_account=account_id)}
+    report = capture_accounts(env, [ALICE])
+    assert report.captured == 1
+    row = env.journal.latest_baseline(account_id)
+    assert row is not None and len(row.data["signatures"]) == len(original)
+
+    replay_attack(sandbox, ALICE)
+    outcome = lockdown_account(env, ALICE, LockdownOptions())
+
+    assert outcome.result == "contained", outcome.error
+    now = {s.id: s for s in env.client.call(GetSignatures(), as_account=account_id)}
+    assert set(now) == set(original)  # restored in place, not deleted
+    for sig_id, sig in original.items():
+        assert {k: v for k, v in now[sig_id].contents.items() if v} == {
+            k: v for k, v in sig.contents.items() if v
+        }
+
+
+def test_compromised_or_contained_accounts_are_not_baselined(
+    sandbox: Sandbox, env: Environment
+) -> None:
+    replay_attack(sandbox, ALICE)
+    report = capture_accounts(env, [ALICE])
+    assert report.captured == 0
+    assert "risky settings" in report.skipped[0]["reason"]
+    lockdown_account(env, ALICE, LockdownOptions())
+    report = capture_all(env)
+    skipped = {s["account"]: s["reason"] for s in report.skipped}
+    assert "open incident" in skipped[ALICE]
+
+
+def test_capture_and_show_through_the_cli(zcomp: Callable[..., Result]) -> None:
+    captured = zcomp("baseline", "capture", "--all", "--json")
+    assert captured.exit_code == 0, captured.stderr
+    assert json.loads(captured.stdout)["captured"] >= 3
+    named = zcomp("baseline", "capture", ALICE)
+    assert named.exit_code == 0 and "1 account(s)" in named.stderr
+    shown = zcomp("baseline", "show", ALICE, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    data = json.loads(shown.stdout)["baseline"]
+    assert {s["name"] for s in data["signatures"]} >= {"Alice Smith", "Short"}
+    assert zcomp("baseline", "capture").exit_code == 2
+    assert zcomp("baseline", "show", "carol@sandbox.test").exit_code in (0, 1)

@@ -1,0 +1,64 @@
+"""Inspect: verdicts before lockdown, clean after, never a write, at most 3 round trips."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from click.testing import Result
+
+from zcomp.core.baseline import capture_accounts
+from zcomp.core.environment import Environment
+from zcomp.core.inspect import inspect_account
+from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.sandbox import Sandbox, replay_attack
+
+ALICE = "alice@sandbox.test"
+
+
+def test_inspect_before_and_after_lockdown(
+    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+) -> None:
+    capture_accounts(env, [ALICE])
+    replay_attack(sandbox, ALICE)
+    sandbox.stats.reset()
+
+    before = zcomp("inspect", ALICE, "--json")
+
+    assert before.exit_code == 1, before.stderr
+    assert sandbox.stats.writes == []
+    line = json.loads(before.stdout)
+    assert line["result"] == "malicious" and line["status"] == "active"
+    malicious = {f["kind"] for f in line["findings"] if f["verdict"] == "malicious"}
+    assert {"forwarding", "filter", "identity", "signature"} <= malicious
+    assert all(f["reason"] for f in line["findings"])
+    assert "coarse" in line["last_logon"]["note"]
+    assert line["open_incident"] is None
+
+    assert lockdown_account(env, ALICE, LockdownOptions()).result == "contained"
+    sandbox.stats.reset()
+    after = zcomp("inspect", ALICE, "--json")
+    assert after.exit_code == 0, after.stdout
+    data = json.loads(after.stdout)
+    assert data["result"] == "clean" and data["status"] == "locked"
+    assert data["open_incident"]["state"] == "contained"
+    assert data["held_queue"][0]["total"] >= 1
+    assert sandbox.stats.writes == []
+
+
+def test_inspect_human_output_and_round_trips(
+    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+) -> None:
+    inspect_account(env, "bob@sandbox.test")  # logs in and learns domains/MTAs
+    outcome = inspect_account(env, "carol@sandbox.test")
+    assert outcome.result == "clean", outcome.error
+    assert outcome.round_trips <= 3
+    shown = zcomp("inspect", "bob@sandbox.test")
+    assert shown.exit_code == 0
+    assert "bob@sandbox.test: clean" in shown.stderr
+
+
+def test_inspect_unknown_account_fails(zcomp: Callable[..., Result]) -> None:
+    result = zcomp("inspect", "nobody@sandbox.test", "--json")
+    assert result.exit_code == 5
+    assert json.loads(result.stdout)["error"]["code"] == "account.NO_SUCH_ACCOUNT"

@@ -1,0 +1,77 @@
+"""zcomp baseline capture|show: known-good settings lockdown restores from."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from zcomp.cli.context import AppContext, pass_app
+from zcomp.cli.options import accounts_options, json_option
+from zcomp.cli.runtime import Runtime
+from zcomp.exitcodes import ExitCode, UsageError
+
+
+@click.group()
+def baseline() -> None:
+    """Record or show known-good signatures, identities, forwarding and filter scripts."""
+
+
+@baseline.command()
+@accounts_options(required=False)
+@click.option("--all", "everything", is_flag=True, help="Every account of the directory.")
+@json_option
+@pass_app
+def capture(app: AppContext, accounts: list[str], everything: bool) -> None:
+    """Record the current settings of ACCOUNT... (with their full signature and identity
+    lists) or of --all accounts (directory attributes, in pages of 500). Accounts with an open
+    incident or with settings lockdown would remove are skipped and listed."""
+    from zcomp.core.baseline import capture_accounts, capture_all
+
+    if everything == bool(accounts):
+        raise UsageError("name accounts (or --from FILE), or use --all; not both")
+    with Runtime(app) as runtime:
+        env = runtime.make_env()
+        report = capture_all(env) if everything else capture_accounts(env, accounts)
+    out = app.output
+    if app.json:
+        out.data(report.to_json())
+    else:
+        out.success(
+            f"baseline recorded for {report.captured} account(s) in {report.seconds:.1f}s "
+            f"({report.round_trips} round trip(s), {report.rate:.0f} accounts/s)"
+        )
+        for item in report.skipped:
+            out.warn(f"skipped {item['account']}: {item['reason']}")
+        for item in report.failed:
+            out.error(f"{item['account']}: {item['reason']}")
+    sys.exit(int(ExitCode.FAILURE if report.failed else ExitCode.OK))
+
+
+@baseline.command()
+@click.argument("account")
+@json_option
+@pass_app
+def show(app: AppContext, account: str) -> None:
+    """Print the newest baseline of ACCOUNT."""
+    from zcomp.core.baseline import latest_baseline
+
+    with Runtime(app) as runtime:
+        shown = latest_baseline(runtime.make_env(), account)
+    out = app.output
+    if shown is None:
+        out.error(f"no baseline recorded for {account}: run `zcomp baseline capture {account}`")
+        sys.exit(int(ExitCode.FAILURE))
+    if app.json:
+        out.data(
+            {"account": shown.account, "captured_at": shown.captured_at, "baseline": shown.data}
+        )
+        return
+    out.info(f"{shown.account}: baseline of {shown.captured_at}")
+    attrs = shown.data.get("attrs", {})
+    out.table(["attribute", "value"], [[k, "; ".join(v)] for k, v in sorted(attrs.items())])
+    for sig in shown.data.get("signatures") or []:
+        text = " | ".join(f"{k}: {v}" for k, v in sorted(sig.get("contents", {}).items()))
+        out.info(f"  signature {sig.get('name')!r} ({sig.get('id')}): {text}")
+    for ident in shown.data.get("identities") or []:
+        out.info(f"  identity {ident.get('name')!r} ({ident.get('id')})")

@@ -1,0 +1,89 @@
+"""zcomp inspect: read-only triage; exit 0 when clean, 1 when anything is risky."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from zcomp.cli.context import AppContext, pass_app
+from zcomp.cli.options import accounts_options, json_option
+from zcomp.cli.runtime import Runtime
+from zcomp.core.outcome import AccountOutcome
+from zcomp.exitcodes import ExitCode
+from zcomp.output import Output
+
+
+def show_inspection(output: Output, outcome: AccountOutcome) -> None:
+    if output.json:
+        output.data(outcome.to_json())
+        return
+    extra = outcome.extra
+    if outcome.error:
+        output.error(f"{outcome.account}: {outcome.error['code']}: {outcome.error['message']}")
+        return
+    head = f"{outcome.account}: {outcome.result} (status {extra.get('status')}"
+    incident = extra.get("open_incident")
+    head += f", open incident {incident['id']} {incident['state']})" if incident else ")"
+    if outcome.result == "clean":
+        output.success(head)
+    else:
+        output.error(head)
+    rows = [[f["verdict"], f["kind"], f["detail"], f["reason"]] for f in extra.get("findings", [])]
+    if rows:
+        output.table(["verdict", "kind", "item", "reason"], rows)
+    logon = extra.get("last_logon", {})
+    output.info(f"  last logon: {logon.get('value') or 'never recorded'} ({logon.get('note')})")
+    sessions: list[dict[str, Any]] = extra.get("sessions", [])
+    output.info(f"  sessions on this server: {len(sessions)}")
+    for s in sessions:
+        output.info(f"    {s['type']} {s['session']}… last used {_ms(s['accessed_ms'])}")
+    held = extra.get("held_queue", [])
+    if held:
+        output.info("  held mail: " + ", ".join(f"{q['total']} on {q['server']}" for q in held))
+    if extra.get("baseline"):
+        output.info(f"  compared with the baseline of {extra['baseline']}")
+    for warning in outcome.warnings:
+        output.warn(f"  {warning}")
+
+
+def _ms(value: int) -> str:
+    if not value:
+        return "?"
+    return datetime.fromtimestamp(value / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def inspection_status(outcomes: list[AccountOutcome]) -> ExitCode:
+    from zcomp.core.batch import exit_status
+
+    if any(not o.ok for o in outcomes):
+        return exit_status(outcomes)
+    if any(o.result != "clean" for o in outcomes):
+        return ExitCode.FAILURE
+    return ExitCode.OK
+
+
+@click.command("inspect")
+@accounts_options()
+@json_option
+@pass_app
+def inspect_cmd(app: AppContext, accounts: list[str]) -> None:
+    """Read-only triage of ACCOUNT...: forwarding, filters, identities, signatures and
+    auto-replies with a verdict (ok, suspicious, malicious) and the reason, plus status, last
+    logon, sessions, open incident and held mail. Changes nothing.
+
+    Exit status 0 when everything is clean, 1 when anything is suspicious or malicious."""
+    from zcomp.core.batch import run_accounts
+    from zcomp.core.inspect import inspect_account
+
+    with Runtime(app) as runtime:
+        outcomes = run_accounts(
+            accounts,
+            runtime.make_env,
+            inspect_account,
+            workers=app.settings.lockdown.workers,
+            on_done=lambda outcome: show_inspection(app.output, outcome),
+        )
+    sys.exit(int(inspection_status(outcomes)))

@@ -1,0 +1,58 @@
+"""zcomp restore: put back items lockdown removed, from the incident's evidence."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from zcomp.cli.context import AppContext, pass_app
+from zcomp.cli.options import dry_run_option, json_option
+from zcomp.cli.render import show_outcome
+from zcomp.cli.runtime import Runtime
+
+
+@click.command()
+@click.argument("incident", type=click.IntRange(min=1))
+@click.option("--filter", "filters", multiple=True, metavar="NAME", help="A filter rule.")
+@click.option("--forwarding", is_flag=True, help="The forwarding (and local delivery) setting.")
+@click.option("--signature", "signatures", multiple=True, metavar="NAME", help="A signature.")
+@click.option("--identity", "identities", multiple=True, metavar="NAME", help="An identity.")
+@click.option("--auto-reply", is_flag=True, help="The out-of-office auto-reply.")
+@click.option("--all", "everything", is_flag=True, help="Everything lockdown removed.")
+@dry_run_option
+@json_option
+@pass_app
+def restore(
+    app: AppContext,
+    incident: int,
+    filters: tuple[str, ...],
+    forwarding: bool,
+    signatures: tuple[str, ...],
+    identities: tuple[str, ...],
+    auto_reply: bool,
+    everything: bool,
+    dry_run: bool,
+) -> None:
+    """Put back what lockdown removed in INCIDENT (a false positive), exactly as the evidence
+    recorded it: filter rules at their original position and with their names, signatures with
+    their ids, identities, forwarding, auto-replies. Journaled and verified by read-back."""
+    from zcomp.core.batch import exit_status
+    from zcomp.core.restore import RestoreSelection, restore_incident
+
+    selection = RestoreSelection(
+        filters=filters,
+        signatures=signatures,
+        identities=identities,
+        forwarding=forwarding,
+        auto_reply=auto_reply,
+        all=everything,
+    )
+    with Runtime(app) as runtime:
+        env = runtime.make_env()
+        outcome = restore_incident(env, incident, selection, dry_run=dry_run)
+    show_outcome(app.output, outcome)
+    if not app.json:
+        for item in outcome.extra.get("restored", []):
+            app.output.info(f"  restored {item['detail']}")
+    sys.exit(int(exit_status([outcome])))

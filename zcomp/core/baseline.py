@@ -1,0 +1,250 @@
+"""Baselines: known-good signatures, identities, forwarding and filter scripts, per account.
+
+`capture_all` reads the directory in pages (SearchDirectory, 500 accounts a page, several pages
+per BatchRequest) and writes each page to the journal in one transaction: a few round trips for
+thousands of accounts. `capture_accounts` also reads each named account's full signature and
+identity lists (one user-side batch per account). Lockdown restores from the newest baseline
+taken before an incident, so a baseline must never record an attacker's settings: accounts with
+an open incident, or with anything lockdown would remove, are skipped and reported.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from zcomp.core.classify import classify_account
+from zcomp.core.environment import Environment
+from zcomp.core.replies import must, problem
+from zcomp.core.snapshot import BASELINE_ATTRS, Baseline, MailboxState
+from zcomp.journal import CLOSED
+from zcomp.zimbra.errors import ZimbraFault
+from zcomp.zimbra.model import Account, Identity, SearchPage, Signature
+from zcomp.zimbra.requests import GetAccount, GetIdentities, GetSignatures, Request, SearchDirectory
+
+PAGE_SIZE = 500
+PAGES_PER_BATCH = 4
+NAMES_PER_BATCH = 100
+# Every user account; calendar resources and Zimbra's system accounts have no owner to phish.
+ACCOUNT_QUERY = (
+    "(&(objectClass=zimbraAccount)(!(objectClass=zimbraCalendarResource))"
+    "(!(zimbraIsSystemAccount=TRUE)))"
+)
+# Read too, to judge From/Reply-To against the account's own addresses; not stored.
+_CLASSIFY_ATTRS = ("zimbraMailAlias", "zimbraMailDeliveryAddress", "zimbraAllowFromAddress", "mail")
+_READ_ATTRS = (*BASELINE_ATTRS, *_CLASSIFY_ATTRS)
+
+
+@dataclass
+class BaselineReport:
+    captured: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"account", "reason"}
+    failed: list[dict[str, str]] = field(default_factory=list)
+    pages: int = 0
+    round_trips: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Accounts captured per second."""
+        return self.captured / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "captured": self.captured,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "pages": self.pages,
+            "round_trips": self.round_trips,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def baseline_of(
+    account: Account,
+    *,
+    signatures: list[Signature] | None = None,
+    identities: list[Identity] | None = None,
+    captured_at: str = "",
+) -> Baseline:
+    attrs = {k: list(v) for k, v in account.attrs.items() if k in BASELINE_ATTRS}
+    return Baseline(captured_at, attrs=attrs, signatures=signatures, identities=identities)
+
+
+def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str | None:
+    """Why this state must not become a baseline (lockdown would remove part of it), or None."""
+    identities = baseline.identities
+    if identities is None:
+        prefs = {k: v for k, v in account.attrs.items() if k.startswith("zimbraPref")}
+        identities = [Identity(account.id, "DEFAULT", prefs)]
+    mailbox = MailboxState(signatures=baseline.signature_candidates(), identities=list(identities))
+    found = classify_account(account, mailbox, env.organisation, env.settings.policy)
+    bad = [f for f in found if f.remove]
+    if not bad:
+        return None
+    return "risky settings, not recorded as known-good: " + "; ".join(
+        f"{f.detail} ({f.reason})" for f in bad
+    )
+
+
+def _open_incident_accounts(env: Environment) -> set[str]:
+    return {i.account_id for i in env.journal.incidents(limit=1_000_000) if i.state != CLOSED}
+
+
+def _keep(
+    env: Environment,
+    report: BaselineReport,
+    rows: list[tuple[str, str, dict[str, Any]]],
+    account: Account,
+    baseline: Baseline,
+    under_incident: set[str],
+) -> None:
+    if account.id in under_incident:
+        report.skipped.append(
+            {"account": account.name, "reason": "open incident: its settings are not known-good"}
+        )
+        return
+    why = risky_reason(env, account, baseline)
+    if why is not None:
+        report.skipped.append({"account": account.name, "reason": why})
+        return
+    rows.append((account.id, account.name, baseline.to_dict()))
+
+
+# ---------------------------------------------------------------- every account
+
+
+def capture_all(env: Environment, *, page_size: int = PAGE_SIZE) -> BaselineReport:
+    report = BaselineReport()
+    start, trips = time.perf_counter(), env.client.round_trips
+    under_incident = _open_incident_accounts(env)
+    seen: set[str] = set()
+    captured_at = datetime.now(timezone.utc)
+    facts = env.facts_requests()
+    first = env.client.batch([_page(0, page_size, None), *facts])
+    env.absorb_facts(first[1:])
+    if isinstance(first[0], ZimbraFault) and first[0].code == "account.TOO_MANY_SEARCH_RESULTS":
+        # zimbra_directory_max_search_result (5000) caps one search: go domain by domain.
+        for domain in sorted(env.organisation.domains):
+            head = env.client.batch([_page(0, page_size, domain)])[0]
+            if isinstance(head, ZimbraFault) and head.code == "account.NO_SUCH_DOMAIN":
+                continue  # a configured internal domain Zimbra does not host
+            _all_pages(env, report, head, page_size, domain, under_incident, seen, captured_at)
+    else:
+        _all_pages(env, report, first[0], page_size, None, under_incident, seen, captured_at)
+    report.round_trips = env.client.round_trips - trips
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _page(offset: int, size: int, domain: str | None) -> SearchDirectory:
+    return SearchDirectory(
+        query=ACCOUNT_QUERY,
+        attrs=_READ_ATTRS,
+        limit=size,
+        offset=offset,
+        types="accounts",
+        domain=domain,
+        sort_by="name",
+    )
+
+
+def _all_pages(
+    env: Environment,
+    report: BaselineReport,
+    head: Any,
+    size: int,
+    domain: str | None,
+    under_incident: set[str],
+    seen: set[str],
+    captured_at: datetime,
+) -> None:
+    page: SearchPage = must(head)
+    _store_page(env, report, page, under_incident, seen, captured_at)
+    offsets = list(range(size, page.total, size)) if page.more else []
+    for chunk in range(0, len(offsets), PAGES_PER_BATCH):
+        requests: list[Request[Any]] = [
+            _page(o, size, domain) for o in offsets[chunk : chunk + PAGES_PER_BATCH]
+        ]
+        for result in env.client.batch(requests):
+            _store_page(env, report, must(result), under_incident, seen, captured_at)
+
+
+def _store_page(
+    env: Environment,
+    report: BaselineReport,
+    page: SearchPage,
+    under_incident: set[str],
+    seen: set[str],
+    captured_at: datetime,
+) -> None:
+    report.pages += 1
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    for account in page.accounts:
+        if account.id in seen:
+            continue  # the directory changed between pages
+        seen.add(account.id)
+        _keep(env, report, rows, account, baseline_of(account), under_incident)
+    if rows:
+        report.captured += env.journal.add_baselines(rows, captured_at=captured_at)
+
+
+# ---------------------------------------------------------------- named accounts
+
+
+def capture_accounts(env: Environment, names: list[str]) -> BaselineReport:
+    """Attributes plus the full signature and identity lists of each named account."""
+    report = BaselineReport()
+    start, trips = time.perf_counter(), env.client.round_trips
+    under_incident = _open_incident_accounts(env)
+    captured_at = datetime.now(timezone.utc)
+    for chunk in range(0, len(names), NAMES_PER_BATCH):
+        part = names[chunk : chunk + NAMES_PER_BATCH]
+        facts = env.facts_requests()
+        results = env.client.batch(
+            [*[GetAccount(n, by="name", attrs=_READ_ATTRS) for n in part], *facts]
+        )
+        env.absorb_facts(results[len(part) :])
+        rows: list[tuple[str, str, dict[str, Any]]] = []
+        for name, result in zip(part, results[: len(part)], strict=True):
+            if not isinstance(result, Account):
+                report.failed.append(
+                    {"account": name, "reason": problem("GetAccount", result) or ""}
+                )
+                continue
+            sigs, idents = env.client.batch(
+                [GetSignatures(), GetIdentities()], as_account=result.id
+            )
+            if not isinstance(sigs, list) or not isinstance(idents, list):
+                why = problem("GetSignatures", sigs) or problem("GetIdentities", idents) or ""
+                report.failed.append({"account": result.name, "reason": why})
+                continue
+            baseline = baseline_of(result, signatures=sigs, identities=idents)
+            _keep(env, report, rows, result, baseline, under_incident)
+        report.pages += 1
+        if rows:
+            report.captured += env.journal.add_baselines(rows, captured_at=captured_at)
+    report.round_trips = env.client.round_trips - trips
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+# ---------------------------------------------------------------- show
+
+
+@dataclass
+class ShownBaseline:
+    account: str
+    account_id: str
+    captured_at: str
+    data: dict[str, Any]
+
+
+def latest_baseline(env: Environment, name: str) -> ShownBaseline | None:
+    account: Account = must(env.client.batch([GetAccount(name, by="name", attrs=("zimbraId",))])[0])
+    row = env.journal.latest_baseline(account.id)
+    if row is None:
+        return None
+    return ShownBaseline(account.name, account.id, row.captured_at.isoformat(), row.data)

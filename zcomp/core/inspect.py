@@ -1,0 +1,154 @@
+"""Inspect: read-only triage of everything lockdown looks at, each item with a verdict.
+
+Three round trips per account after login, and not a single write:
+  1 admin batch  GetAccount (all attributes, COS applied) + domains/MTAs once per worker +
+                 SOAP and IMAP sessions of the answering server
+  2 user batch   filters in/out, signatures, identities, prefs (as lockdown's snapshot)
+  3 admin batch  the account's mail in the MTA hold queue, per MTA (skipped without MTAs)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zcomp.core import findings as F
+from zcomp.core.classify import classify_account
+from zcomp.core.environment import Environment
+from zcomp.core.findings import Finding
+from zcomp.core.outcome import AccountOutcome
+from zcomp.core.replies import iso, must, problem, record_error
+from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.zimbra.errors import ZimbraError
+from zcomp.zimbra.model import Account, QueueSummary
+from zcomp.zimbra.requests import GetAccount, GetMailQueue, GetSessions
+
+LAST_LOGON_NOTE = (
+    "coarse: Zimbra writes it at most once per zimbraLastLogonTimestampFrequency "
+    "(default 7 days); not a login time for an incident timeline"
+)
+SESSIONS_NOTE = "only this server's clients that asked for a session; scripts using none never show"
+_RANK = {F.OK: 0, F.SUSPICIOUS: 1, F.MALICIOUS: 2}
+
+
+def inspect_account(env: Environment, name: str) -> AccountOutcome:
+    """result: "clean", "suspicious" or "malicious" (the worst verdict), or "failed"."""
+    outcome = AccountOutcome(account=name, result="failed")
+    start = env.client.round_trips
+    try:
+        _run(env, name, outcome)
+    except ZimbraError as exc:
+        record_error(outcome, exc)
+    outcome.round_trips = env.client.round_trips - start
+    return outcome
+
+
+def worst_verdict(found: list[Finding]) -> str:
+    return max((f.verdict for f in found), key=lambda v: _RANK.get(v, 0), default=F.OK)
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "item": f.key,
+        "detail": f.detail,
+        "verdict": f.verdict,
+        "reason": f.reason,
+        "lockdown_would_remove": f.remove,
+    }
+
+
+def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
+    # 1 account, directory facts, sessions -------------------------------------------------
+    facts = env.facts_requests()
+    results = env.client.batch(
+        [
+            GetAccount(name, by="name", apply_cos=True),
+            *facts,
+            GetSessions(type="soap"),
+            GetSessions(type="imap"),
+        ]
+    )
+    account: Account = must(results[0])
+    env.absorb_facts(results[1 : 1 + len(facts)])
+    outcome.account = account.name
+    sessions = _sessions(account, results[1 + len(facts) :], outcome)
+
+    incident = env.journal.open_incident(account.id)
+    row = env.journal.latest_baseline(account.id, before=incident.started_at if incident else None)
+    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+
+    # 2 mailbox settings ---------------------------------------------------------------------
+    mailbox = MailboxState.from_results(
+        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account.id)]
+    )
+    found = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
+
+    # 3 held queue ---------------------------------------------------------------------------
+    held = _held(env, account, outcome)
+
+    verdict = worst_verdict(found)
+    outcome.result = "clean" if verdict == F.OK else verdict
+    if incident is not None:
+        outcome.incident = incident.id
+    outcome.held = sum(q["total"] for q in held)
+    outcome.extra.update(
+        {
+            "status": account.get("zimbraAccountStatus"),
+            "verdict": verdict,
+            "findings": [finding_json(f) for f in found],
+            "last_logon": {
+                "value": account.get("zimbraLastLogonTimestamp"),
+                "note": LAST_LOGON_NOTE,
+            },
+            "sessions": sessions,
+            "open_incident": None
+            if incident is None
+            else {
+                "id": incident.id,
+                "state": incident.state,
+                "started_at": iso(incident.started_at),
+                "ticket": incident.ticket_id,
+            },
+            "held_queue": held,
+            "baseline": baseline.captured_at if baseline else None,
+            "password_must_change": (account.get("zimbraPasswordMustChange") or "FALSE").upper()
+            == "TRUE",
+        }
+    )
+    outcome.kept = found  # nothing is ever removed by inspect
+
+
+def _sessions(
+    account: Account, results: list[Any], outcome: AccountOutcome
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for kind, result in zip(("soap", "imap"), results, strict=True):
+        if (why := problem(f"listing {kind} sessions", result)) is not None:
+            outcome.warnings.append(why)
+            continue
+        found += [
+            {
+                "type": s.type or kind,
+                "session": s.session_id[:8],
+                "created_ms": s.created_ms,
+                "accessed_ms": s.accessed_ms,
+            }
+            for s in result
+            if s.account_id == account.id
+        ]
+    return found
+
+
+def _held(env: Environment, account: Account, outcome: AccountOutcome) -> list[dict[str, Any]]:
+    if not env.mtas:
+        return []
+    results = env.client.batch(
+        [GetMailQueue(server=m, queue="hold", sender=account.name) for m in env.mtas]
+    )
+    held: list[dict[str, Any]] = []
+    for mta, result in zip(env.mtas, results, strict=True):
+        if not isinstance(result, QueueSummary):
+            outcome.warnings.append(problem(f"reading the hold queue on {mta}", result) or mta)
+            continue
+        held.append({"server": result.server, "queue": result.queue, "total": result.total})
+    return held

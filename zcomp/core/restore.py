@@ -1,0 +1,421 @@
+"""Restore: put back items lockdown removed (false positives), exactly as the evidence has them.
+
+Round trips: one user-side read (the current rules, signatures, identities, prefs), one
+user-side batch with the writes and their read-back, and, for account attributes (forwarding,
+auto-reply), one admin batch: ModifyAccount, FlushCache, read-back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from zcomp.core import findings as F
+from zcomp.core.environment import Environment
+from zcomp.core.findings import Finding
+from zcomp.core.outcome import AccountOutcome
+from zcomp.core.replies import must, problem, record_error
+from zcomp.core.snapshot import MailboxState, mailbox_reads
+from zcomp.exitcodes import UsageError
+from zcomp.journal import Incident, JournalError
+from zcomp.zimbra.errors import ZimbraError
+from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
+from zcomp.zimbra.requests import (
+    CreateIdentity,
+    CreateSignature,
+    FlushCache,
+    GetAccount,
+    GetFilterRules,
+    GetIdentities,
+    GetSignatures,
+    ModifyAccount,
+    ModifyFilterRules,
+    ModifyIdentity,
+    ModifyPrefs,
+    ModifySignature,
+    Request,
+)
+
+FORWARDING_KINDS = (F.FORWARDING, F.LOCAL_DELIVERY, F.ADMIN_FORWARDING)
+_SIGNATURE_PREFS = ("zimbraPrefDefaultSignatureId", "zimbraPrefForwardReplySignatureId")
+
+
+@dataclass(frozen=True)
+class RestoreSelection:
+    filters: tuple[str, ...] = ()
+    signatures: tuple[str, ...] = ()
+    identities: tuple[str, ...] = ()
+    forwarding: bool = False
+    auto_reply: bool = False
+    all: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.filters
+            or self.signatures
+            or self.identities
+            or self.forwarding
+            or self.auto_reply
+            or self.all
+        )
+
+
+@dataclass
+class _Plan:
+    incident: Incident
+    original: MailboxState
+    chosen: list[Finding]
+    user_writes: list[Request[Any]] = field(default_factory=list)
+    account_changes: dict[str, str | list[str]] = field(default_factory=dict)
+    rules_in: list[FilterRule] | None = None
+    rules_out: list[FilterRule] | None = None
+    steps: list[str] = field(default_factory=list)
+    written: list[Finding] = field(default_factory=list)  # chosen minus those already there
+    problems: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- selection (no Zimbra)
+
+
+def removed_items(
+    env: Environment, incident_id: int
+) -> tuple[Incident, MailboxState, list[Finding]]:
+    """The incident, the mailbox as lockdown first saw it, and what lockdown removed."""
+    try:
+        incident = env.journal.incident(incident_id)
+    except JournalError as exc:
+        raise UsageError(exc.message) from None
+    evidence = env.journal.evidence(incident_id)
+    if evidence is None:
+        raise UsageError(f"incident {incident_id} has no evidence bundle: nothing to restore from")
+    bundle = evidence.bundle
+    found = [Finding.from_dict(d) for d in bundle.get("findings", []) if d.get("remove")]
+    return incident, MailboxState.from_dict(bundle.get("mailbox", {})), found
+
+
+def available(found: list[Finding]) -> dict[str, list[str]]:
+    """Option -> the names it accepts for this incident."""
+    names: dict[str, list[str]] = {"--filter": [], "--signature": [], "--identity": []}
+    for f in found:
+        if f.kind in (F.FILTER, F.OUTGOING_FILTER):
+            names["--filter"].append(f.key)
+        elif f.kind == F.SIGNATURE:
+            names["--signature"].append(f.key)
+        elif f.kind == F.IDENTITY:
+            names["--identity"].append(f.key)
+    if any(f.kind in FORWARDING_KINDS for f in found):
+        names["--forwarding"] = []
+    if any(f.kind == F.AUTO_REPLY for f in found):
+        names["--auto-reply"] = []
+    return {k: v for k, v in names.items() if v or k in ("--forwarding", "--auto-reply")}
+
+
+def describe_available(found: list[Finding]) -> str:
+    names = available(found)
+    if not names:
+        return "lockdown removed nothing in this incident"
+    parts = []
+    for option, values in names.items():
+        parts.append(f"{option} " + ", ".join(repr(v) for v in values) if values else option)
+    return "available: " + "; ".join(parts)
+
+
+def select(found: list[Finding], selection: RestoreSelection, incident_id: int) -> list[Finding]:
+    """The chosen findings; UsageError (exit 2) for nothing chosen or an unknown name."""
+    if selection.empty:
+        raise UsageError(
+            f"nothing selected: name what to restore or use --all ({describe_available(found)})"
+        )
+    if selection.all:
+        if not found:
+            raise UsageError(f"incident {incident_id}: lockdown removed nothing")
+        return list(found)
+    chosen: list[Finding] = []
+    wanted: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+        ("--filter", selection.filters, (F.FILTER, F.OUTGOING_FILTER)),
+        ("--signature", selection.signatures, (F.SIGNATURE,)),
+        ("--identity", selection.identities, (F.IDENTITY,)),
+    )
+    for option, names, kinds in wanted:
+        for name in names:
+            hits = [f for f in found if f.kind in kinds and f.key == name]
+            if not hits:
+                raise UsageError(
+                    f"incident {incident_id}: lockdown removed no {option[2:]} {name!r} "
+                    f"({describe_available(found)})"
+                )
+            chosen += [f for f in hits if f not in chosen]
+    flags: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
+        ("--forwarding", selection.forwarding, FORWARDING_KINDS),
+        ("--auto-reply", selection.auto_reply, (F.AUTO_REPLY,)),
+    )
+    for flag, on, kinds in flags:
+        if not on:
+            continue
+        hits = [f for f in found if f.kind in kinds]
+        if not hits:
+            raise UsageError(
+                f"incident {incident_id}: lockdown removed nothing for {flag} "
+                f"({describe_available(found)})"
+            )
+        chosen += hits
+    return chosen
+
+
+# ---------------------------------------------------------------- the playbook
+
+
+def restore_incident(
+    env: Environment, incident_id: int, selection: RestoreSelection, *, dry_run: bool = False
+) -> AccountOutcome:
+    incident, original, found = removed_items(env, incident_id)
+    chosen = select(found, selection, incident_id)
+    outcome = AccountOutcome(account=incident.account_name, result="failed", incident=incident.id)
+    start = env.client.round_trips
+    try:
+        _run(env, _Plan(incident=incident, original=original, chosen=chosen), dry_run, outcome)
+    except ZimbraError as exc:
+        record_error(outcome, exc)
+    outcome.round_trips = env.client.round_trips - start
+    return outcome
+
+
+def _run(env: Environment, plan: _Plan, dry_run: bool, outcome: AccountOutcome) -> None:
+    account_id = plan.incident.account_id
+    current = MailboxState.from_results(
+        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account_id)]
+    )
+    _plan_user_side(plan, current, outcome)
+    _plan_account(plan)
+    if dry_run:
+        outcome.plan = plan.steps or ["nothing to do: every selected item is already there"]
+        outcome.result = "planned"
+        return
+    if plan.user_writes:
+        _write_user_side(env, plan)
+    if plan.account_changes:
+        _write_account(env, plan)
+    for f in plan.written:
+        env.journal.record_action(
+            plan.incident.id,
+            step="restore",
+            kind=f.kind,
+            target=f.key,
+            before=f.replacement,
+            after=f.item,
+            status="failed" if plan.problems else "done",
+            detail=f"restored from the evidence: {f.detail}",
+        )
+    outcome.extra["restored"] = [f.summary() for f in plan.written]
+    if plan.problems:
+        outcome.result = "failed"
+        outcome.error = {"code": "verify", "message": "; ".join(plan.problems), "exit": 1}
+        return
+    outcome.result = "restored" if plan.written else "unchanged"
+
+
+# ---------------------------------------------------------------- user side: rules, sigs, ids
+
+
+def rule_matches(rule: FilterRule, item: dict[str, Any]) -> bool:
+    if item.get("name"):
+        return bool(rule.name == item["name"])
+    return bool(rule.to_dict() == item)
+
+
+def insert_rules(
+    current: list[FilterRule], original: list[FilterRule], items: list[dict[str, Any]]
+) -> list[FilterRule]:
+    """Put each item back after the nearest rule that preceded it originally and is still there
+    (first when none is), in original order; names, tests and actions exactly as they were."""
+    order = [r.to_dict() for r in original]
+    result = list(current)
+    for item in sorted(items, key=lambda i: order.index(i) if i in order else len(order)):
+        index = order.index(item) if item in order else len(order)
+        position = 0
+        for earlier in reversed(order[:index]):
+            at = next((n for n, r in enumerate(result) if rule_matches(r, earlier)), None)
+            if at is not None:
+                position = at + 1
+                break
+        result.insert(position, FilterRule.from_dict(item))
+    return result
+
+
+def _plan_user_side(plan: _Plan, current: MailboxState, outcome: AccountOutcome) -> None:
+    for kind, outgoing in ((F.FILTER, False), (F.OUTGOING_FILTER, True)):
+        now = current.outgoing_rules if outgoing else current.rules
+        items = []
+        for f in plan.chosen:
+            if f.kind != kind:
+                continue
+            if any(rule_matches(r, f.item) for r in now):
+                outcome.warnings.append(f"{f.detail} is already there; left as it is")
+                continue
+            items.append(f.item)
+            plan.written.append(f)
+            plan.steps.append(f"put back {f.detail}")
+        if not items:
+            continue
+        original = plan.original.outgoing_rules if outgoing else plan.original.rules
+        rules = insert_rules(now, original, items)
+        plan.user_writes.append(ModifyFilterRules(tuple(rules), outgoing=outgoing))
+        if outgoing:
+            plan.rules_out = rules
+        else:
+            plan.rules_in = rules
+    sigs_now = {s.id: s for s in current.signatures}
+    for f in plan.chosen:
+        if f.kind == F.SIGNATURE:
+            _plan_signature(plan, f, sigs_now, current)
+        elif f.kind == F.IDENTITY:
+            _plan_identity(plan, f, current.identities)
+
+
+def _plan_signature(
+    plan: _Plan, f: Finding, sigs_now: dict[str | None, Signature], current: MailboxState
+) -> None:
+    sig = Signature.from_dict(f.item)
+    existing = sigs_now.get(sig.id)
+    if existing is not None:
+        contents = {t: "" for t in existing.contents if t not in sig.contents}
+        contents.update(sig.contents)  # an empty content clears a part lockdown added
+        plan.user_writes.append(ModifySignature(Signature(sig.id, sig.name, contents)))
+    else:
+        plan.user_writes.append(CreateSignature(sig))
+    plan.written.append(f)
+    plan.steps.append(f"put back {f.detail} (id {sig.id})")
+    if existing is None and sig.id:
+        # Deleting a signature clears the prefs that pointed at it: point them back.
+        prefs: dict[str, str | list[str]] = {
+            p: sig.id
+            for p in _SIGNATURE_PREFS
+            if plan.original.prefs.get(p) == [sig.id] and not current.prefs.get(p)
+        }
+        if prefs:
+            plan.user_writes.append(ModifyPrefs(prefs))
+
+
+def _identity_attrs(identity: Identity) -> dict[str, str | list[str]]:
+    skip = {"zimbraPrefIdentityId", "zimbraPrefIdentityName"}
+    return {
+        k: list(v)
+        for k, v in identity.attrs.items()
+        if k.startswith("zimbraPref") and k not in skip
+    }
+
+
+def _plan_identity(plan: _Plan, f: Finding, now: list[Identity]) -> None:
+    original = Identity.from_dict(f.item)
+    existing = next((i for i in now if i.id == original.id), None) or next(
+        (i for i in now if i.name == original.name), None
+    )
+    if existing is None:
+        plan.user_writes.append(CreateIdentity(original.name, _identity_attrs(original)))
+        plan.steps.append(f"re-create {f.detail}")
+    else:
+        changed = (f.replacement or {}).get("attrs")
+        keys = list(changed) if changed else list(_identity_attrs(original))
+        attrs: dict[str, str | list[str]] = {
+            k: list(original.attrs[k]) if original.attrs.get(k) else "" for k in keys
+        }
+        plan.user_writes.append(ModifyIdentity(id=existing.id, attrs=attrs))
+        plan.steps.append(f"put back {f.detail}: " + ", ".join(sorted(attrs)))
+    plan.written.append(f)
+
+
+def _write_user_side(env: Environment, plan: _Plan) -> None:
+    reads: list[Request[Any]] = [
+        GetFilterRules(),
+        GetFilterRules(outgoing=True),
+        GetSignatures(),
+        GetIdentities(),
+    ]
+    results = env.client.batch([*plan.user_writes, *reads], as_account=plan.incident.account_id)
+    writes, (rules_in, rules_out, sigs, idents) = results[: -len(reads)], results[-len(reads) :]
+    for request, result in zip(plan.user_writes, writes, strict=True):
+        if (why := problem(type(request).__name__, result)) is not None:
+            plan.problems.append(why)
+    for label, got, want in (
+        ("incoming", rules_in, plan.rules_in),
+        ("outgoing", rules_out, plan.rules_out),
+    ):
+        if want is None:
+            continue
+        if not isinstance(got, list) or [r.to_dict() for r in got] != [r.to_dict() for r in want]:
+            names = [f.key for f in plan.written if f.kind in (F.FILTER, F.OUTGOING_FILTER)]
+            plan.problems.append(f"{label} filter rules {names} do not read back as written")
+    for f in plan.written:
+        if f.kind == F.SIGNATURE:
+            _verify_signature(plan, f, sigs)
+        elif f.kind == F.IDENTITY:
+            _verify_identity(plan, f, idents)
+
+
+def _nonempty(contents: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in contents.items() if v}
+
+
+def _verify_signature(plan: _Plan, f: Finding, got: Any) -> None:
+    want = Signature.from_dict(f.item)
+    now = next((s for s in got if s.id == want.id), None) if isinstance(got, list) else None
+    if now is None or _nonempty(now.contents) != _nonempty(want.contents):
+        plan.problems.append(f"signature {f.key} does not read back as it was")
+
+
+def _verify_identity(plan: _Plan, f: Finding, got: Any) -> None:
+    want = Identity.from_dict(f.item)
+    now = None
+    if isinstance(got, list):
+        now = next((i for i in got if i.id == want.id), None) or next(
+            (i for i in got if i.name == want.name), None
+        )
+    if now is None:
+        plan.problems.append(f"identity {f.key} is not there after the restore")
+        return
+    for attr, value in _identity_attrs(want).items():
+        if now.attrs.get(attr, []) != value:
+            plan.problems.append(f"identity {f.key}: {attr} does not read back as it was")
+
+
+# ---------------------------------------------------------------- account attributes
+
+
+def _plan_account(plan: _Plan) -> None:
+    for f in plan.chosen:
+        if f.kind in (F.FORWARDING, F.LOCAL_DELIVERY):
+            plan.account_changes[f.key] = str(f.item)
+        elif f.kind == F.ADMIN_FORWARDING:
+            plan.account_changes["+zimbraMailForwardingAddress"] = list(f.replacement or [])
+        elif f.kind == F.AUTO_REPLY and isinstance(f.item, dict):
+            plan.account_changes.update({k: str(v) for k, v in f.item.items()})
+        else:
+            continue
+        plan.written.append(f)
+        plan.steps.append(f"put back {f.detail}")
+
+
+def _write_account(env: Environment, plan: _Plan) -> None:
+    account_id = plan.incident.account_id
+    attrs = tuple(k.lstrip("+") for k in plan.account_changes)
+    modified, flushed, readback = env.client.batch(
+        [
+            ModifyAccount(account_id, plan.account_changes),
+            FlushCache(ids=(account_id,), all_servers=True),
+            GetAccount(account_id, by="id", attrs=attrs),
+        ]
+    )
+    for what, result in (("ModifyAccount", modified), ("FlushCache", flushed)):
+        if (why := problem(what, result)) is not None:
+            plan.problems.append(why)
+    if not isinstance(readback, Account):
+        plan.problems.append(problem("reading the account back", readback) or "no read-back")
+        return
+    for key, value in plan.account_changes.items():
+        if key.startswith("+"):
+            missing = set(value) - set(readback.values(key[1:]))
+            if missing:
+                plan.problems.append(f"{key[1:]} lacks {sorted(missing)} after the restore")
+        elif (readback.get(key) or "") != value:
+            plan.problems.append(f"{key} reads back as {readback.get(key)!r}, not {value!r}")

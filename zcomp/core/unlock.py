@@ -1,0 +1,502 @@
+"""Unlock: hand a contained account back to its owner, safely and on the record.
+
+Round trips after login:
+  1 resolve    GetAccount (+ domains and MTAs, once per worker)
+  2 re-check   one user-side BatchRequest: filters, signatures, identities, prefs (classified
+               exactly as lockdown does; anything lockdown would remove blocks the unlock)
+  3 password   one BatchRequest (stop on error): SetPassword, then zimbraPasswordMustChange=TRUE
+               (SetPassword clears it). A policy violation Zimbra only reports stops here, with
+               the account still locked.
+  4 hand back  one BatchRequest (stop on error): status active + zimbraNotes marker, FlushCache
+               on all servers, read-back, then the held queue: count, release/delete, count.
+Nothing before step 3 changes the account; a refusal leaves it exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from zcomp.core.classify import classify_account
+from zcomp.core.environment import Environment
+from zcomp.core.notes import add_marker, unlock_marker
+from zcomp.core.outcome import AccountOutcome
+from zcomp.core.passwords import random_password
+from zcomp.core.replies import iso, must, problem, record_error, refuse, succeeded
+from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.journal import Incident
+from zcomp.tickets import TicketError, TicketRef
+from zcomp.zimbra.errors import ZimbraError
+from zcomp.zimbra.model import Account, QueueSummary, Secret
+from zcomp.zimbra.requests import (
+    FlushCache,
+    GetAccount,
+    GetMailQueue,
+    MailQueueAction,
+    ModifyAccount,
+    Request,
+    SetPassword,
+)
+
+HELD_CHOICES = ("keep", "release", "delete")
+READBACK_ATTRS = (
+    "zimbraAccountStatus",
+    "zimbraPasswordMustChange",
+    "zimbraAuthTokenValidityValue",
+    "zimbraPasswordEnforceHistory",
+    "zimbraNotes",
+)
+
+
+def _no_reveal(account: str, password: Secret) -> None:
+    return None
+
+
+@dataclass
+class UnlockOptions:
+    """How to unlock. `new_password(account)` is asked only once every check has passed."""
+
+    new_password: Callable[[str], Secret] | None = None
+    generate: bool = False
+    # Shows a generated password once (terminal only); never called for a typed one.
+    reveal: Callable[[str, Secret], None] = _no_reveal
+    held: str = "keep"  # keep | release | delete
+    force: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class _State:
+    account: Account
+    incident: Incident
+    done: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    marker: str = ""
+
+
+def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
+    if options.held not in HELD_CHOICES:
+        raise ValueError(f"held must be one of {HELD_CHOICES}")
+    outcome = AccountOutcome(account=name, result="failed")
+    start = env.client.round_trips
+    try:
+        _run(env, name, options, outcome)
+    except ZimbraError as exc:
+        record_error(outcome, exc)
+    outcome.round_trips = env.client.round_trips - start
+    return outcome
+
+
+def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOutcome) -> None:
+    # 1 resolve -------------------------------------------------------------------------------
+    env.event(name, "resolving")
+    results = env.client.batch([GetAccount(name, by="name", apply_cos=True), *env.facts_requests()])
+    account: Account = must(results[0])
+    env.absorb_facts(results[1:])
+    outcome.account = account.name
+
+    incident = env.journal.open_incident(account.id)
+    if incident is None:
+        refuse(
+            outcome,
+            "no-incident",
+            f"{account.name} has no open incident in the journal: zcomp only unlocks accounts "
+            f"it locked down (see `zcomp history {account.name}`)",
+        )
+        return
+    outcome.incident = incident.id
+    if not _old_enough(env, account, incident, options, outcome):
+        return
+    status = account.get("zimbraAccountStatus")
+    if status == "closed":
+        refuse(
+            outcome,
+            "closed",
+            f"{account.name} is closed (someone closed it after the lockdown); "
+            "zcomp will not reopen a closed account",
+        )
+        return
+    if status != "locked":
+        outcome.warnings.append(f"status is {status!r}, not 'locked' (changed by hand?)")
+    if incident.state != "contained":
+        outcome.warnings.append(
+            f"incident {incident.id} is {incident.state!r}, not 'contained': the lockdown did "
+            "not finish cleanly; the re-check below decides"
+        )
+
+    # 2 re-check (read only) -----------------------------------------------------------------
+    env.event(account.name, "re-checking")
+    if not _nothing_came_back(env, account, incident, outcome):
+        return
+
+    state = _State(account=account, incident=incident)
+    if options.dry_run:
+        _dry_run(env, state, options, outcome)
+        return
+
+    if options.force and outcome.extra.get("forced"):
+        env.journal.record_action(
+            incident.id,
+            step="unlock",
+            kind="force",
+            target=account.name,
+            before={"locked_minutes": outcome.extra["locked_minutes"]},
+            after={"min_locked_minutes": env.settings.unlock.min_locked_minutes},
+            status="done",
+            detail="--force: unlocked before the configured minimum time",
+        )
+
+    # 3 password -----------------------------------------------------------------------------
+    password = _new_password(account, options)
+    if password is None:
+        refuse(outcome, "password", "no new password given (empty); nothing was changed")
+        return
+    env.event(account.name, "setting the new password")
+    if not _set_password(env, state, password, options, outcome):
+        _fail(outcome, state, "the account is still locked")
+        return
+
+    # 4 hand back ----------------------------------------------------------------------------
+    env.event(account.name, "unlocking")
+    _hand_back(env, state, options, outcome)
+    if state.problems:
+        _fail(outcome, state, "the incident stays open")
+        return
+    env.journal.close_incident(incident.id, how="unlocked")
+    state.done.append(f"closed incident {incident.id}")
+    _update_ticket(env, state, outcome)
+    outcome.result = "unlocked"
+    outcome.extra["done"] = state.done
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def _old_enough(
+    env: Environment,
+    account: Account,
+    incident: Incident,
+    options: UnlockOptions,
+    outcome: AccountOutcome,
+) -> bool:
+    minimum = env.settings.unlock.min_locked_minutes
+    minutes = (datetime.now(timezone.utc) - incident.started_at).total_seconds() / 60
+    outcome.extra["locked_minutes"] = round(minutes, 1)
+    if minutes >= minimum:
+        return True
+    if not options.force:
+        refuse(
+            outcome,
+            "too-soon",
+            f"{account.name} was locked {minutes:.0f} minute(s) ago; the minimum is {minimum} "
+            "([unlock] min_locked_minutes): spammers come back to accounts unlocked early. "
+            "Wait, or use --force (journaled)",
+        )
+        return False
+    outcome.extra["forced"] = True
+    outcome.warnings.append(
+        f"--force: locked only {minutes:.0f} minute(s) ago (minimum {minimum}); journaled"
+    )
+    return True
+
+
+def _nothing_came_back(
+    env: Environment, account: Account, incident: Incident, outcome: AccountOutcome
+) -> bool:
+    """Classify as lockdown does; anything lockdown would remove blocks the unlock."""
+    mailbox = MailboxState.from_results(
+        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account.id)]
+    )
+    row = env.journal.latest_baseline(account.id, before=incident.started_at)
+    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+    findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
+    outcome.kept = findings
+    back = [f for f in findings if f.remove]
+    for f in findings:
+        if f.risky and not f.remove:
+            outcome.warnings.append(f"{f.detail}: {f.reason} ({f.verdict}, kept by policy)")
+    if not back:
+        return True
+    refuse(
+        outcome,
+        "risky",
+        "refusing to unlock: risky settings are back: "
+        + "; ".join(f"{f.detail} ({f.reason})" for f in back)
+        + f". Nothing was changed; investigate with `zcomp inspect {account.name}`",
+    )
+    return False
+
+
+def _new_password(account: Account, options: UnlockOptions) -> Secret | None:
+    if options.generate:
+        return random_password()
+    if options.new_password is None:
+        raise ValueError("UnlockOptions needs new_password or generate=True")
+    password = options.new_password(account.name)
+    return password if password.reveal() else None
+
+
+# ---------------------------------------------------------------- step 3: the password
+
+
+def _set_password(
+    env: Environment,
+    state: _State,
+    password: Secret,
+    options: UnlockOptions,
+    outcome: AccountOutcome,
+) -> bool:
+    account = state.account
+    set_pw, must_change = env.client.batch(
+        [
+            SetPassword(account.id, password),
+            # After SetPassword, which clears it.
+            ModifyAccount(account.id, {"zimbraPasswordMustChange": "TRUE"}),
+        ],
+        stop_on_error=True,
+    )
+    if (why := problem("setting the new password", set_pw)) is not None:
+        state.problems.append(why)
+        return False
+    env.journal.record_action(
+        state.incident.id,
+        step="unlock",
+        kind="password",
+        target=account.name,
+        before="(random, set by lockdown)",
+        after="(new temporary password, not recorded)",
+        status="done",
+    )
+    outcome.extra["password"] = "generated" if options.generate else "given"
+    if options.generate:
+        options.reveal(account.name, password)
+    state.done.append("set a new temporary password (every existing login token is now invalid)")
+    if set_pw.message:
+        # A full admin's SetPassword bypasses the policy (history included) and only reports
+        # the violation: a temporary password that equals the phished one must not go live.
+        state.problems.append(
+            f"the new password breaks the password policy ({set_pw.message}); choose another one"
+        )
+        return False
+    if (why := problem("setting zimbraPasswordMustChange=TRUE", must_change)) is not None:
+        state.problems.append(why)
+        return False
+    env.journal.record_action(
+        state.incident.id,
+        step="unlock",
+        kind="password-must-change",
+        target=account.name,
+        before=None,
+        after={"zimbraPasswordMustChange": "TRUE"},
+        status="done",
+    )
+    state.done.append("the owner must choose a new password at the next login")
+    return True
+
+
+# ---------------------------------------------------------------- step 4: hand back
+
+
+def _hand_back(
+    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
+) -> None:
+    account = state.account
+    state.marker = unlock_marker(state.incident.id, datetime.now(timezone.utc))
+    notes = add_marker(account.get("zimbraNotes") or "", state.marker)
+    mtas = env.mtas
+    before = [GetMailQueue(server=m, queue="hold", sender=account.name) for m in mtas]
+    actions: list[Request[Any]] = []
+    after: list[Request[Any]] = []
+    if options.held != "keep":
+        op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
+        actions = [
+            MailQueueAction(server=m, queue="hold", op=op, sender=account.name) for m in mtas
+        ]
+        after = [GetMailQueue(server=m, queue="hold", sender=account.name) for m in mtas]
+    requests: list[Request[Any]] = [
+        ModifyAccount(account.id, {"zimbraAccountStatus": "active", "zimbraNotes": notes}),
+        FlushCache(ids=(account.id,), all_servers=True),
+        GetAccount(account.id, by="id", attrs=READBACK_ATTRS),
+        *before,
+        *actions,
+        *after,
+    ]
+    # Stop on error: the queue is touched only once the account is really active.
+    results = env.client.batch(requests, stop_on_error=True)
+    modified, flushed, readback = results[:3]
+    rest = results[3:]
+    held_before = rest[: len(before)]
+    action_results = rest[len(before) : len(before) + len(actions)]
+    held_after = rest[len(before) + len(actions) :]
+
+    if (why := problem("setting zimbraAccountStatus=active", modified)) is not None:
+        state.problems.append(why)
+        return
+    env.journal.record_action(
+        state.incident.id,
+        step="unlock",
+        kind="account-status",
+        target=account.name,
+        before={"zimbraAccountStatus": account.get("zimbraAccountStatus")},
+        after={"zimbraAccountStatus": "active"},
+        status="done",
+    )
+    state.done.append("set zimbraAccountStatus=active")
+    if (why := problem("flushing the account cache", flushed)) is not None:
+        state.problems.append(why)
+    else:
+        env.journal.record_action(
+            state.incident.id,
+            step="unlock",
+            kind="flush-cache",
+            target=account.name,
+            before=None,
+            after="allServers",
+            status="done",
+        )
+        state.done.append("flushed the account cache on every mailbox server")
+    if isinstance(readback, Account):
+        _verify(state, readback)
+    else:
+        state.problems.append(problem("reading the account back", readback) or "no read-back")
+    _held_mail(env, state, options, outcome, held_before, action_results, held_after)
+
+
+def _verify(state: _State, now: Account) -> None:
+    account = state.account
+    if now.get("zimbraAccountStatus") != "active":
+        state.problems.append(f"status reads back as {now.get('zimbraAccountStatus')!r}")
+    if (now.get("zimbraPasswordMustChange") or "").upper() != "TRUE":
+        state.problems.append("zimbraPasswordMustChange does not read back as TRUE")
+    vv_before = int(account.get("zimbraAuthTokenValidityValue") or -1)
+    vv_now = int(now.get("zimbraAuthTokenValidityValue") or -1)
+    if vv_now < 0 or vv_now == vv_before:
+        state.problems.append("zimbraAuthTokenValidityValue did not change: old tokens may work")
+    history_before = int(account.get("zimbraPasswordEnforceHistory") or 0)
+    if int(now.get("zimbraPasswordEnforceHistory") or 0) < history_before:
+        state.problems.append("zimbraPasswordEnforceHistory was lowered")
+    if state.marker not in (now.get("zimbraNotes") or ""):
+        state.problems.append("the zimbraNotes marker was not written")
+
+
+def _held_total(results: list[Any]) -> int:
+    return sum(r.total for r in results if isinstance(r, QueueSummary))
+
+
+def _held_mail(
+    env: Environment,
+    state: _State,
+    options: UnlockOptions,
+    outcome: AccountOutcome,
+    before: list[Any],
+    actions: list[Any],
+    after: list[Any],
+) -> None:
+    account = state.account
+    held = _held_total(before)
+    outcome.held = held
+    outcome.extra["held_mail"] = options.held
+    if options.held == "keep":
+        if held:
+            msg = f"{held} message(s) from {account.name} stay held on the MTA(s)"
+            state.done.append(msg)
+            outcome.warnings.append(
+                msg + ": run again with --release-held or --delete-held, or use postsuper"
+            )
+        return
+    failures = [w for w in (problem("mail queue action", r) for r in actions) if w]
+    if failures:
+        # The account is active already; the queue is secondary: report, do not fail.
+        outcome.warnings += failures
+    verb = "released" if options.held == "release" else "deleted"
+    if len(failures) < len(actions):
+        env.journal.record_action(
+            state.incident.id,
+            step="unlock",
+            kind=f"mail-queue-{options.held}",
+            target=account.name,
+            before={"held": held},
+            after={"held": _held_total(after), "mtas": env.mtas},
+            status="done",
+        )
+        state.done.append(f"{verb} {held} held message(s) from {account.name}")
+    left = _held_total(after)
+    if left:
+        outcome.warnings.append(
+            f"{left} message(s) still held after the {options.held} (the MTA may need a moment)"
+        )
+
+
+# ---------------------------------------------------------------- ticket, failure, dry run
+
+
+def _update_ticket(env: Environment, state: _State, outcome: AccountOutcome) -> None:
+    incident = state.incident
+    try:
+        ref = env.tickets.find(incident.id)
+        if ref is None and incident.ticket_id and incident.ticket_backend == env.tickets.name:
+            ref = TicketRef(incident.ticket_backend, incident.ticket_id, incident.ticket_url)
+        if ref is None:
+            outcome.warnings.append(f"no ticket found for incident {incident.id}")
+            return
+        outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
+        text = "Unlocked by zcomp ({}):\n{}".format(
+            env.operator, "\n".join(f"- {line}" for line in state.done)
+        )
+        env.tickets.comment(ref, text)
+        closing = (
+            f"Incident {incident.id} closed: {state.account.name} is active again with a "
+            "temporary password the owner must change at the next login."
+        )
+        if not env.tickets.resolve(ref, closing):
+            outcome.warnings.append(
+                f"the {ref.backend} backend cannot resolve tickets: resolve {ref.id} by hand"
+            )
+        else:
+            outcome.extra["ticket_resolved"] = True
+    except TicketError as exc:
+        outcome.warnings.append(f"ticket not updated: {exc.message}")
+
+
+def _fail(outcome: AccountOutcome, state: _State, consequence: str) -> None:
+    outcome.result = "failed"
+    outcome.extra["done"] = state.done
+    outcome.error = {
+        "code": "unlock",
+        "message": "; ".join(state.problems) + f" ({consequence})",
+        "exit": 1,
+    }
+
+
+def _dry_run(
+    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
+) -> None:
+    account = state.account
+    held = 0
+    if env.mtas:
+        summaries = env.client.batch(
+            [GetMailQueue(server=m, queue="hold", sender=account.name) for m in env.mtas]
+        )
+        held = _held_total([s for s in summaries if succeeded(s)])
+    outcome.held = held
+    how = "generated, shown once" if options.generate else "as given"
+    held_step = {
+        "keep": f"leave {held} held message(s) on hold",
+        "release": f"release {held} held message(s) for delivery",
+        "delete": f"delete {held} held message(s)",
+    }[options.held]
+    outcome.plan = [
+        "re-check done: nothing lockdown would remove is back",
+        f"set a new temporary password ({how}); this invalidates every existing login token",
+        "then set zimbraPasswordMustChange=TRUE (SetPassword clears it)",
+        f"set zimbraAccountStatus=active (now {account.get('zimbraAccountStatus')})",
+        "flush the account cache on every mailbox server",
+        f"{held_step} on {len(env.mtas)} MTA(s)",
+        "update the zcomp marker in zimbraNotes",
+        f"close incident {state.incident.id}; comment on and resolve its ticket",
+    ]
+    if outcome.extra.get("forced"):
+        outcome.plan.insert(0, "journal the --force override of the minimum locked time")
+    outcome.result = "planned"
