@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from zcomp.core.findings import MALICIOUS, SUSPICIOUS, Finding
+from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
 from zcomp.output import Output
-
-_STYLE = {MALICIOUS: "bold red", SUSPICIOUS: "yellow"}
 
 
 def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = True) -> None:
@@ -49,6 +47,12 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
 
 def show_findings(output: Output, findings: Sequence[Finding], *, title: str) -> None:
     if not findings:
+        return
+    if not output.interactive():
+        # Cron mail and log files: one greppable line per item, never a wrapped table cell.
+        output.info(f"  {title}:")
+        for f in findings:
+            output.info(f"    - [{f.verdict}] {f.kind}: {f.detail} -- {f.reason}")
         return
     rows = [[f.verdict, f.kind, f.detail, f.reason] for f in findings]
     output.table(["verdict", "kind", "item", "reason"], rows, title=title)

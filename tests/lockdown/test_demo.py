@@ -1,0 +1,30 @@
+"""`zcomp demo` tells the whole story on the built-in sandbox and exits 0."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+
+def test_demo_runs_the_whole_story(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    result = invoke("demo", "--keep", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.stderr
+    err = result.stderr
+    assert "attack replayed on alice@sandbox.test" in err
+    assert "alice@sandbox.test: contained" in err
+    assert err.count("refused with service.AUTH_EXPIRED") == 2  # the attacker, on both servers
+    assert "What the help desk must do next" in err
+    assert result.stdout == ""
+    [ticket] = (tmp_path / "demo" / "tickets").iterdir()
+    assert "alice@sandbox.test" in ticket.read_text()
+
+
+def test_demo_json_is_data_only(invoke: Callable[..., Result]) -> None:
+    result = invoke("--json", "demo")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["inspect"]["result"] == "planned"
+    assert records[-1]["result"] == "contained"

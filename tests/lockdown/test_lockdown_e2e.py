@@ -1,0 +1,215 @@
+"""Lockdown end to end: two mailbox servers, the attack replayed on the non-home server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from tests.rawjson import MailboxReader, call, user_login
+from tests.wiretap import wiretap
+from zcomp.journal import Journal
+from zcomp.sandbox import Sandbox, demo_password, replay_attack
+
+ALICE = "alice@sandbox.test"
+ADMIN = "admin@sandbox.test"
+PLANTED = {".", ".."}
+
+
+def _lockdown(invoke: Callable[..., Result], url: str, *args: str) -> Result:
+    return invoke("--url", url, "--admin", ADMIN, *args, env={"ZCOMP_PASSWORD": "sandbox"})
+
+
+def _json_lines(result: Result) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def _named(rule: dict[str, Any]) -> dict[str, Any]:
+    # Zimbra saves a rule written back without a name as "null" (the attacker's UI did that).
+    return {**rule, "name": rule.get("name", "null")}
+
+
+def test_lockdown_ends_the_attack_and_keeps_everything_benign(
+    sandbox2: Sandbox, invoke: Callable[..., Result], state_dir: Path, tmp_path: Path
+) -> None:
+    sb = sandbox2
+    alice = sb.account(ALICE)
+    reader = MailboxReader(sb.urls[0], alice.id)
+    rules_before, sigs_before, idents_before = (
+        reader.rules(),
+        reader.signatures(),
+        reader.identities(),
+    )
+
+    attack = replay_attack(sb, ALICE)
+    assert attack.server_url == sb.urls[1]  # the non-home server
+    assert call(attack.server_url, "GetInfoRequest", "urn:zimbraAccount", token=attack.token) != (
+        "service.AUTH_EXPIRED"
+    )
+
+    evidence_dir = tmp_path / "evidence"
+    with wiretap(sb.urls[0]) as tap:
+        result = _lockdown(
+            invoke, tap.base_url, "--debug", "lockdown", ALICE, "--json",
+            "--evidence-dir", str(evidence_dir),
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    [out] = _json_lines(result)
+    assert out["result"] == "contained"
+    assert out["ticket"]["backend"] == "file"
+    removed = {(item["kind"], item["detail"].split(":")[0]) for item in out["removed"]}
+    assert {kind for kind, _ in removed} == {
+        "forwarding", "local-delivery", "filter", "identity", "signature",
+    }  # fmt: skip
+    assert {("filter", 'rule "."'), ("filter", 'rule ".."')} <= removed
+    assert all(item["reason"] for item in out["removed"] + out["kept"])
+
+    # The attacker's session on the non-home server is dead, the phished password is useless.
+    for url in sb.urls:
+        assert call(url, "GetInfoRequest", "urn:zimbraAccount", token=attack.token) == (
+            "service.AUTH_EXPIRED"
+        )
+        assert user_login(url, ALICE, demo_password(ALICE)) == "account.AUTH_FAILED"
+
+    # Planted items are gone; benign ones are exactly as they were.
+    assert reader.rules() == [_named(r) for r in rules_before]
+    assert reader.rules(outgoing=True) == []
+    sigs_after = reader.signatures()
+    assert sigs_after == [s for s in sigs_before if s["name"] != "Alice Smith"]
+    idents_after = {i["name"]: i for i in reader.identities()}
+    for ident in idents_before:
+        if ident["name"] != "DEFAULT":
+            assert idents_after[ident["name"]] == ident
+    default_attrs = {a["name"]: a.get("_content") for a in idents_after["DEFAULT"]["a"]}
+    assert default_attrs.get("zimbraPrefFromAddress") == ALICE
+    assert attack.freemail not in json.dumps(idents_after)
+    attrs = sb.account(ALICE).attrs
+    assert "zimbraPrefMailForwardingAddress" not in attrs
+    assert attrs.get("zimbraPrefMailLocalDeliveryDisabled", ["FALSE"]) == ["FALSE"]
+    assert attrs["zimbraAccountStatus"] == ["locked"]
+    assert int(attrs["zimbraPasswordEnforceHistory"][0]) >= 10
+    assert "[zcomp] locked" in attrs["zimbraNotes"][0]
+
+    # The queued spam (80 Bcc) sits in the hold queue of the MTA it was sent through.
+    spam = [m for m in sb.mta(1).messages() if m.sender == ALICE]
+    assert spam and all(m.queue == "hold" for m in spam)
+    assert max(len(m.recipients) for m in spam) >= 80
+    assert out["held"] == len(spam)
+
+    # One ticket; the journal holds the evidence, and the file copy has the same hash.
+    tickets = list((state_dir / "tickets").iterdir())
+    assert len(tickets) == 1
+    with Journal.open(state_dir) as journal:
+        incident = journal.incident(out["incident"])
+        evidence = journal.evidence(incident.id)
+        actions = journal.actions(incident.id)
+    assert evidence is not None and evidence.sha256 == out["evidence_sha256"]
+    assert any(f["remove"] for f in evidence.bundle["findings"])
+    assert {a.kind for a in actions} >= {"account-status", "password", "flush-cache", "filter"}
+    [bundle_file] = evidence_dir.glob("*.json")
+    assert hashlib.sha256(bundle_file.read_bytes()).hexdigest() == out["evidence_sha256"]
+
+    # No password or token anywhere zcomp writes: stdout, stderr (--debug), journal, evidence,
+    # ticket. (The sandbox admin password is the word "sandbox", which every address contains.)
+    new_passwords = tap.secret_values("newPassword")
+    assert len(new_passwords) == 1 and len(new_passwords[0]) >= 20
+    secrets = (tap.secrets() - {"sandbox"}) | {attack.token, demo_password(ALICE)}
+    places: dict[str, bytes] = {"stdout": result.stdout.encode(), "stderr": result.stderr.encode()}
+    for path in [*state_dir.glob("journal*"), *evidence_dir.iterdir(), *tickets]:
+        places[str(path)] = path.read_bytes()
+    assert "<authToken>" in result.stderr  # --debug really showed the exchange, redacted
+    for secret in secrets:
+        for where, data in places.items():
+            assert secret.encode() not in data, f"a secret leaked into {where}"
+
+    # Round trips: login + 5 (containment is one of them).
+    assert len(tap.exchanges) <= 6
+    assert out["round_trips"] == len(tap.exchanges)
+
+    # A second run verifies, changes nothing, files no second ticket.
+    writes = len(sb.stats.writes)
+    again = _lockdown(invoke, sb.admin_url, "lockdown", ALICE, "--json")
+    assert again.exit_code == 0, again.stderr
+    [second] = _json_lines(again)
+    assert second["result"] == "already-contained"
+    assert second["incident"] == out["incident"]
+    assert second["ticket"]["id"] == out["ticket"]["id"]
+    assert len(sb.stats.writes) == writes
+    assert len(list((state_dir / "tickets").iterdir())) == 1
+
+
+def test_dry_run_changes_nothing(sandbox: Sandbox, invoke: Callable[..., Result]) -> None:
+    replay_attack(sandbox, ALICE)
+    writes = len(sandbox.stats.writes)
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    [out] = _json_lines(result)
+    assert out["result"] == "planned"
+    assert any("random password" in step for step in out["plan"])
+    assert any(step.startswith('remove rule "."') for step in out["plan"])
+    assert len(sandbox.stats.writes) == writes
+    assert sandbox.account(ALICE).attrs["zimbraAccountStatus"] == ["active"]
+
+
+def test_protected_accounts_are_refused_without_force(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    writes = len(sandbox.stats.writes)
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ADMIN, "--json")
+    assert result.exit_code == 1
+    [out] = _json_lines(result)
+    assert out["result"] == "skipped"
+    assert out["error"]["code"] == "protected"
+    assert "--force" in out["error"]["message"]
+    assert len(sandbox.stats.writes) == writes
+
+
+def test_batch_continues_past_failures_and_exits_6(
+    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    names = ["bob@sandbox.test", "nobody@sandbox.test", "carol@sandbox.test"]
+    for name in (names[0], names[2]):
+        replay_attack(sandbox, name)
+    listing = tmp_path / "accounts.csv"
+    listing.write_text("account,reason\n" + "\n".join(f"{n},spam" for n in names) + "\n")
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", "--from", str(listing), "--json")
+    assert result.exit_code == 6, result.stderr
+    by_account = {o["account"]: o for o in _json_lines(result)}
+    assert by_account["bob@sandbox.test"]["result"] == "contained"
+    assert by_account["carol@sandbox.test"]["result"] == "contained"
+    assert by_account["nobody@sandbox.test"]["result"] == "failed"
+    assert by_account["nobody@sandbox.test"]["error"]["code"] == "account.NO_SUCH_ACCOUNT"
+    # Re-running the same batch (a resumed run) verifies the contained ones.
+    again = _lockdown(invoke, sandbox.admin_url, "lockdown", "--from", str(listing), "--json")
+    results = {o["account"]: o["result"] for o in _json_lines(again)}
+    assert results["bob@sandbox.test"] == results["carol@sandbox.test"] == "already-contained"
+
+
+def test_an_interrupted_incident_is_resumed_not_duplicated(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    replay_attack(sandbox, ALICE)
+    alice = sandbox.account(ALICE)
+    with Journal.open(state_dir) as journal:
+        first = journal.start_incident(alice.id, ALICE, reason="killed run", operator="test")
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    assert result.exit_code == 0, result.stderr
+    [out] = _json_lines(result)
+    assert out["result"] == "contained"
+    assert out["incident"] == first.id
+    assert any("resuming" in w for w in out["warnings"])
+
+
+def test_human_output_names_every_removed_item(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    replay_attack(sandbox, ALICE)
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # humans read stderr; stdout is for data
+    for text in ('rule "."', 'rule ".."', "forwarding to", 'signature "Alice Smith"', "contained"):
+        assert text in result.stderr
