@@ -38,7 +38,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     priority = 1  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -124,7 +124,7 @@ def memory_keyring(isolated_environment: MemoryKeyring) -> MemoryKeyring:
 
 @pytest.fixture
 def no_keyring(isolated_environment: MemoryKeyring) -> FailingKeyring:
-    backend = FailingKeyring()
+    backend = FailingKeyring()  # type: ignore[no-untyped-call]
     _install(backend)
     return backend
 

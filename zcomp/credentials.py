@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from zcomp.config import ENV_PASSWORD, Settings
-from zcomp.exitcodes import CredentialError, UsageError
+from zcomp.exitcodes import CredentialError, UsageError, ZcompError
 from zcomp.zimbra.model import Secret
 
 KEYRING_SERVICE = "zcomp"
@@ -58,11 +59,22 @@ class PasswordSource:
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    name = type(error).__name__
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{name}: {text}" if text else name
+    """The error's own first sentence; its class name only as words when it says nothing."""
+    lines = str(error).strip().splitlines()
+    text = lines[0].split(". ")[0].strip().rstrip(".") if lines else ""
+    if len(text) > 100:
+        text = text[:97] + "..."
+    if text:
+        return text
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(error).__name__).lower()
+
+
+class KeyringStoreError(ZcompError):
+    """The OS keyring refused to keep a value; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"could not store the password in the OS keyring ({reason})")
+        self.reason = reason
 
 
 # ---------------------------------------------------------------- the individual sources
@@ -103,16 +115,18 @@ def keyring_get(service: str, username: str, source: PasswordSource) -> str | No
 
 
 def keyring_set(service: str, username: str, value: str) -> None:
-    """Store a value; a failing keyring is an error here (the user asked to store)."""
+    """Store a value and read it back; a failing or forgetful keyring raises KeyringStoreError."""
     try:
         import keyring
 
         keyring.set_password(service, username, value)
+        # Some backends (keyring's "null" one) accept a value and keep nothing.
+        kept = keyring.get_password(service, username) == value
     except Exception as exc:  # noqa: BLE001 - report any backend failure as one line
-        raise CredentialError(
-            f"could not store the password in the OS keyring ({_describe(exc)}); "
-            "use --password-file or ZCOMP_PASSWORD instead"
-        ) from None
+        raise KeyringStoreError(_describe(exc)) from None
+    if not kept:
+        name = type(keyring.get_keyring()).__module__
+        raise KeyringStoreError(f"the keyring backend {name} did not keep it")
 
 
 def keyring_delete(service: str, username: str) -> bool | None:

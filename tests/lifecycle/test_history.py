@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from click.testing import Result
@@ -10,6 +11,7 @@ from click.testing import Result
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.unlock import UnlockOptions, unlock_account
+from zcomp.sandbox import Sandbox, replay_attack
 
 ALICE = "alice@sandbox.test"
 
@@ -34,3 +36,38 @@ def test_history_shows_lockdown_and_unlock(
     assert everyone.exit_code == 0
     assert "bob@sandbox.test" in everyone.stderr and ALICE in everyone.stderr
     assert "no incidents" in zcomp("history", "carol@sandbox.test").stderr
+
+
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+def test_history_off_terminal_is_one_line_per_incident_and_action(
+    sandbox: Sandbox, no_wait: Environment, zcomp: Callable[..., Result]
+) -> None:
+    replay_attack(sandbox, ALICE)
+    contained = lockdown_account(no_wait, ALICE, LockdownOptions())
+    assert contained.result == "contained", contained.error
+    lockdown_account(no_wait, "bob@sandbox.test", LockdownOptions())
+
+    everyone = zcomp("history")  # CliRunner: stderr is not a terminal
+
+    assert everyone.exit_code == 0, everyone.stderr
+    lines = everyone.stderr.splitlines()
+    assert len(lines) == 2, everyone.stderr  # one per incident, no actions, no table
+    head = re.compile(
+        rf"incident \d+ account \S+ state contained started {STAMP} closed - ticket \S+$"
+    )
+    assert all(head.match(line) for line in lines), lines
+    assert not any(box in everyone.stderr for box in "│┃━─")
+
+    one = zcomp("history", ALICE)
+
+    assert one.exit_code == 0, one.stderr
+    incident, *actions = one.stderr.splitlines()
+    assert incident.startswith(f"incident {contained.incident} account {ALICE} ")
+    assert len(actions) == len(no_wait.journal.actions(contained.incident or 0))
+    step = re.compile(rf"  {STAMP} incident \d+ (contain|clean|record|ticket|evidence) \S+ ")
+    assert all(step.match(line) for line in actions), actions
+    # A removed filter shows what was removed, not its empty "after".
+    removed = [a for a in actions if " clean filter " in a]
+    assert removed and all(": removed {" in a for a in removed), removed

@@ -34,6 +34,15 @@ def test_inspect_before_and_after_lockdown(
     assert all(f["reason"] for f in line["findings"])
     assert "coarse" in line["last_logon"]["note"]
     assert line["open_incident"] is None
+    # Items under "findings"; lockdown's removed/kept are not reused by a read-only command.
+    assert line["removed"] == [] and line["kept"] == []
+    assert all({"kind", "detail", "verdict", "reason"} <= set(f) for f in line["findings"])
+
+    human = zcomp("inspect", ALICE)
+    assert human.exit_code == 1
+    assert "Error" not in human.stderr  # a finding, not a failure
+    assert f"Warning: {ALICE}: malicious" in human.stderr
+    assert "[malicious] forwarding: forwarding to" in human.stderr  # one line per item
 
     assert lockdown_account(env, ALICE, LockdownOptions()).result == "contained"
     sandbox.stats.reset()
@@ -62,3 +71,10 @@ def test_inspect_unknown_account_fails(zcomp: Callable[..., Result]) -> None:
     result = zcomp("inspect", "nobody@sandbox.test", "--json")
     assert result.exit_code == 5
     assert json.loads(result.stdout)["error"]["code"] == "account.NO_SUCH_ACCOUNT"
+
+
+def test_inspect_help_documents_the_exit_status(zcomp: Callable[..., Result]) -> None:
+    shown = zcomp("inspect", "--help")
+    assert shown.exit_code == 0
+    text = " ".join(shown.stdout.split())
+    assert "1 when anything is suspicious or malicious" in text

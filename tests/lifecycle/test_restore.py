@@ -45,15 +45,39 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     assert lockdown.result == "contained", lockdown.error
     assert JUNK_RULE.name not in [r["name"] for r in _rules(env, account_id)]
 
-    result = zcomp("restore", str(lockdown.incident), "--filter", "Digest to Junk", "--json")
+    incident = str(lockdown.incident)
+    sandbox.stats.reset()
+
+    # Filing into Junk is malicious by today's rules: a blanket --all leaves it alone...
+    refused = zcomp("restore", incident, "--all")
+    assert refused.exit_code == 1
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert 'rule "Digest to Junk"' in lines[0] and "Junk (hides it)" in lines[0]
+    assert "--force" in lines[0]
+    assert sandbox.stats.writes == []
+
+    # ...but the admin who names it gets it back, warned that lockdown would remove it again.
+    result = zcomp("restore", incident, "--filter", "Digest to Junk", "--json")
 
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["result"] == "restored"
+    out = json.loads(result.stdout)
+    assert out["result"] == "restored"
+    assert any("restoring as asked although" in w for w in out["warnings"])
     assert _rules(env, account_id) == before
     actions = [a for a in env.journal.actions(lockdown.incident or 0) if a.step == "restore"]
     assert [(a.kind, a.target, a.status) for a in actions] == [("filter", "Digest to Junk", "done")]
-    again = zcomp("restore", str(lockdown.incident), "--filter", "Digest to Junk", "--json")
-    assert again.exit_code == 0 and json.loads(again.stdout)["result"] == "unchanged"
+    assert "malicious today" in actions[0].detail
+
+    sandbox.stats.reset()
+    again = zcomp("restore", incident, "--filter", "Digest to Junk")
+    assert again.exit_code == 0, again.stderr
+    assert 'rule "Digest to Junk"' in again.stderr and "already present" in again.stderr
+    assert sandbox.stats.writes == []
+    assert len([a for a in env.journal.actions(lockdown.incident or 0) if a.step == "restore"]) == 1
+    as_json = zcomp("restore", incident, "--filter", "Digest to Junk", "--json")
+    line = json.loads(as_json.stdout)
+    assert line["result"] == "unchanged" and line["already_present"][0]["kind"] == "filter"
 
 
 def test_restore_after_attack_selection_rules(
@@ -77,12 +101,34 @@ def test_restore_after_attack_selection_rules(
     assert json.loads(plan.stdout)["plan"]
     assert sandbox.stats.writes == []
 
+    # The spam signature is malicious today: --all refuses in one line, nothing written.
+    sandbox.stats.reset()
+    refused = zcomp("restore", str(incident), "--all")
+    assert refused.exit_code == 1
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert 'signature "Alice Smith" is malicious today' in refused.stderr
+    assert sandbox.stats.writes == []
+
     # The admin decides the forward and the signature were the owner's after all.
-    done = zcomp("restore", str(incident), "--forwarding", "--signature", "Alice Smith", "--json")
+    done = zcomp(
+        "restore",
+        str(incident),
+        "--forwarding",
+        "--signature",
+        "Alice Smith",
+        "--json",
+    )
     assert done.exit_code == 0, done.stderr
+    assert any("restoring as asked" in w for w in json.loads(done.stdout)["warnings"])
     entry = sandbox.account(ALICE)
     assert entry.first("zimbraPrefMailForwardingAddress") == FREEMAIL
     assert entry.first("zimbraPrefMailLocalDeliveryDisabled") == "TRUE"
     sigs = env.client.call(GetSignatures(), as_account=entry.id)
     restored = next(s for s in sigs if s.name == "Alice Smith")
     assert SPAM_SIGNATURE in "".join(restored.contents.values())
+
+    sandbox.stats.reset()
+    again = zcomp("restore", str(incident), "--forwarding", "--signature", "Alice Smith")
+    assert again.exit_code == 0, again.stderr
+    assert again.stderr.count("already present") >= 2
+    assert sandbox.stats.writes == []

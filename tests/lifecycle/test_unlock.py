@@ -13,7 +13,6 @@ from zcomp.core.baseline import capture_accounts
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.unlock import UnlockOptions, unlock_account
-from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, demo_password, replay_attack
 from zcomp.tickets import FileBackend
 from zcomp.zimbra.model import Secret
@@ -42,7 +41,7 @@ def test_attack_lockdown_unlock_owner_handback(
     pw_file.write_text(TEMP + "\n")
 
     result = zcomp(
-        "unlock", ALICE, "--password-file", str(pw_file), "--delete-held", "--json", minutes=0
+        "unlock", ALICE, "--new-password-file", str(pw_file), "--delete-held", "--json", minutes=0
     )
 
     assert result.exit_code == 0, result.stderr
@@ -85,7 +84,7 @@ def test_no_open_incident_is_refused(
     pw_file = tmp_path / "pw"
     pw_file.write_text(TEMP)
     sandbox.stats.reset()
-    result = zcomp("unlock", "bob@sandbox.test", "--password-file", str(pw_file), "--json")
+    result = zcomp("unlock", "bob@sandbox.test", "--new-password-file", str(pw_file), "--json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"]["code"] == "no-incident"
     assert sandbox.stats.writes == []
@@ -99,13 +98,13 @@ def test_too_soon_is_refused_and_force_is_journaled(
     pw_file.write_text(TEMP)
     sandbox.stats.reset()
 
-    refused = zcomp("unlock", ALICE, "--password-file", str(pw_file), "--json")
+    refused = zcomp("unlock", ALICE, "--new-password-file", str(pw_file), "--json")
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["error"]["code"] == "too-soon"
     assert sandbox.stats.writes == []
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
 
-    forced = zcomp("unlock", ALICE, "--password-file", str(pw_file), "--force", "--json")
+    forced = zcomp("unlock", ALICE, "--new-password-file", str(pw_file), "--force", "--json")
     assert forced.exit_code == 0, forced.stderr
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "active"
     force = [a for a in env.journal.actions(incident) if a.kind == "force"]
@@ -123,34 +122,6 @@ def test_risky_settings_back_block_the_unlock(sandbox: Sandbox, no_wait: Environ
     assert "drop@freemail.test" in outcome.error["message"]
     assert sandbox.stats.writes == []
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
-
-
-def test_generated_password_shown_once_on_stderr_never_in_json(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result], state_dir: Path
-) -> None:
-    _locked(env)
-    result = zcomp("unlock", ALICE, "--generate", "--json", minutes=0)
-    assert result.exit_code == 0, result.stderr
-    shown = [ln for ln in result.stderr.splitlines() if ln.startswith("New temporary password")]
-    assert len(shown) == 1
-    password = shown[0].split(": ", 1)[1]
-    assert password not in result.stdout
-    assert json.loads(result.stdout)["password"] == "generated"
-    assert owner.login(sandbox.urls[0], ALICE, password) == "account.CHANGE_PASSWORD"
-    db = Journal.open(state_dir)
-    try:
-        assert password.encode() not in Path(db.path).read_bytes()
-    finally:
-        db.close()
-
-
-def test_prompted_password_typed_twice(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
-) -> None:
-    _locked(env)
-    result = zcomp("unlock", ALICE, input=f"{TEMP}\n{TEMP}\n", minutes=0)
-    assert result.exit_code == 0, result.stderr
-    assert owner.login(sandbox.urls[0], ALICE, TEMP) == "account.CHANGE_PASSWORD"
 
 
 def test_dry_run_changes_nothing(
@@ -171,5 +142,70 @@ def test_usage_errors(zcomp: Callable[..., Result], tmp_path: Path) -> None:
     pw_file.write_text(TEMP)
     both = zcomp("unlock", ALICE, "--release-held", "--delete-held", "--generate")
     assert both.exit_code == 2
-    two = zcomp("unlock", ALICE, "bob@sandbox.test", "--password-file", str(pw_file))
+    two = zcomp("unlock", ALICE, "bob@sandbox.test", "--new-password-file", str(pw_file))
     assert two.exit_code == 2
+
+
+def test_the_new_password_option_is_not_the_admin_password_option(
+    sandbox: Sandbox, zcomp: Callable[..., Result], tmp_path: Path
+) -> None:
+    pw_file = tmp_path / "pw"
+    pw_file.write_text(TEMP)
+    sandbox.stats.reset()
+    old = zcomp("unlock", ALICE, "--password-file", str(pw_file), minutes=0)
+    assert old.exit_code == 2
+    assert "No such option '--password-file'" in old.stderr
+    assert not sandbox.stats.requests
+
+
+def test_no_prompt_without_a_terminal_on_stdin(
+    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+) -> None:
+    _locked(env)
+    sandbox.stats.reset()
+    # CliRunner's stdin is not a terminal: typing a password there would echo it.
+    result = zcomp("unlock", ALICE, input=f"{TEMP}\n{TEMP}\n", minutes=0)
+    assert result.exit_code == 2, result.stderr
+    assert "--new-password-file" in result.stderr and "stdin is not a terminal" in result.stderr
+    assert not sandbox.stats.requests  # stopped before contacting Zimbra
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
+
+
+def test_password_refused_by_policy_reveals_nothing_and_journals_no_force(
+    sandbox: Sandbox, env: Environment
+) -> None:
+    incident = _locked(env)  # just now: only --force gets past the minimum locked time
+    sandbox.account(ALICE).attrs["zimbraPasswordMinLength"] = ["100"]  # no generated one fits
+    shown: list[str] = []
+    options = UnlockOptions(generate=True, force=True, reveal=lambda a, pw: shown.append(a))
+
+    outcome = unlock_account(env, ALICE, options)
+
+    assert outcome.result == "failed" and outcome.error is not None
+    message = outcome.error["message"]
+    assert "breaks the password policy" in message
+    assert "still locked" in message and "was not shown" in message
+    assert shown == []
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
+    kinds = [a.kind for a in env.journal.actions(incident) if a.step == "unlock"]
+    assert "force" not in kinds
+    assert env.journal.open_incident(sandbox.account(ALICE).id) is not None
+
+
+def test_generated_password_revealed_only_once_set_and_force_journaled_after_it(
+    sandbox: Sandbox, env: Environment
+) -> None:
+    incident = _locked(env)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def reveal(account: str, password: Secret) -> None:
+        entry = sandbox.account(account)
+        seen.append((entry.first("zimbraPasswordMustChange"), entry.first("zimbraAccountStatus")))
+
+    outcome = unlock_account(env, ALICE, UnlockOptions(generate=True, force=True, reveal=reveal))
+
+    assert outcome.result == "unlocked", outcome.error
+    assert seen == [("TRUE", "locked")]  # set and must be changed; shown before going active
+    kinds = [a.kind for a in env.journal.actions(incident) if a.step == "unlock"]
+    assert kinds.index("force") > kinds.index("password-must-change")
+    assert kinds.count("force") == 1

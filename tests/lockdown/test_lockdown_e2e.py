@@ -78,8 +78,15 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
     # Planted items are gone; benign ones are exactly as they were.
     assert reader.rules() == [_named(r) for r in rules_before]
     assert reader.rules(outgoing=True) == []
-    sigs_after = reader.signatures()
-    assert sigs_after == [s for s in sigs_before if s["name"] != "Alice Smith"]
+
+    # The attacker replaced only the plain-text part of "Alice Smith": that part is cleared
+    # (no baseline to restore it from), the owner's HTML part is kept as it was.
+    def own_parts(sig: dict[str, Any]) -> dict[str, Any]:
+        if sig["name"] != "Alice Smith":
+            return sig
+        return {**sig, "content": [c for c in sig["content"] if c["type"] == "text/html"]}
+
+    assert reader.signatures() == [own_parts(s) for s in sigs_before]
     idents_after = {i["name"]: i for i in reader.identities()}
     for ident in idents_before:
         if ident["name"] != "DEFAULT":
@@ -213,3 +220,112 @@ def test_human_output_names_every_removed_item(
     assert result.stdout == ""  # humans read stderr; stdout is for data
     for text in ('rule "."', 'rule ".."', "forwarding to", 'signature "Alice Smith"', "contained"):
         assert text in result.stderr
+
+
+def test_a_refused_admin_login_stops_a_batch_after_one_attempt(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    accounts = ["bob@sandbox.test", "carol@sandbox.test", "dave@sandbox.test"]
+    result = invoke(
+        "--url", sandbox.admin_url, "--admin", ADMIN, "lockdown", *accounts,
+        env={"ZCOMP_PASSWORD": "not-the-password"},
+    )  # fmt: skip
+    assert result.exit_code == 3, result.stderr
+    assert "account.AUTH_FAILED" in result.stderr or "PERM_DENIED" in result.stderr
+    assert sandbox.stats.total("AuthRequest") == 1  # not once per account or per worker
+    assert sandbox.stats.writes == []
+
+
+def test_risky_settings_that_come_back_are_cleaned_under_the_same_incident(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    replay_attack(sandbox, ALICE)
+    first = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    [out] = _json_lines(first)
+    # Someone (an admin script, a delegated session) puts a forward back on the locked account.
+    token = call(
+        sandbox.urls[0], "AuthRequest", "urn:zimbraAdmin",
+        {"name": ADMIN, "password": "sandbox"}, admin=True,
+    )["authToken"][0]["_content"]  # fmt: skip
+    reply = call(
+        sandbox.urls[0], "ModifyAccountRequest", "urn:zimbraAdmin",
+        {"id": sandbox.account(ALICE).id,
+         "a": [{"n": "zimbraPrefMailForwardingAddress", "_content": "drop@gmail.com"}]},
+        token=token, admin=True,
+    )  # fmt: skip
+    assert not isinstance(reply, str), reply
+    again = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    assert again.exit_code == 0, again.stderr
+    [second] = _json_lines(again)
+    assert second["result"] == "contained"
+    assert second["incident"] == out["incident"]
+    assert any("came back" in w for w in second["warnings"])
+    assert [r["kind"] for r in second["removed"]] == ["forwarding"]
+    assert "zimbraPrefMailForwardingAddress" not in sandbox.account(ALICE).attrs
+    [ticket] = (state_dir / "tickets").iterdir()
+    assert "drop@gmail.com" in ticket.read_text()  # commented on the same ticket
+
+
+def test_a_resumed_run_still_tells_the_help_desk_what_the_first_run_found(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    """The first run was killed after its snapshot and part of its cleaning."""
+    replay_attack(sandbox, ALICE)
+    alice = sandbox.account(ALICE)
+    planted_rule = {
+        "kind": "filter", "key": "..", "detail": 'rule "..": discard', "verdict": "malicious",
+        "reason": "discards matching mail (never stored)", "policy": "filter_discard",
+        "remove": True, "item": {"name": "..", "active": True, "condition": "anyof",
+                                 "tests": [{"tag": "trueTest"}],
+                                 "actions": [{"tag": "actionDiscard"}]},
+        "replacement": None,
+    }  # fmt: skip
+    with Journal.open(state_dir) as journal:
+        incident = journal.start_incident(alice.id, ALICE, reason="killed run", operator="t")
+        journal.store_evidence(incident.id, {"findings": [planted_rule]})
+    # What the killed run had already removed: the discard rule.
+    reader = MailboxReader(sandbox.urls[0], alice.id)
+    kept = [r for r in reader.rules() if r.get("name") != ".."]
+    reply = call(
+        sandbox.urls[0], "ModifyFilterRulesRequest", "urn:zimbraMail",
+        {"filterRules": [{"filterRule": kept}]}, token=reader.token, account_id=alice.id,
+        admin=True,
+    )  # fmt: skip
+    assert not isinstance(reply, str), reply
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    assert result.exit_code == 0, result.stderr
+    [ticket] = (state_dir / "tickets").iterdir()
+    text = ticket.read_text()
+    assert 'rule "..": discard' in text and "interrupted run" in text
+
+
+def test_mail_is_held_for_the_account_and_its_aliases_only(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    replay_attack(sandbox, ALICE)
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    [out] = _json_lines(result)
+    with Journal.open(state_dir) as journal:
+        bundle = journal.evidence(out["incident"])
+        holds = [a for a in journal.actions(out["incident"]) if a.kind == "mail-queue-hold"]
+    assert bundle is not None
+    senders = bundle.bundle["held_senders"]
+    assert senders == [ALICE, "a.smith@sandbox.test"]
+    assert "billing@sandbox.test" not in senders  # a shared allowed From address
+    assert holds[0].after["senders"] == senders and holds[0].status == "done"
+
+
+def test_a_large_batch_needs_yes_when_nobody_can_confirm(
+    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[lockdown]\nconfirm_threshold = 2\n")
+    names = ["bob@sandbox.test", "carol@sandbox.test", "dave@sandbox.test"]
+    args = ["--config", str(config), "--url", sandbox.admin_url, "--admin", ADMIN, "lockdown"]
+    refused = invoke(*args, *names, env={"ZCOMP_PASSWORD": "sandbox"})
+    assert refused.exit_code == 2
+    assert "--yes" in refused.stderr
+    assert sandbox.stats.writes == []
+    accepted = invoke(*args, *names, "--yes", "--json", env={"ZCOMP_PASSWORD": "sandbox"})
+    assert accepted.exit_code == 0, accepted.stderr
+    assert {o["result"] for o in _json_lines(accepted)} == {"contained"}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from xml.sax.saxutils import escape
 
 import pytest
@@ -233,7 +234,7 @@ def test_mail_queue_hold_release_delete(sandbox2: Sandbox) -> None:
         assert c.xml(delete).status == 200
         assert sandbox2.mta(1).messages() == []
         bad = c.xml(act.replace(mbox2, "nope.sandbox.test"))
-        assert bad.fault_code == "account.NO_SUCH_SERVER"
+        assert bad.fault_code == "service.INVALID_REQUEST"
     finally:
         c.close()
 
@@ -267,3 +268,42 @@ def test_admin_filter_rules_need_mail_namespace(raw_admin: RawSoap, sandbox: San
     )
     assert no_type.fault_code == "service.INVALID_REQUEST"
     assert alice.first("zimbraMailSieveScript") == user_script_before
+
+
+def test_queue_action_by_query_uses_the_last_scan(sandbox2: Sandbox) -> None:
+    """RemoteMailQueue: a query acts on the last scan; mail queued after it is missed until
+    GetMailQueue scan="1"; match values are exact (the index is lower-cased)."""
+    replay_attack(sandbox2)
+    c = RawSoap(sandbox2.admin_url)
+    try:
+        c.admin_login()
+        mbox2 = sandbox2.server_names[1]
+        get = (
+            f'<GetMailQueueRequest xmlns="{ADMIN}"><server name="{mbox2}"><queue name="deferred"{{scan}}>'
+            '<query limit="10"><field name="from"><match value="{who}"/></field></query>'
+            "</queue></server></GetMailQueueRequest>"
+        )
+        first = c.xml(get.format(scan="", who="alice@sandbox.test"))
+        assert len(first.findall(f".//{{{ADMIN}}}qi")) == 1  # first access scans
+        upper = c.xml(get.format(scan="", who="Alice@Sandbox.test"))
+        assert upper.findall(f".//{{{ADMIN}}}qi") == []  # exact TermQuery
+        late = dataclasses.replace(sandbox2.mta(1).messages()[0], id=sandbox2.mta(1).new_id())
+        sandbox2.mta(1).enqueue(late)
+        act = (
+            f'<MailQueueActionRequest xmlns="{ADMIN}"><server name="{mbox2}"><queue name="deferred">'
+            '<action op="hold" by="query"><query><field name="from"><match value="alice@sandbox.test"/></field></query></action>'
+            "</queue></server></MailQueueActionRequest>"
+        )
+        assert c.xml(act).status == 200
+        assert sorted(m.queue for m in sandbox2.mta(1).messages()) == ["deferred", "hold"]
+        rescanned = c.xml(get.format(scan=' scan="1"', who="alice@sandbox.test"))
+        assert [q.get("id") for q in rescanned.findall(f".//{{{ADMIN}}}qi")] == [late.id]
+        assert c.xml(act).status == 200
+        assert [m.queue for m in sandbox2.mta(1).messages()] == ["hold", "hold"]
+        no_query = c.xml(
+            f'<GetMailQueueRequest xmlns="{ADMIN}"><server name="{mbox2}"><queue name="hold"/>'
+            "</server></GetMailQueueRequest>"
+        )
+        assert no_query.fault_code == "service.INVALID_REQUEST"
+    finally:
+        c.close()

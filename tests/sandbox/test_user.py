@@ -210,3 +210,74 @@ def test_json_user_requests(sandbox: Sandbox) -> None:
         assert js_fault_code(doc) == "service.INVALID_REQUEST"
     finally:
         c.close()
+
+
+def test_signature_semantics_follow_ldap_provisioning(sandbox: Sandbox) -> None:
+    """LdapSignatureBase / LdapProvisioning: a bare zimbraPrefMailSignature is a signature;
+    only the first signature becomes the default; delete unsets only the account's
+    zimbraPrefDefaultSignatureId."""
+    with Sandbox(SandboxOptions(seed="none")) as sb:
+        c = RawSoap(sb.user_url())
+        try:
+            sb.directory.create_account("x@sandbox.test", "Passw0rd!")
+            acct = sb.account("x@sandbox.test")
+            acct.attrs["zimbraPrefMailSignature"] = ["BUY NOW"]  # set via ModifyPrefs, say
+            c.token = token_of(c.user_login("x@sandbox.test", "Passw0rd!"))
+            [sig] = c.xml(f'<GetSignaturesRequest xmlns="{ACCOUNT}"/>').findall(
+                f"{{{ACCOUNT}}}signature"
+            )
+            assert sig.get("name") == "x@sandbox.test"  # the account's name, written back
+            sig_id = sig.get("id")
+            assert sig_id and acct.first("zimbraSignatureId") == sig_id
+            dup = c.xml(
+                f'<CreateSignatureRequest xmlns="{ACCOUNT}"><signature name="X@SANDBOX.TEST"/></CreateSignatureRequest>'
+            )
+            assert dup.fault_code == "account.SIGNATURE_EXISTS"  # names ignore case
+            made = c.xml(
+                f'<CreateSignatureRequest xmlns="{ACCOUNT}"><signature name="two" id="sig-2"><content type="text/plain">ok</content></signature></CreateSignatureRequest>'
+            )
+            assert made.find(f"{{{ACCOUNT}}}signature").get("id") == "sig-2"  # type: ignore[union-attr]
+            assert acct.first("zimbraPrefDefaultSignatureId") is None  # not the first one
+            again = c.xml(
+                f'<CreateSignatureRequest xmlns="{ACCOUNT}"><signature name="three" id="sig-2"/></CreateSignatureRequest>'
+            )
+            assert again.fault_code == "account.SIGNATURE_EXISTS"
+            acct.attrs["zimbraPrefDefaultSignatureId"] = [sig_id]
+            acct.attrs["zimbraPrefForwardReplySignatureId"] = [sig_id]
+            gone = c.xml(
+                f'<DeleteSignatureRequest xmlns="{ACCOUNT}"><signature id="{sig_id}"/></DeleteSignatureRequest>'
+            )
+            assert gone.status == 200
+            for attr in ("zimbraPrefMailSignature", "zimbraSignatureId", "zimbraSignatureName"):
+                assert acct.first(attr) is None
+            assert acct.first("zimbraPrefDefaultSignatureId") is None
+            assert acct.first("zimbraPrefForwardReplySignatureId") == sig_id  # left dangling
+            left = c.xml(f'<GetSignaturesRequest xmlns="{ACCOUNT}"/>').findall(
+                f"{{{ACCOUNT}}}signature"
+            )
+            assert [s.get("id") for s in left] == ["sig-2"]
+        finally:
+            c.close()
+
+
+def test_default_identity_synthesises_unset_from(sandbox: Sandbox) -> None:
+    """Provisioning.getDefaultIdentity: an unset From reads back as the canonical address."""
+    with Sandbox(SandboxOptions(seed="none")) as sb:
+        c = RawSoap(sb.user_url())
+        try:
+            sb.directory.create_account("y@sandbox.test", "Passw0rd!")
+            acct = sb.account("y@sandbox.test")
+            acct.attrs["zimbraMailCanonicalAddress"] = ["yves@sandbox.test"]
+            acct.attrs["displayName"] = ["Yves"]
+            c.token = token_of(c.user_login("y@sandbox.test", "Passw0rd!"))
+            [default] = c.xml(f'<GetIdentitiesRequest xmlns="{ACCOUNT}"/>').findall(
+                f"{{{ACCOUNT}}}identity"
+            )
+            attrs = {a.get("name"): a.text for a in default.findall(f"{{{ACCOUNT}}}a")}
+            assert attrs["zimbraPrefFromAddress"] == "yves@sandbox.test"
+            assert attrs["zimbraPrefFromDisplay"] == "Yves"
+            assert attrs["zimbraPrefIdentityId"] == acct.id
+            assert "zimbraPrefForwardReplyFormat" in attrs
+            assert acct.first("zimbraPrefFromAddress") is None  # only synthesised on read
+        finally:
+            c.close()

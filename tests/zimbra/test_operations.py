@@ -12,6 +12,7 @@ from lxml import etree
 from tests.zimbra.fake_server import Exchange, FakeZimbra, Reply, ok, zimbra_like
 from zcomp.zimbra import requests as rq
 from zcomp.zimbra.client import ZimbraClient
+from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import (
     Account,
     AccountInfo,
@@ -207,15 +208,16 @@ def test_mail_queue(fake_client: FakeClient) -> None:
     got, body = run(
         fake_client,
         rq.GetMailQueue("mta1", "deferred", sender="Spammer@X.test", limit=20),
+        # Real Zimbra: total= is the whole queue (57 here), not the query's hits.
         f'<GetMailQueueResponse xmlns="{A}"><server name="mta1"><queue name="deferred" time="1"'
-        ' scan="0" total="2" more="0"><qs type="from"><qsi n="2" t="spammer@x.test"/></qs>'
+        ' scan="0" total="57" more="0"><qs type="from"><qsi n="2" t="spammer@x.test"/></qs>'
         '<qi id="AB12" from="spammer@x.test" to="v1@y,v2@y" time="1700000000" size="9"/>'
         "</queue></server></GetMailQueueResponse>",
     )
     assert got == QueueSummary(
         server="mta1",
         queue="deferred",
-        total=2,
+        total=1,
         messages=[
             QueueMessage(
                 "AB12",
@@ -239,17 +241,74 @@ def test_mail_queue(fake_client: FakeClient) -> None:
     )
 
 
+def test_mail_queue_without_scan_and_unfinished_scan(fake_client: FakeClient) -> None:
+    got, body = run(
+        fake_client,
+        rq.GetMailQueue("mta1", "hold", scan=False, wait_s=10),
+        f'<GetMailQueueResponse xmlns="{A}"><server name="mta1"><queue name="hold" time="1"'
+        ' scan="1" total="3" more="1"/></server></GetMailQueueResponse>',
+    )
+    assert got == QueueSummary("mta1", "hold", total=3, more=True, scanning=True)
+    assert xml(body) == (
+        '<GetMailQueueRequest><server name="mta1"><queue name="hold" wait="10">'
+        '<query limit="100" offset="0"/></queue></server></GetMailQueueRequest>'
+    )
+
+
+def _queue_batch(scan: str, action: str) -> Callable[[Exchange], Reply]:
+    def answer(ex: Exchange) -> Reply:
+        from tests.zimbra.fake_server import AUTH_OK
+
+        if etree.QName(ex.body).localname == "AuthRequest":
+            return ok(AUTH_OK)
+        return ok(
+            f'<BatchResponse xmlns="urn:zimbra">'
+            f'<GetMailQueueResponse xmlns="{A}" requestId="1.0"><server name="mta1">'
+            f'<queue name="deferred" time="1" scan="{scan}" total="0" more="0"/></server>'
+            f"</GetMailQueueResponse>{action}</BatchResponse>"
+        )
+
+    return answer
+
+
+def test_mail_queue_action_by_query_rescans_first(fake_client: FakeClient) -> None:
+    # MailQueueAction by="query" searches the MTA's last scan, so the client rescans first.
+    fake, client = fake_client(zimbra_like({}), retries=0)
+    done = f'<MailQueueActionResponse xmlns="{A}" requestId="1"/>'
+    fake.responder = _queue_batch("0", done)
+    request = rq.MailQueueAction("mta1", "deferred", "hold", sender="S@x")
+    assert client.call(request) is None
+    batch = fake.exchanges[-1].body
+    assert xml(batch) == (
+        '<BatchRequest onerror="continue">'
+        '<GetMailQueueRequest requestId="1.0"><server name="mta1">'
+        '<queue name="deferred" scan="1" wait="5"><query limit="1" offset="0">'
+        '<field name="from"><match value="s@x"/></field></query></queue></server>'
+        "</GetMailQueueRequest>"
+        '<MailQueueActionRequest requestId="1"><server name="mta1"><queue name="deferred">'
+        '<action op="hold" by="query"><query><field name="from"><match value="s@x"/></field>'
+        "</query></action></queue></server></MailQueueActionRequest></BatchRequest>"
+    )
+    # A scan still running after the wait: the action matched a partial scan; say so.
+    fake.responder = _queue_batch("1", done)
+    with pytest.raises(ZimbraFault) as failed:
+        client.call(request)
+    assert failed.value.code == "zcomp.QUEUE_SCAN_INCOMPLETE"
+    # A failed rescan (e.g. another scan in progress) is reported on the action's slot.
+    busy = (
+        '<BatchResponse xmlns="urn:zimbra"><soap:Fault requestId="1.0"'
+        ' xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Reason><soap:Text>busy'
+        '</soap:Text></soap:Reason><soap:Detail><Error xmlns="urn:zimbra">'
+        "<Code>service.ALREADY_IN_PROGRESS</Code></Error></soap:Detail></soap:Fault>"
+        f"{done}</BatchResponse>"
+    )
+    fake.responder = lambda ex: ok(busy)
+    [slot] = client.batch([request])
+    assert isinstance(slot, ZimbraFault) and slot.code == "service.ALREADY_IN_PROGRESS"
+
+
 def test_mail_queue_action(fake_client: FakeClient) -> None:
     reply = f'<MailQueueActionResponse xmlns="{A}"/>'
-    got, body = run(
-        fake_client, rq.MailQueueAction("mta1", "deferred", "hold", sender="s@x"), reply
-    )
-    assert got is None
-    assert xml(body) == (
-        '<MailQueueActionRequest><server name="mta1"><queue name="deferred">'
-        '<action op="hold" by="query"><query><field name="from"><match value="s@x"/></field>'
-        "</query></action></queue></server></MailQueueActionRequest>"
-    )
     _, body = run(
         fake_client, rq.MailQueueAction("mta1", "hold", "release", ids=("A1", "B2")), reply
     )

@@ -211,3 +211,23 @@ def test_debug_output_redacted(sandbox: Sandbox) -> None:
     for secret in ("sandbox<", "N3w-Scr4mbled-pw-000", delegated.token.reveal(), alice_pw):
         assert secret not in text
     assert "authToken>***<" in text
+
+
+def test_queue_hold_by_sender_sees_mail_queued_after_an_earlier_scan(
+    sandbox2: Sandbox, client: ZimbraClient
+) -> None:
+    # Zimbra matches MailQueueAction queries against the MTA's last scan; the client rescans
+    # first, so mail queued after someone's earlier GetMailQueue is still held.
+    import dataclasses
+
+    from zcomp.sandbox import replay_attack
+
+    replay_attack(sandbox2)
+    mta, queue = sandbox2.server_names[1], sandbox2.mta(1)
+    before = client.call(rq.GetMailQueue(mta, "deferred", sender=ALICE.upper()))
+    assert before.total == 1 and not before.scanning
+    queue.enqueue(dataclasses.replace(queue.messages()[0], id=queue.new_id()))
+    assert client.call(rq.MailQueueAction(mta, "deferred", "hold", sender=ALICE)) is None
+    assert [m.queue for m in queue.messages()] == ["hold", "hold"]
+    held = client.call(rq.GetMailQueue(mta, "hold", sender=ALICE))
+    assert held.total == 2 and [m.sender for m in held.messages] == [ALICE, ALICE]

@@ -10,12 +10,13 @@ from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import json_option
 from zcomp.credentials import (
     KEYRING_SERVICE,
+    KeyringStoreError,
     forget,
     get_password,
     keyring_set,
     keyring_username,
 )
-from zcomp.exitcodes import UsageError
+from zcomp.exitcodes import ExitCode, UsageError, ZcompError
 
 
 @click.command()
@@ -40,7 +41,17 @@ def login(app: AppContext) -> None:
     client = app.make_client(connection)
     client.login()
     username = keyring_username(connection.admin, connection.url)
-    keyring_set(KEYRING_SERVICE, username, secret.reveal())
+    try:
+        keyring_set(KEYRING_SERVICE, username, secret.reveal())
+    except KeyringStoreError as exc:
+        # Not an authentication failure (exit 3): the password is right, only storing failed.
+        raise ZcompError(
+            f"password for {connection.admin} verified, but it could not be stored: the OS "
+            f"keyring is not usable here ({exc.reason}); supply it with --password-file PATH, "
+            "ZCOMP_PASSWORD, or password_file in the configuration (keyring = false stops "
+            "zcomp trying the keyring)",
+            exit_code=ExitCode.FAILURE,
+        ) from None
     if app.json:
         app.output.data({"admin": connection.admin, "url": connection.url, "stored": True})
     else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -51,6 +53,7 @@ class AppContext:
         self.terminal = terminal or Terminal()
         self._settings = settings
         self._password_source: PasswordSource | None = None
+        self._cleartext_warned = False
 
     def enable_json(self) -> None:
         """A command-level --json ORs with the root one."""
@@ -97,6 +100,12 @@ class AppContext:
             )
         if settings.insecure:
             self.output.warn(f"TLS verification is OFF for {settings.url} (--insecure)")
+        if not self._cleartext_warned and cleartext_to_remote(settings.url):
+            self._cleartext_warned = True
+            self.output.warn(
+                f"{settings.url} is plain http:// to another host: the admin password and "
+                "tokens cross the network unencrypted; use https://"
+            )
         return ConnectionSettings(
             url=settings.url,
             admin=settings.admin,
@@ -120,6 +129,20 @@ class AppContext:
         if ctx is not None:
             ctx.call_on_close(client.close)
         return client
+
+
+def cleartext_to_remote(url: str) -> bool:
+    """An http:// URL whose host is not this machine (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a name: it may resolve anywhere
 
 
 def _token_cache_mode(settings: Settings) -> str:

@@ -1,23 +1,99 @@
-"""zcomp history: incidents and their actions, from the journal (no Zimbra needed)."""
+"""zcomp history: incidents and their actions, from the journal (no Zimbra needed).
+
+On a terminal: tables. Elsewhere (logs, cron mail, pipes): one line per incident and, for
+`history ACCOUNT`, one line per action, since wrapped table cells are unreadable there.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import json_option
+from zcomp.output import Output
 
-_CELL = 60  # before/after values are shown shortened in tables; --json has them whole
+if TYPE_CHECKING:
+    from zcomp.core.history import IncidentHistory
+    from zcomp.journal import Action
+
+_CELL = 60  # values are shown shortened in tables; --json has them whole
+_LINE = 120  # and a little longer in plain lines
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int = _CELL) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return text if len(text) <= _CELL else text[: _CELL - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def when(value: datetime | None) -> str:
+    """To the second, in UTC: one token, sortable, greppable."""
+    if value is None:
+        return "-"
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def change(action: Action, limit: int) -> str:
+    """What the action did: for a removal (nothing after), what was removed."""
+    if _empty(action.after) and not _empty(action.before):
+        return "removed " + _short(action.before, limit)
+    return _short(action.after, limit)
+
+
+def incident_line(item: IncidentHistory) -> str:
+    i = item.incident
+    ticket = f"{i.ticket_backend}:{i.ticket_id}" if i.ticket_id else "-"
+    closed = when(i.closed_at) + (f" ({i.closed_how})" if i.closed_how else "")
+    return (
+        f"incident {i.id} account {i.account_name} state {i.state} started {when(i.started_at)} "
+        f"closed {closed} ticket {ticket}"
+    )
+
+
+def action_line(incident_id: int, action: Action) -> str:
+    return (
+        f"  {when(action.at)} incident {incident_id} {action.step} {action.kind} "
+        f"{action.target} {action.status}: {change(action, _LINE)}"
+    )
+
+
+def show_lines(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
+    for item in found:
+        out.info(incident_line(item))
+        if with_actions:
+            for action in item.actions:
+                out.info(action_line(item.incident.id, action))
+
+
+def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
+    if not with_actions:
+        rows = []
+        for item in found:
+            i = item.incident
+            ticket = f"{i.ticket_backend} {i.ticket_id}" if i.ticket_id else ""
+            closed = when(i.closed_at) if i.closed_at else ""
+            rows.append([i.id, i.account_name, i.state, when(i.started_at), closed, ticket])
+        out.table(["incident", "account", "state", "started", "closed", "ticket"], rows)
+        return
+    for item in found:
+        i = item.incident
+        out.info(f"{incident_line(item)} by {i.operator} ({i.reason})")
+        rows = [
+            [when(a.at), a.step, a.kind, a.target, a.status, change(a, _CELL)] for a in item.actions
+        ]
+        if rows:
+            out.table(["at", "step", "kind", "target", "status", "change"], rows)
 
 
 @click.command()
@@ -26,7 +102,9 @@ def _short(value: Any) -> str:
 @json_option
 @pass_app
 def history(app: AppContext, account: str | None, limit: int) -> None:
-    """Incidents (newest first) and every action taken, for ACCOUNT or for all accounts."""
+    """Incidents, newest first: one line each (id, account, state, started, closed, ticket).
+    With ACCOUNT, also every action taken (time, step, kind, target, status, and what changed
+    or what was removed). --json: everything, values whole, one object per incident."""
     from zcomp.core.history import history as load
     from zcomp.journal import Journal
 
@@ -40,20 +118,7 @@ def history(app: AppContext, account: str | None, limit: int) -> None:
     if not found:
         out.info(f"no incidents{' for ' + account if account else ''} in the journal")
         return
-    for item in found:
-        data = item.to_json()
-        head = (
-            f"incident {data['incident']}: {data['account']} {data['state']}, "
-            f"started {data['started_at']} by {data['operator']} ({data['reason']})"
-        )
-        if data["closed_at"]:
-            head += f", closed {data['closed_at']} ({data['closed_how']})"
-        if data["ticket"]:
-            head += f", ticket {data['ticket']['backend']} {data['ticket']['id']}"
-        out.info(head)
-        rows = [
-            [a["at"], a["step"], a["kind"], a["target"], a["status"], _short(a["after"])]
-            for a in data["actions"]
-        ]
-        if rows:
-            out.table(["at", "step", "kind", "target", "status", "after"], rows)
+    if out.interactive():
+        show_tables(out, found, with_actions=account is not None)
+    else:
+        show_lines(out, found, with_actions=account is not None)

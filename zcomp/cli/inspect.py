@@ -10,7 +10,7 @@ import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import accounts_options, json_option
-from zcomp.cli.runtime import Runtime
+from zcomp.cli.playbook import run_playbook
 from zcomp.core.outcome import AccountOutcome
 from zcomp.exitcodes import ExitCode
 from zcomp.output import Output
@@ -30,10 +30,9 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
     if outcome.result == "clean":
         output.success(head)
     else:
-        output.error(head)
-    rows = [[f["verdict"], f["kind"], f["detail"], f["reason"]] for f in extra.get("findings", [])]
-    if rows:
-        output.table(["verdict", "kind", "item", "reason"], rows)
+        # A finding, not a failure of zcomp: a warning line (the exit status is still 1).
+        output.warn(head)
+    show_items(output, extra.get("findings", []))
     logon = extra.get("last_logon", {})
     output.info(f"  last logon: {logon.get('value') or 'never recorded'} ({logon.get('note')})")
     sessions: list[dict[str, Any]] = extra.get("sessions", [])
@@ -47,6 +46,18 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
         output.info(f"  compared with the baseline of {extra['baseline']}")
     for warning in outcome.warnings:
         output.warn(f"  {warning}")
+
+
+def show_items(output: Output, found: list[dict[str, Any]]) -> None:
+    if not found:
+        return
+    if not output.interactive():
+        # Logs and cron mail: one greppable line per item, never a wrapped table cell.
+        for f in found:
+            output.info(f"  [{f['verdict']}] {f['kind']}: {f['detail']} -- {f['reason']}")
+        return
+    rows = [[f["verdict"], f["kind"], f["detail"], f["reason"]] for f in found]
+    output.table(["verdict", "kind", "item", "reason"], rows)
 
 
 def _ms(value: int) -> str:
@@ -74,16 +85,17 @@ def inspect_cmd(app: AppContext, accounts: list[str]) -> None:
     auto-replies with a verdict (ok, suspicious, malicious) and the reason, plus status, last
     logon, sessions, open incident and held mail. Changes nothing.
 
-    Exit status 0 when everything is clean, 1 when anything is suspicious or malicious."""
-    from zcomp.core.batch import run_accounts
+    Exit status: 0 when everything is clean; 1 when anything is suspicious or malicious (a
+    finding, shown as a warning, not an error); other codes when inspecting itself failed.
+    --json: one object per account, its items under "findings" (kind, detail, verdict,
+    reason)."""
     from zcomp.core.inspect import inspect_account
 
-    with Runtime(app) as runtime:
-        outcomes = run_accounts(
-            accounts,
-            runtime.make_env,
-            inspect_account,
-            workers=app.settings.lockdown.workers,
-            on_done=lambda outcome: show_inspection(app.output, outcome),
-        )
+    outcomes = run_playbook(
+        app,
+        accounts,
+        inspect_account,
+        verb="inspect",
+        render=lambda outcome: show_inspection(app.output, outcome),
+    )
     sys.exit(int(inspection_status(outcomes)))

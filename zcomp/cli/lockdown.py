@@ -12,12 +12,11 @@ from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import (
     accounts_options,
     dry_run_option,
-    force_option,
     json_option,
     yes_option,
 )
-from zcomp.cli.render import show_outcome, summary_line
-from zcomp.cli.runtime import Runtime
+from zcomp.cli.playbook import run_playbook
+from zcomp.cli.render import show_outcome
 
 
 @click.command()
@@ -25,7 +24,7 @@ from zcomp.cli.runtime import Runtime
 @dry_run_option
 @json_option
 @yes_option
-@force_option
+@click.option("--force", is_flag=True, help="Lock down even an admin, system or protected account.")
 @click.option(
     "--reason",
     default="phished account sending spam",
@@ -50,7 +49,7 @@ def lockdown(
     """Contain ACCOUNT... : lock, scramble the password, revoke tokens, hold queued mail,
     remove planted forwarding/filters/identities/signatures/auto-replies, keep the evidence,
     file a ticket. Safe to re-run: a contained account is verified, not redone."""
-    from zcomp.core.batch import exit_status, run_accounts
+    from zcomp.core.batch import exit_status
     from zcomp.core.lockdown import LockdownOptions, lockdown_account
 
     settings = app.settings
@@ -62,26 +61,13 @@ def lockdown(
         force=force,
         evidence_dir=str(evidence_dir) if evidence_dir else None,
     )
-    single = len(accounts) == 1
-    with Runtime(app) as runtime, app.output.progress(len(accounts), "lockdown") as bar:
-
-        def make_env():  # type: ignore[no-untyped-def]
-            env = runtime.make_env()
-            if single and not app.json:
-                env.events = lambda account, step: app.output.info(f"{account}: {step}")
-            return env
-
-        def done(outcome):  # type: ignore[no-untyped-def]
-            bar.advance(f"{outcome.account} {outcome.result}")
-            show_outcome(app.output, outcome, verbose=single or dry_run)
-
-        outcomes = run_accounts(
-            accounts,
-            make_env,
-            lambda env, name: lockdown_account(env, name, options),
-            workers=settings.lockdown.workers,
-            on_done=done,
-        )
-    if not single:
-        app.output.info(summary_line(outcomes))
+    outcomes = run_playbook(
+        app,
+        accounts,
+        lambda env, name: lockdown_account(env, name, options),
+        verb="lockdown",
+        render=lambda outcome: show_outcome(
+            app.output, outcome, verbose=len(accounts) == 1 or dry_run
+        ),
+    )
     sys.exit(int(exit_status(outcomes)))

@@ -57,12 +57,20 @@ class ReportedError(click.ClickException):
         click.echo(f"Error: {self.message}", err=True)
 
 
+INTERRUPTED_MESSAGE = (
+    "Interrupted: run the same command again to resume "
+    "(accounts already contained are verified, not redone)."
+)
+
+
 class Interrupted(ReportedError):
+    """Ctrl-C: every step is journaled and idempotent, so running again is how to resume."""
+
     def __init__(self) -> None:
         super().__init__("interrupted", int(ExitCode.INTERRUPTED))
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo("\nInterrupted.", err=True)
+        click.echo(f"\n{INTERRUPTED_MESSAGE}", err=True)
 
 
 class LazyGroup(click.Group):

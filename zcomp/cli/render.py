@@ -21,6 +21,9 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
         head += ")"
     if outcome.ok:
         output.success(head)
+    elif outcome.error:
+        # One line: what happened to the account and why.
+        output.error(f"{head}: {outcome.error['code']}: {outcome.error['message']}")
     else:
         output.error(head)
     for warning in outcome.warnings:
@@ -37,12 +40,13 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
         benign = [f for f in outcome.kept if not f.risky]
         if benign:
             output.info("  kept: " + ", ".join(f.detail for f in benign))
+    if verbose and not outcome.plan:
+        for line in outcome.extra.get("done", []):
+            output.info(f"  done: {line}")
     if outcome.held:
         output.info(f"  held {outcome.held} queued message(s)")
     if outcome.evidence_path:
         output.info(f"  evidence: {outcome.evidence_path}")
-    if outcome.error:
-        output.error(f"  {outcome.error['code']}: {outcome.error['message']}")
 
 
 def show_findings(output: Output, findings: Sequence[Finding], *, title: str) -> None:

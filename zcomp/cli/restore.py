@@ -10,6 +10,23 @@ from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import dry_run_option, json_option
 from zcomp.cli.render import show_outcome
 from zcomp.cli.runtime import Runtime
+from zcomp.core.outcome import AccountOutcome
+from zcomp.output import Output
+
+
+def show_restore(output: Output, outcome: AccountOutcome) -> None:
+    if output.json:
+        output.data(outcome.to_json())
+        return
+    if outcome.error and outcome.error["code"] == "malicious":
+        # One line: which item and why; nothing else happened.
+        output.error(f"{outcome.account}: {outcome.error['message']}")
+        return
+    show_outcome(output, outcome)
+    for item in outcome.extra.get("restored", []):
+        output.info(f"  restored {item['detail']}")
+    for item in outcome.extra.get("already_present", []):
+        output.info(f"  {item['detail']}: already present, nothing changed")
 
 
 @click.command()
@@ -22,6 +39,9 @@ from zcomp.cli.runtime import Runtime
 @click.option("--all", "everything", is_flag=True, help="Everything lockdown removed.")
 @dry_run_option
 @json_option
+@click.option(
+    "--force", is_flag=True, help="With --all: restore items that are malicious today too."
+)
 @pass_app
 def restore(
     app: AppContext,
@@ -33,10 +53,16 @@ def restore(
     auto_reply: bool,
     everything: bool,
     dry_run: bool,
+    force: bool,
 ) -> None:
     """Put back what lockdown removed in INCIDENT (a false positive), exactly as the evidence
     recorded it: filter rules at their original position and with their names, signatures with
-    their ids, identities, forwarding, auto-replies. Journaled and verified by read-back."""
+    their ids, identities, forwarding, auto-replies. Journaled and verified by read-back.
+
+    An item already present is reported ("already present") and not written. An item you name
+    is restored even if it classifies as malicious today, with a warning (lockdown would remove
+    it again, and unlock refuses while it is there). With --all, such items are refused, exit 1,
+    nothing written, unless --force (journaled)."""
     from zcomp.core.batch import exit_status
     from zcomp.core.restore import RestoreSelection, restore_incident
 
@@ -50,9 +76,6 @@ def restore(
     )
     with Runtime(app) as runtime:
         env = runtime.make_env()
-        outcome = restore_incident(env, incident, selection, dry_run=dry_run)
-    show_outcome(app.output, outcome)
-    if not app.json:
-        for item in outcome.extra.get("restored", []):
-            app.output.info(f"  restored {item['detail']}")
+        outcome = restore_incident(env, incident, selection, dry_run=dry_run, force=force)
+    show_restore(app.output, outcome)
     sys.exit(int(exit_status([outcome])))

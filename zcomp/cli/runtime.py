@@ -10,6 +10,8 @@ from zcomp.core.environment import Environment
 
 if TYPE_CHECKING:
     from zcomp.cli.context import AppContext
+    from zcomp.journal import Journal
+    from zcomp.zimbra.client import ZimbraClient
     from zcomp.zimbra.settings import ConnectionSettings
 
 
@@ -19,20 +21,48 @@ class Runtime:
         self.connection = connection or app.connection_settings()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
+        self._primary: ZimbraClient | None = None
+        self._primary_in_use = False
+        self._journal: Journal | None = None
+
+    def _client(self, *, take: bool = True) -> ZimbraClient:
+        """The first client, then clones of it: one per worker (clients are not thread-safe),
+        all sharing one login."""
+        from zcomp.zimbra.client import ZimbraClient
+
+        with self._lock:
+            if self._primary is None:
+                self._primary = ZimbraClient(self.connection)
+                self._opened.append(self._primary)
+            if not take:
+                return self._primary
+            if not self._primary_in_use:
+                self._primary_in_use = True
+                return self._primary
+            clone = self._primary.spawn()
+            self._opened.append(clone)
+            return clone
+
+    def login(self) -> None:
+        """Log in once, up front, before workers start (a refused login stops the run here)."""
+        self._client(take=False).login()
 
     def make_env(self) -> Environment:
         from zcomp.journal import Journal
         from zcomp.tickets import make_backend
-        from zcomp.zimbra.client import ZimbraClient
 
         settings = self.app.settings
-        client = ZimbraClient(self.connection)
-        journal = Journal.open(settings.state_dir)
+        client = self._client()
+        with self._lock:
+            # One journal for all workers: its calls are serialised, and opening a fresh file
+            # from several threads at once is needless contention.
+            if self._journal is None:
+                self._journal = Journal.open(settings.state_dir)
+                self._opened.append(self._journal)
+            journal = self._journal
         tickets = make_backend(
             settings.tickets.backend, settings.tickets.options, settings.state_dir
         )
-        with self._lock:
-            self._opened += [client, journal]
         return Environment(
             client=client,
             journal=journal,

@@ -6,8 +6,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from zcomp.sandbox import Sandbox
 
 
 class _OneLineErrors(click.Command):
@@ -29,7 +33,11 @@ def sandbox() -> None:
 @sandbox.command("serve", cls=_OneLineErrors)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
-    "--port", default=7071, show_default=True, type=int, help="Port of mbox1; mboxN uses PORT+N-1."
+    "--port",
+    default=7071,
+    show_default=True,
+    type=int,
+    help="Port of mbox1; mboxN uses PORT+N-1. 0: any free port for each server.",
 )
 @click.option(
     "--servers", default=1, show_default=True, type=int, help="Number of mailbox servers."
@@ -105,15 +113,23 @@ def serve(
         click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
         sys.exit(4)
     try:
-        names = ", ".join(sb.server_names)
-        click.echo(f"sandbox ready: admin {sb.admin_url} (servers: {names}; admin@sandbox.test)")
+        click.echo(ready_line(sb))
         sys.stdout.flush()
-        while not stop.wait(0.5):
+        # Short waits: the SIGTERM handler only sets the event, and exit should follow at once.
+        while not stop.wait(0.05):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         sb.stop()
+
+
+def ready_line(sb: Sandbox) -> str:
+    """One line, admin URL first (scripts take the first http:// word), then every server."""
+    servers = ", ".join(
+        f"{name} at {url}" for name, url in zip(sb.server_names, sb.urls, strict=True)
+    )
+    return f"sandbox ready: admin {sb.admin_url} (servers: {servers}; admin@sandbox.test)"
 
 
 def _usage(message: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 import sys
+import threading
 from typing import IO
 
 import click
@@ -16,10 +19,20 @@ from zcomp.cli.options import (
     json_option,
     yes_option,
 )
-from zcomp.cli.render import show_outcome, summary_line
-from zcomp.cli.runtime import Runtime
+from zcomp.cli.playbook import run_playbook
+from zcomp.cli.render import show_outcome
+from zcomp.core.outcome import AccountOutcome
 from zcomp.exitcodes import UsageError
 from zcomp.zimbra.model import Secret
+
+NO_TERMINAL = (
+    "--generate shows the password on the terminal only, and this run has no controlling "
+    "terminal (cron, nohup, ssh without -t): give the password with --new-password-file FILE"
+)
+NO_PROMPT = (
+    "stdin is not a terminal, so the new password cannot be typed at a hidden prompt: "
+    "use --new-password-file FILE, or --generate on a terminal"
+)
 
 
 def read_password_file(source: IO[str]) -> Secret:
@@ -30,43 +43,73 @@ def read_password_file(source: IO[str]) -> Secret:
     elif text.endswith("\n"):
         text = text[:-1]
     if not text:
-        raise UsageError(f"--password-file {source.name}: the file is empty")
+        raise UsageError(f"--new-password-file {source.name}: the file is empty")
     return Secret(text)
 
 
+def open_terminal() -> IO[str] | None:
+    """The controlling terminal, for writing; None without one. Never stderr: that may be a
+    log file or cron mail, and a generated password must not end up there."""
+    try:
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        return None
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return bool(sys.stdin.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def prompt_password(account: str) -> Secret:
-    value = click.prompt(
-        f"New temporary password for {account}",
-        hide_input=True,
-        confirmation_prompt=True,
-        err=True,
-    )
-    return Secret(str(value))
+    """Typed twice, hidden; getpass prompts on the terminal itself (/dev/tty)."""
+    for _ in range(3):
+        first = getpass.getpass(f"New temporary password for {account}: ")
+        second = getpass.getpass("Type it again: ")
+        if first == second:
+            return Secret(first)
+        click.echo("The two entries differ; try again.", err=True)
+    raise UsageError("the two entries differed three times; nothing was changed")
 
 
-def show_once(account: str, password: Secret) -> None:
-    # Straight to stderr: never in --json output, and shown even with --quiet (once lost,
-    # the help desk would have to unlock again).
-    click.echo(f"New temporary password for {account}: {password.reveal()}", err=True)
-    click.echo("  (shown once; zcomp keeps no copy; the owner must change it at login)", err=True)
+class TerminalReveal:
+    """Shows each generated password once on the terminal (workers may call concurrently)."""
+
+    def __init__(self, terminal: IO[str]) -> None:
+        self._terminal = terminal
+        self._lock = threading.Lock()
+
+    def __call__(self, account: str, password: Secret) -> None:
+        with self._lock:
+            self._terminal.write(
+                f"New temporary password for {account}: {password.reveal()}\n"
+                "  (shown once, on this terminal only; zcomp keeps no copy; "
+                "the owner must change it at login)\n"
+            )
+            self._terminal.flush()
 
 
 @click.command()
 @accounts_options()
 @click.option(
-    "--password-file",
+    "--new-password-file",
     "password_file",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
-    help="Read the new temporary password from FILE (- = stdin); one account only.",
+    help="Read the owner's new temporary password from FILE (- = stdin); one account only. "
+    "(The root option --password-file is the ADMIN password.)",
 )
 @click.option(
     "--generate",
     is_flag=True,
-    help="Generate a random temporary password per account, shown once on stderr.",
+    help="Generate a random temporary password per account, shown once on the terminal "
+    "(/dev/tty; never on stdout, stderr or in logs). Needs a terminal.",
 )
-@click.option("--release-held", is_flag=True, help="Release the account's held mail.")
-@click.option("--delete-held", is_flag=True, help="Delete the account's held mail (spam).")
+@click.option("--release-held", is_flag=True, help="Release the mail lockdown held.")
+@click.option("--delete-held", is_flag=True, help="Delete the mail lockdown held (spam).")
 @dry_run_option
 @json_option
 @yes_option
@@ -85,57 +128,62 @@ def unlock(
 ) -> None:
     """Hand ACCOUNT... back after the owner was contacted: new temporary password (must be
     changed at the next login), re-check that nothing risky came back, status active, caches
-    flushed, held mail released or deleted as asked, incident closed, ticket resolved.
+    flushed, the mail lockdown held released or deleted as asked, incident closed, ticket
+    resolved.
 
-    Refuses an account without an open incident, and one locked for less than
-    [unlock] min_locked_minutes unless --force (journaled)."""
-    from zcomp.core.batch import exit_status, run_accounts
+    The new password is typed twice at a hidden prompt, read with --new-password-file, or made
+    with --generate. Refuses an account without an open incident, and one locked for less than
+    [unlock] min_locked_minutes unless --force (journaled once the new password is set)."""
+    from zcomp.core.batch import exit_status
     from zcomp.core.unlock import UnlockOptions, unlock_account
 
     if release_held and delete_held:
         raise UsageError("--release-held and --delete-held exclude each other")
     if password_file is not None and generate:
-        raise UsageError("--password-file and --generate exclude each other")
+        raise UsageError("--new-password-file and --generate exclude each other")
     if password_file is not None and len(accounts) > 1:
-        raise UsageError("--password-file gives one password: name one account, or use --generate")
-    settings = app.settings
-    if not dry_run:
-        confirm_batch("unlock", len(accounts), settings.lockdown.confirm_threshold, yes)
+        raise UsageError(
+            "--new-password-file gives one password: name one account, or use --generate"
+        )
+    prompting = password_file is None and not generate
+    # Before any contact with Zimbra: a run that cannot show or take the password stops here.
+    terminal = open_terminal() if generate and not dry_run else None
+    try:
+        if generate and not dry_run and terminal is None:
+            raise UsageError(NO_TERMINAL)
+        if prompting and not dry_run and not stdin_is_terminal():
+            raise UsageError(NO_PROMPT)
+        settings = app.settings
+        if not dry_run:
+            confirm_batch("unlock", len(accounts), settings.lockdown.confirm_threshold, yes)
 
-    given = read_password_file(password_file) if password_file is not None else None
-    options = UnlockOptions(
-        new_password=(lambda _account: given) if given is not None else prompt_password,
-        generate=generate,
-        reveal=show_once,
-        held="release" if release_held else "delete" if delete_held else "keep",
-        force=force,
-        dry_run=dry_run,
-    )
-    prompting = given is None and not generate
-    single = len(accounts) == 1
-    with Runtime(app) as runtime, app.output.progress(len(accounts), "unlock") as bar:
+        given = read_password_file(password_file) if password_file is not None else None
+        options = UnlockOptions(
+            new_password=(lambda _account: given) if given is not None else prompt_password,
+            generate=generate,
+            held="release" if release_held else "delete" if delete_held else "keep",
+            force=force,
+            dry_run=dry_run,
+        )
+        if terminal is not None:
+            options.reveal = TerminalReveal(terminal)
 
-        def make_env():  # type: ignore[no-untyped-def]
-            env = runtime.make_env()
-            if single and not app.json:
-                env.events = lambda account, step: app.output.info(f"{account}: {step}")
-            return env
-
-        def done(outcome):  # type: ignore[no-untyped-def]
-            bar.advance(f"{outcome.account} {outcome.result}")
+        def render(outcome: AccountOutcome) -> None:
             show_outcome(app.output, outcome, verbose=False)
             if not app.json:
                 for line in outcome.extra.get("done", []):
                     app.output.info(f"  - {line}")
 
-        outcomes = run_accounts(
+        outcomes = run_playbook(
+            app,
             accounts,
-            make_env,
             lambda env, name: unlock_account(env, name, options),
+            verb="unlock",
+            render=render,
             # Prompts cannot interleave: one account at a time when typing passwords.
-            workers=1 if prompting else settings.lockdown.workers,
-            on_done=done,
+            workers=1 if prompting else None,
         )
-    if not single:
-        app.output.info(summary_line(outcomes))
+    finally:
+        if terminal is not None:
+            terminal.close()
     sys.exit(int(exit_status(outcomes)))

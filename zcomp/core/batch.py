@@ -7,10 +7,26 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from zcomp.core.environment import Environment
-from zcomp.core.outcome import AccountOutcome
-from zcomp.exitcodes import ExitCode
+from zcomp.core.outcome import AccountOutcome, error_of
+from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
+from zcomp.zimbra.errors import ZimbraAuthError
 
 Work = Callable[[Environment, str], AccountOutcome]
+
+
+def guarded(work: Work, env: Environment, account: str) -> AccountOutcome:
+    """One account's failure, whatever it is, becomes its outcome; the batch goes on."""
+    try:
+        return work(env, account)
+    except (ZimbraAuthError, CredentialError):
+        # The admin login itself failed: stop, rather than retry it once per account (and
+        # trip Zimbra's password lockout for the admin).
+        raise
+    except ZcompError as exc:
+        error = error_of(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug hit by one account must not stop the others
+        error = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}", "exit": 1}
+    return AccountOutcome(account=account, result="failed", error=error)
 
 
 def run_accounts(
@@ -29,7 +45,7 @@ def run_accounts(
         env = make_env()
         outcomes = []
         for account in accounts:
-            outcome = work(env, account)
+            outcome = guarded(work, env, account)
             on_done(outcome)
             outcomes.append(outcome)
         return outcomes
@@ -45,7 +61,7 @@ def run_accounts(
             local.env = env
             with lock:
                 made.append(env)
-        return work(env, account)
+        return guarded(work, env, account)
 
     results: dict[int, AccountOutcome] = {}
     pool = ThreadPoolExecutor(max_workers=min(workers, len(accounts)), thread_name_prefix="zcomp")

@@ -47,11 +47,11 @@ def classify_account(
     found: list[Finding] = []
     found += classify_forwarding(account, org, policy)
     found += [
-        classify_rule(rule, index, outgoing=False, org=org, policy=policy)
+        classify_rule(rule, index, outgoing=False, org=org, policy=policy, baseline=baseline)
         for index, rule in enumerate(mailbox.rules)
     ]
     found += [
-        classify_rule(rule, index, outgoing=True, org=org, policy=policy)
+        classify_rule(rule, index, outgoing=True, org=org, policy=policy, baseline=baseline)
         for index, rule in enumerate(mailbox.outgoing_rules)
     ]
     found += [
@@ -203,7 +203,13 @@ def _notify_targets(action: Node) -> list[str]:
 
 
 def classify_rule(
-    rule: FilterRule, index: int, *, outgoing: bool, org: Organisation, policy: Policy
+    rule: FilterRule,
+    index: int,
+    *,
+    outgoing: bool,
+    org: Organisation,
+    policy: Policy,
+    baseline: Baseline | None = None,
 ) -> Finding:
     reasons: list[_Reason] = []
     actions = rule.all_actions()
@@ -268,14 +274,16 @@ def classify_rule(
                     _Reason(F.MALICIOUS, "auto-reply rule: " + "; ".join(markers), "auto_reply")
                 )
     kind = F.OUTGOING_FILTER if outgoing else F.FILTER
-    return _decide(
-        kind,
-        rule_key(rule, index),
-        describe_rule(rule, index, outgoing),
-        reasons,
-        policy,
-        rule.to_dict(),
-    )
+    key, detail = rule_key(rule, index), describe_rule(rule, index, outgoing)
+    if reasons and baseline is not None and baseline.has_rule(rule, outgoing=outgoing):
+        # The owner had exactly this rule before the incident: report it, keep it.
+        why = (
+            "; ".join(r.text for r in reasons) + f"; but in the baseline of {baseline.captured_at}"
+        )
+        return Finding(
+            kind, key, detail, F.SUSPICIOUS, why, policy=reasons[0].policy, item=rule.to_dict()
+        )
+    return _decide(kind, key, detail, reasons, policy, rule.to_dict())
 
 
 # ------------------------------------------------------------------ identities
@@ -321,7 +329,7 @@ def classify_identity(
     if not f.remove:
         return f
     # Suspicious values (inside the organisation) are cleaned together with malicious ones.
-    f.replacement = _identity_repair(identity, flagged, own, is_default, baseline, account.name)
+    f.replacement = _identity_repair(identity, flagged, own, is_default, baseline)
     return f
 
 
@@ -331,7 +339,6 @@ def _identity_repair(
     own: frozenset[str],
     is_default: bool,
     baseline: Baseline | None,
-    account_name: str,
 ) -> dict[str, Any]:
     """{"delete": True} or {"attrs": {...}} to write with ModifyIdentity."""
     if baseline is not None:
@@ -352,8 +359,8 @@ def _identity_repair(
             for name in group:
                 attrs[name] = (base_attrs or {}).get(name, [""])[0]
         elif attr == _FROM:
-            # The account's own name is what Zimbra shows for an unset From anyway.
-            attrs[_FROM] = account_name
+            # Unset: Zimbra then sends as the account's own address and display name.
+            attrs.update({_FROM: "", "zimbraPrefFromDisplay": ""})
         else:
             attrs.update(
                 {_REPLY_TO: "", "zimbraPrefReplyToDisplay": "", "zimbraPrefReplyToEnabled": "FALSE"}
@@ -379,37 +386,53 @@ def classify_signature(
     sig: Signature, org: Organisation, policy: Policy, baseline: Baseline | None
 ) -> Finding:
     detail = f'signature "{sig.name}"'
-    base = None
-    if baseline is not None:
-        candidates = baseline.signature_candidates()
-        base = next((b for b in candidates if b.id and b.id == sig.id), None) or next(
-            (b for b in candidates if b.name == sig.name), None
-        )
+    base = _baseline_signature(sig, baseline)
     markers, strong = spam_markers(_signature_text(sig), org)
-    if base is not None and not _same_contents(sig, base):
-        why = f"changed since the baseline of {baseline.captured_at if baseline else '?'}"
+    if base is not None and baseline is not None and not _same_contents(sig, base):
+        why = f"changed since the baseline of {baseline.captured_at}"
         reasons = [_Reason(F.MALICIOUS, "; ".join([why, *markers]), "signature")]
         f = _decide(F.SIGNATURE, sig.name, detail, reasons, policy, sig.to_dict())
         if f.remove:
-            f.replacement = {"restore": Signature(sig.id, base.name, dict(base.contents)).to_dict()}
+            # Parts the baseline lacks are cleared; ModifySignature leaves unsent parts alone.
+            contents = {ctype: "" for ctype in sig.contents} | dict(base.contents)
+            restored = Signature(sig.id, sig.name, contents)
+            f.replacement = {"restore": restored.to_dict(), "baseline": baseline.captured_at}
         return f
-    if base is not None or not markers:
+    if base is not None:
         return Finding(
-            F.SIGNATURE,
-            sig.name,
-            detail,
-            F.OK,
-            "matches the baseline"
-            if base is not None
-            else "no links, outside addresses or spam wording",
-            item=sig.to_dict(),
+            F.SIGNATURE, sig.name, detail, F.OK, "matches the baseline", item=sig.to_dict()
         )
+    if not markers:
+        why = "no links, outside addresses or spam wording"
+        return Finding(F.SIGNATURE, sig.name, detail, F.OK, why, item=sig.to_dict())
     verdict = F.MALICIOUS if strong else F.SUSPICIOUS
-    reasons = [_Reason(verdict, "; ".join(markers) + "; no baseline to restore from", "signature")]
-    f = _decide(F.SIGNATURE, sig.name, detail, reasons, policy, sig.to_dict())
-    if f.remove:
+    planted = {ctype for ctype, text in sig.contents.items() if text and spam_markers(text, org)[0]}
+    clean = {ctype for ctype, text in sig.contents.items() if text.strip()} - planted
+    where = f" (in its {', '.join(sorted(planted))} part)" if clean else ""
+    reason = "; ".join(markers) + where + "; no baseline to restore from"
+    f = _decide(
+        F.SIGNATURE,
+        sig.name,
+        detail,
+        [_Reason(verdict, reason, "signature")],
+        policy,
+        sig.to_dict(),
+    )
+    if f.remove and clean:
+        # Only some parts carry the planted text: clear those, keep the owner's own part.
+        cleared = Signature(sig.id, sig.name, {ctype: "" for ctype in planted})
+        f.replacement = {"restore": cleared.to_dict()}
+    elif f.remove:
         f.replacement = {"delete": True}
     return f
+
+
+def _baseline_signature(sig: Signature, baseline: Baseline | None) -> Signature | None:
+    if baseline is None:
+        return None
+    candidates = baseline.signature_candidates()
+    by_id = next((b for b in candidates if b.id and b.id == sig.id), None)
+    return by_id or next((b for b in candidates if b.name == sig.name), None)
 
 
 # ------------------------------------------------------------------ auto-replies

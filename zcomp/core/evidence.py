@@ -12,20 +12,9 @@ from typing import Any
 from zcomp import __version__
 from zcomp.journal import canonical_json
 from zcomp.zimbra.model import Account
+from zcomp.zimbra.redact import SECRET_ATTRS  # credentials and their hashes: never kept
 
 FORMAT = "zcomp-evidence/1"
-# Attribute values that are credentials or hashes of them never enter the evidence.
-SECRET_ATTRS = frozenset(
-    {
-        "userPassword",
-        "zimbraPasswordHistory",
-        "zimbraAuthTokens",
-        "zimbraAppSpecificPassword",
-        "zimbraTwoFactorAuthSecret",
-        "zimbraTwoFactorAuthScratchCodes",
-        "zimbraCsrfTokenData",
-    }
-)
 
 
 def scrub_attrs(attrs: dict[str, list[str]]) -> dict[str, list[str]]:

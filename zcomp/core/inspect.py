@@ -115,7 +115,8 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
             == "TRUE",
         }
     )
-    outcome.kept = found  # nothing is ever removed by inspect
+    # Items go under "findings" only: removed/kept are lockdown's words (what it changed
+    # and left) and stay empty here, since inspect changes nothing.
 
 
 def _sessions(

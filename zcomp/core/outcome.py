@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core.findings import Finding
+from zcomp.exitcodes import ZcompError
 from zcomp.zimbra.errors import ZimbraFault
 
 
@@ -57,3 +58,10 @@ class AccountOutcome:
 
 def fault_error(fault: ZimbraFault) -> dict[str, Any]:
     return {"code": fault.code, "message": fault.reason, "exit": int(fault.exit_code)}
+
+
+def error_of(exc: ZcompError) -> dict[str, Any]:
+    """An outcome's error: Zimbra's fault code, or the kind of trouble (connection, ...)."""
+    if isinstance(exc, ZimbraFault):
+        return fault_error(exc)
+    return {"code": exc.exit_code.name.lower(), "message": exc.message, "exit": int(exc.exit_code)}

@@ -1,13 +1,13 @@
-"""Small helpers for batch results (result | ZimbraFault | NOT_RUN) shared by the lifecycle
-playbooks (unlock, inspect, restore, baseline)."""
+"""Small helpers for batch results (result | ZimbraFault | NOT_RUN) shared by the playbooks."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from zcomp.core.outcome import AccountOutcome, fault_error
-from zcomp.zimbra.errors import NOT_RUN, ZimbraError, ZimbraFault
+from zcomp.core.outcome import AccountOutcome, error_of
+from zcomp.exitcodes import CredentialError, ZcompError
+from zcomp.zimbra.errors import NOT_RUN, ZimbraAuthError, ZimbraFault
 
 
 def must(result: Any) -> Any:
@@ -32,17 +32,15 @@ def succeeded(result: Any) -> bool:
     return not isinstance(result, ZimbraFault) and result is not NOT_RUN
 
 
-def record_error(outcome: AccountOutcome, exc: ZimbraError) -> None:
-    """Turn a Zimbra error into the outcome's error (its exit status included)."""
+def record_error(outcome: AccountOutcome, exc: ZcompError) -> None:
+    """Turn an error into the outcome's error (its exit status included).
+
+    A refused admin login is re-raised: the whole run stops instead of retrying the login once
+    per account (which could trip Zimbra's password lockout for the admin)."""
+    if isinstance(exc, ZimbraAuthError | CredentialError):
+        raise exc
     outcome.result = "failed"
-    if isinstance(exc, ZimbraFault):
-        outcome.error = fault_error(exc)
-    else:
-        outcome.error = {
-            "code": type(exc).__name__,
-            "message": exc.message,
-            "exit": int(exc.exit_code),
-        }
+    outcome.error = error_of(exc)
 
 
 def refuse(outcome: AccountOutcome, code: str, message: str, *, result: str = "refused") -> None:

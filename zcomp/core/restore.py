@@ -1,8 +1,13 @@
 """Restore: put back items lockdown removed (false positives), exactly as the evidence has them.
 
-Round trips: one user-side read (the current rules, signatures, identities, prefs), one
-user-side batch with the writes and their read-back, and, for account attributes (forwarding,
+Round trips: one admin read (the account, directory facts), one user-side read (the current
+rules, signatures, identities, prefs), then only if something is to be written: one user-side
+batch with the writes and their read-back, and, for account attributes (forwarding,
 auto-reply), one admin batch: ModifyAccount, FlushCache, read-back.
+
+Two safety rules: an item already present is reported as such and not written again; an item
+that classifies as malicious today (the account as it would be after the restore, same
+classification as lockdown) is refused unless `force`, with nothing written at all.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core import findings as F
+from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
-from zcomp.core.replies import must, problem, record_error
-from zcomp.core.snapshot import MailboxState, mailbox_reads
+from zcomp.core.replies import iso, must, problem, record_error, refuse
+from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
 from zcomp.exitcodes import UsageError
 from zcomp.journal import Incident, JournalError
 from zcomp.zimbra.errors import ZimbraError
@@ -72,6 +78,10 @@ class _Plan:
     rules_out: list[FilterRule] | None = None
     steps: list[str] = field(default_factory=list)
     written: list[Finding] = field(default_factory=list)  # chosen minus those already there
+    already: list[Finding] = field(default_factory=list)  # chosen and already present
+    identities_after: dict[str, Identity] = field(default_factory=dict)  # by id or name
+    signatures_after: dict[str, Signature] = field(default_factory=dict)  # by id or name
+    forced: dict[str, str] = field(default_factory=dict)  # finding detail -> today's reason
     problems: list[str] = field(default_factory=list)
 
 
@@ -167,29 +177,51 @@ def select(found: list[Finding], selection: RestoreSelection, incident_id: int) 
 
 
 def restore_incident(
-    env: Environment, incident_id: int, selection: RestoreSelection, *, dry_run: bool = False
+    env: Environment,
+    incident_id: int,
+    selection: RestoreSelection,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> AccountOutcome:
     incident, original, found = removed_items(env, incident_id)
     chosen = select(found, selection, incident_id)
     outcome = AccountOutcome(account=incident.account_name, result="failed", incident=incident.id)
     start = env.client.round_trips
     try:
-        _run(env, _Plan(incident=incident, original=original, chosen=chosen), dry_run, outcome)
+        plan = _Plan(incident=incident, original=original, chosen=chosen)
+        # Items the admin names one by one are restored as asked (with a warning); a blanket
+        # --all does not put back something that is malicious today without --force.
+        _run(env, plan, dry_run, force or not selection.all, outcome)
     except ZimbraError as exc:
         record_error(outcome, exc)
     outcome.round_trips = env.client.round_trips - start
     return outcome
 
 
-def _run(env: Environment, plan: _Plan, dry_run: bool, outcome: AccountOutcome) -> None:
+def _run(
+    env: Environment, plan: _Plan, dry_run: bool, force: bool, outcome: AccountOutcome
+) -> None:
     account_id = plan.incident.account_id
+    results = env.client.batch(
+        [GetAccount(account_id, by="id", apply_cos=True), *env.facts_requests()]
+    )
+    account: Account = must(results[0])
+    env.absorb_facts(results[1:])
     current = MailboxState.from_results(
         [must(r) for r in env.client.batch(mailbox_reads(), as_account=account_id)]
     )
-    _plan_user_side(plan, current, outcome)
-    _plan_account(plan)
+    _plan_user_side(plan, current)
+    _plan_account(plan, account)
+    outcome.extra["already_present"] = [f.summary() for f in plan.already]
+    if not plan.written:
+        outcome.extra["restored"] = []
+        outcome.result = "unchanged"
+        return
+    if not _safe_today(env, plan, account, current, force=force, dry_run=dry_run, outcome=outcome):
+        return
     if dry_run:
-        outcome.plan = plan.steps or ["nothing to do: every selected item is already there"]
+        outcome.plan = plan.steps
         outcome.result = "planned"
         return
     if plan.user_writes:
@@ -197,6 +229,7 @@ def _run(env: Environment, plan: _Plan, dry_run: bool, outcome: AccountOutcome) 
     if plan.account_changes:
         _write_account(env, plan)
     for f in plan.written:
+        why = plan.forced.get(f.detail)
         env.journal.record_action(
             plan.incident.id,
             step="restore",
@@ -205,14 +238,98 @@ def _run(env: Environment, plan: _Plan, dry_run: bool, outcome: AccountOutcome) 
             before=f.replacement,
             after=f.item,
             status="failed" if plan.problems else "done",
-            detail=f"restored from the evidence: {f.detail}",
+            detail=f"restored from the evidence: {f.detail}"
+            + (f" (restored as asked although malicious today: {why})" if why else ""),
         )
     outcome.extra["restored"] = [f.summary() for f in plan.written]
     if plan.problems:
         outcome.result = "failed"
         outcome.error = {"code": "verify", "message": "; ".join(plan.problems), "exit": 1}
         return
-    outcome.result = "restored" if plan.written else "unchanged"
+    outcome.result = "restored"
+
+
+# ---------------------------------------------------------------- today's verdict
+
+
+def _safe_today(
+    env: Environment,
+    plan: _Plan,
+    before: Account,
+    now: MailboxState,
+    *,
+    force: bool,
+    dry_run: bool,
+    outcome: AccountOutcome,
+) -> bool:
+    """Classify the account as it would be after the restore, as lockdown would. A malicious
+    item is refused (nothing written) unless `force`; a suspicious one is restored with a
+    warning."""
+    account = Account(before.id, before.name, dict(before.attrs))
+    for key, value in plan.account_changes.items():
+        if key.startswith("+"):
+            values = account.values(key[1:])
+            account.attrs[key[1:]] = values + [v for v in value if v not in values]
+        else:
+            account.attrs[key] = [value] if isinstance(value, str) else list(value)
+    after = MailboxState(
+        rules=plan.rules_in if plan.rules_in is not None else now.rules,
+        outgoing_rules=plan.rules_out if plan.rules_out is not None else now.outgoing_rules,
+        signatures=_replaced(now.signatures, plan.signatures_after),
+        identities=_replaced(now.identities, plan.identities_after),
+        prefs=now.prefs,
+    )
+    row = env.journal.latest_baseline(account.id, before=plan.incident.started_at)
+    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+    today = {
+        (f.kind, f.key): f
+        for f in classify_account(account, after, env.organisation, env.settings.policy, baseline)
+    }
+    bad: list[str] = []
+    for f in plan.written:
+        verdict = today.get((f.kind, f.key))
+        if verdict is None or verdict.verdict == F.OK:
+            continue
+        if verdict.verdict == F.SUSPICIOUS:
+            outcome.warnings.append(f"{f.detail} is suspicious today: {verdict.reason}")
+            continue
+        plan.forced[f.detail] = verdict.reason
+        bad.append(f"{f.detail} is malicious today ({verdict.reason})")
+    if not bad:
+        return True
+    if force:
+        outcome.warnings += [
+            f"restoring as asked although {b}; lockdown would remove it again" for b in bad
+        ]
+        return True
+    if dry_run:
+        outcome.warnings += [f"refused without --force: {b}" for b in bad]
+        return True
+    refuse(
+        outcome,
+        "malicious",
+        "refusing to restore: "
+        + "; ".join(bad)
+        + ". Nothing was changed. If it really is the owner's, use --force (journaled; "
+        "lockdown would remove it again, and unlock refuses while it is there)",
+    )
+    return False
+
+
+def _replaced(items: list[Any], replacements: dict[str, Any]) -> list[Any]:
+    """`items` with those whose id or name is a key replaced; new ones appended."""
+    used: set[int] = set()
+    result = []
+    for item in items:
+        new = replacements.get(item.id or "") or replacements.get(item.name)
+        if new is not None:
+            used.add(id(new))
+        result.append(new if new is not None else item)
+    for new in replacements.values():
+        if id(new) not in used:
+            used.add(id(new))
+            result.append(new)
+    return result
 
 
 # ---------------------------------------------------------------- user side: rules, sigs, ids
@@ -243,7 +360,7 @@ def insert_rules(
     return result
 
 
-def _plan_user_side(plan: _Plan, current: MailboxState, outcome: AccountOutcome) -> None:
+def _plan_user_side(plan: _Plan, current: MailboxState) -> None:
     for kind, outgoing in ((F.FILTER, False), (F.OUTGOING_FILTER, True)):
         now = current.outgoing_rules if outgoing else current.rules
         items = []
@@ -251,7 +368,7 @@ def _plan_user_side(plan: _Plan, current: MailboxState, outcome: AccountOutcome)
             if f.kind != kind:
                 continue
             if any(rule_matches(r, f.item) for r in now):
-                outcome.warnings.append(f"{f.detail} is already there; left as it is")
+                plan.already.append(f)
                 continue
             items.append(f.item)
             plan.written.append(f)
@@ -278,12 +395,20 @@ def _plan_signature(
 ) -> None:
     sig = Signature.from_dict(f.item)
     existing = sigs_now.get(sig.id)
+    if (
+        existing is not None
+        and existing.name == sig.name
+        and _nonempty(existing.contents) == _nonempty(sig.contents)
+    ):
+        plan.already.append(f)
+        return
     if existing is not None:
         contents = {t: "" for t in existing.contents if t not in sig.contents}
         contents.update(sig.contents)  # an empty content clears a part lockdown added
         plan.user_writes.append(ModifySignature(Signature(sig.id, sig.name, contents)))
     else:
         plan.user_writes.append(CreateSignature(sig))
+    plan.signatures_after[sig.id or sig.name] = sig
     plan.written.append(f)
     plan.steps.append(f"put back {f.detail} (id {sig.id})")
     if existing is None and sig.id:
@@ -313,15 +438,25 @@ def _plan_identity(plan: _Plan, f: Finding, now: list[Identity]) -> None:
     )
     if existing is None:
         plan.user_writes.append(CreateIdentity(original.name, _identity_attrs(original)))
+        plan.identities_after[original.id or original.name] = original
         plan.steps.append(f"re-create {f.detail}")
-    else:
-        changed = (f.replacement or {}).get("attrs")
-        keys = list(changed) if changed else list(_identity_attrs(original))
-        attrs: dict[str, str | list[str]] = {
-            k: list(original.attrs[k]) if original.attrs.get(k) else "" for k in keys
-        }
-        plan.user_writes.append(ModifyIdentity(id=existing.id, attrs=attrs))
-        plan.steps.append(f"put back {f.detail}: " + ", ".join(sorted(attrs)))
+        plan.written.append(f)
+        return
+    changed = (f.replacement or {}).get("attrs")
+    keys = list(changed) if changed else list(_identity_attrs(original))
+    attrs: dict[str, str | list[str]] = {
+        k: list(original.attrs[k]) if original.attrs.get(k) else "" for k in keys
+    }
+    if all(existing.attrs.get(k, []) == (v or []) for k, v in attrs.items()):
+        plan.already.append(f)
+        return
+    plan.user_writes.append(ModifyIdentity(id=existing.id, attrs=attrs))
+    merged = {k: list(v) for k, v in existing.attrs.items()}
+    merged.update({k: list(v) if v else [] for k, v in attrs.items()})
+    plan.identities_after[existing.id or existing.name] = Identity(
+        existing.id, existing.name, merged
+    )
+    plan.steps.append(f"put back {f.detail}: " + ", ".join(sorted(attrs)))
     plan.written.append(f)
 
 
@@ -382,18 +517,29 @@ def _verify_identity(plan: _Plan, f: Finding, got: Any) -> None:
 # ---------------------------------------------------------------- account attributes
 
 
-def _plan_account(plan: _Plan) -> None:
+def _plan_account(plan: _Plan, account: Account) -> None:
     for f in plan.chosen:
+        changes: dict[str, str | list[str]] = {}
         if f.kind in (F.FORWARDING, F.LOCAL_DELIVERY):
-            plan.account_changes[f.key] = str(f.item)
+            changes[f.key] = str(f.item)
         elif f.kind == F.ADMIN_FORWARDING:
-            plan.account_changes["+zimbraMailForwardingAddress"] = list(f.replacement or [])
+            changes["+zimbraMailForwardingAddress"] = list(f.replacement or [])
         elif f.kind == F.AUTO_REPLY and isinstance(f.item, dict):
-            plan.account_changes.update({k: str(v) for k, v in f.item.items()})
+            changes.update({k: str(v) for k, v in f.item.items()})
         else:
             continue
+        if all(_has(account, k, v) for k, v in changes.items()):
+            plan.already.append(f)
+            continue
+        plan.account_changes.update(changes)
         plan.written.append(f)
         plan.steps.append(f"put back {f.detail}")
+
+
+def _has(account: Account, key: str, value: str | list[str]) -> bool:
+    if key.startswith("+"):
+        return set(value) <= set(account.values(key[1:]))
+    return (account.get(key) or "") == value
 
 
 def _write_account(env: Environment, plan: _Plan) -> None:

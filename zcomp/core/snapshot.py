@@ -93,6 +93,13 @@ class Baseline:
     attrs: dict[str, list[str]] = field(default_factory=dict)
     signatures: list[Signature] | None = None  # None when only account attributes were captured
     identities: list[Identity] | None = None
+    rules: list[FilterRule] | None = None
+    outgoing_rules: list[FilterRule] | None = None
+
+    def has_rule(self, rule: FilterRule, *, outgoing: bool) -> bool:
+        """True when exactly this rule (name, tests, actions) was there at baseline time."""
+        known = self.outgoing_rules if outgoing else self.rules
+        return known is not None and rule.to_dict() in [r.to_dict() for r in known]
 
     def signature_candidates(self) -> list[Signature]:
         """Baseline signatures; the account-entry signature is derived from attributes."""
@@ -128,17 +135,27 @@ class Baseline:
             out["signatures"] = [s.to_dict() for s in self.signatures]
         if self.identities is not None:
             out["identities"] = [i.to_dict() for i in self.identities]
+        if self.rules is not None:
+            out["filter_rules"] = [r.to_dict() for r in self.rules]
+        if self.outgoing_rules is not None:
+            out["outgoing_filter_rules"] = [r.to_dict() for r in self.outgoing_rules]
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], captured_at: str) -> Baseline:
         sigs = data.get("signatures")
         idents = data.get("identities")
+        rules = data.get("filter_rules")
+        outgoing = data.get("outgoing_filter_rules")
         return cls(
             captured_at=captured_at,
             attrs={k: list(v) for k, v in data.get("attrs", {}).items()},
             signatures=[Signature.from_dict(s) for s in sigs] if sigs is not None else None,
             identities=[Identity.from_dict(i) for i in idents] if idents is not None else None,
+            rules=[FilterRule.from_dict(r) for r in rules] if rules is not None else None,
+            outgoing_rules=(
+                [FilterRule.from_dict(r) for r in outgoing] if outgoing is not None else None
+            ),
         )
 
 

@@ -18,6 +18,7 @@ def lockdown_ticket(
     account: Account,
     incident_id: int,
     findings: list[Finding],
+    earlier: list[Finding],
     done: list[str],
     held: int,
     evidence_sha256: str | None,
@@ -25,6 +26,11 @@ def lockdown_ticket(
     reason: str,
 ) -> TicketContent:
     found = [f"{f.detail}: {f.reason} ({f.verdict})" for f in findings if f.risky]
+    found += [f"{f.detail}: {f.reason} ({f.verdict}; found by an interrupted run)" for f in earlier]
+    done = [
+        *done,
+        *[f"{f.detail}: no longer present (removed by an interrupted run)" for f in earlier],
+    ]
     if not found:
         found = ["no planted forwarding, filters, identities, signatures or auto-replies"]
     minutes = settings.unlock.min_locked_minutes
@@ -32,8 +38,8 @@ def lockdown_ticket(
         f"Reach the owner of {account.name} by phone or in person, not by e-mail to this mailbox.",
         "Confirm their identity and find out how the password was disclosed "
         "(phishing link, reuse).",
-        "Ask whether they recognise the removed forwarding, filters and signature (false positives "
-        f"can be put back with `zcomp restore {incident_id}`).",
+        "Ask whether they recognise the removed forwarding, filters and signature; put back a "
+        f"false positive with `zcomp restore {incident_id} --filter NAME` (or --all).",
         f"Hand the account back with `zcomp unlock {account.name}` (not before {minutes} minutes "
         "after the lockdown); the owner must then choose a new password at first login.",
     ]
@@ -58,3 +64,11 @@ def lockdown_ticket(
         created_at=datetime.now(timezone.utc),
         extra={"reason": reason},
     )
+
+
+def recontain_comment(findings: list[Finding], done: list[str]) -> str:
+    """Added to the incident's ticket when risky settings came back and lockdown ran again."""
+    lines = ["Risky settings came back while the account was contained; zcomp contained it again."]
+    lines += [f"- found: {f.detail}: {f.reason}" for f in findings if f.remove]
+    lines += [f"- done: {line}" for line in done]
+    return "\n".join(lines)

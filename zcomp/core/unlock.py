@@ -8,8 +8,10 @@ Round trips after login:
                (SetPassword clears it). A policy violation Zimbra only reports stops here, with
                the account still locked.
   4 hand back  one BatchRequest (stop on error): status active + zimbraNotes marker, FlushCache
-               on all servers, read-back, then the held queue: count, release/delete, count.
-Nothing before step 3 changes the account; a refusal leaves it exactly as it was.
+               on all servers, read-back, then the held queue: count, release/delete, count,
+               for exactly the senders and MTAs lockdown journaled holding mail for.
+Nothing before step 3 changes the account; a refusal leaves it exactly as it was. A generated
+password is revealed only after step 3 succeeded, and a --force override is journaled only then.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from zcomp.core.outcome import AccountOutcome
 from zcomp.core.passwords import random_password
 from zcomp.core.replies import iso, must, problem, record_error, refuse, succeeded
 from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
-from zcomp.journal import Incident
+from zcomp.journal import Incident, Journal
 from zcomp.tickets import TicketError, TicketRef
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, QueueSummary, Secret
@@ -67,13 +69,45 @@ class UnlockOptions:
     dry_run: bool = False
 
 
+@dataclass(frozen=True)
+class HeldTargets:
+    """The senders and MTAs lockdown journaled holding mail for (kind "mail-queue-hold")."""
+
+    mtas: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(m, s) for m in self.mtas for s in self.senders]
+
+
+def held_targets(journal: Journal, incident_id: int, account_name: str) -> HeldTargets:
+    """Exactly what lockdown held; incidents journaled before "senders" existed held mail
+    from the account name only. No journaled hold: nothing to release or delete."""
+    mtas: list[str] = []
+    senders: list[str] = []
+    for action in journal.actions(incident_id):
+        if action.kind != "mail-queue-hold" or action.status != "done":
+            continue
+        after = action.after if isinstance(action.after, dict) else {}
+        for mta in after.get("mtas") or []:
+            if mta not in mtas:
+                mtas.append(str(mta))
+        for sender in after.get("senders") or [account_name]:
+            if str(sender).lower() not in (s.lower() for s in senders):
+                senders.append(str(sender))
+    return HeldTargets(tuple(mtas), tuple(senders))
+
+
 @dataclass
 class _State:
     account: Account
     incident: Incident
+    held: HeldTargets = field(default_factory=HeldTargets)
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     marker: str = ""
+    active: bool = False  # zimbraAccountStatus=active was written
 
 
 def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
@@ -131,22 +165,14 @@ def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOu
     if not _nothing_came_back(env, account, incident, outcome):
         return
 
-    state = _State(account=account, incident=incident)
+    state = _State(
+        account=account,
+        incident=incident,
+        held=held_targets(env.journal, incident.id, account.name),
+    )
     if options.dry_run:
         _dry_run(env, state, options, outcome)
         return
-
-    if options.force and outcome.extra.get("forced"):
-        env.journal.record_action(
-            incident.id,
-            step="unlock",
-            kind="force",
-            target=account.name,
-            before={"locked_minutes": outcome.extra["locked_minutes"]},
-            after={"min_locked_minutes": env.settings.unlock.min_locked_minutes},
-            status="done",
-            detail="--force: unlocked before the configured minimum time",
-        )
 
     # 3 password -----------------------------------------------------------------------------
     password = _new_password(account, options)
@@ -155,14 +181,24 @@ def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOu
         return
     env.event(account.name, "setting the new password")
     if not _set_password(env, state, password, options, outcome):
-        _fail(outcome, state, "the account is still locked")
+        _fail(outcome, state, "the incident stays open")
         return
+    # Journaled only now: an override that did not lead to a new password unlocked nothing.
+    _record_force(env, state, outcome)
+    if options.generate:
+        # Only a password that is set, accepted by the policy and must be changed is shown.
+        options.reveal(account.name, password)
 
     # 4 hand back ----------------------------------------------------------------------------
     env.event(account.name, "unlocking")
     _hand_back(env, state, options, outcome)
     if state.problems:
-        _fail(outcome, state, "the incident stays open")
+        where = (
+            "the account is active with the new password"
+            if state.active
+            else "the account is still locked, with the new password"
+        )
+        _fail(outcome, state, f"{where}; the incident stays open")
         return
     env.journal.close_incident(incident.id, how="unlocked")
     state.done.append(f"closed incident {incident.id}")
@@ -248,6 +284,9 @@ def _set_password(
     options: UnlockOptions,
     outcome: AccountOutcome,
 ) -> bool:
+    """SetPassword, then zimbraPasswordMustChange=TRUE. False (with a problem saying exactly
+    what state the account is left in) unless both worked and the policy accepts the password.
+    The account stays locked whatever happens here."""
     account = state.account
     set_pw, must_change = env.client.batch(
         [
@@ -257,9 +296,13 @@ def _set_password(
         ],
         stop_on_error=True,
     )
+    hidden = " The generated password was not shown." if options.generate else ""
     if (why := problem("setting the new password", set_pw)) is not None:
-        state.problems.append(why)
+        state.problems.append(
+            f"{why}. The account is unchanged: still locked, with lockdown's random password."
+        )
         return False
+    forced = " (under --force)" if outcome.extra.get("forced") else ""
     env.journal.record_action(
         state.incident.id,
         step="unlock",
@@ -268,32 +311,62 @@ def _set_password(
         before="(random, set by lockdown)",
         after="(new temporary password, not recorded)",
         status="done",
+        detail=f"SetPassword{forced}" + (f"; policy: {set_pw.message}" if set_pw.message else ""),
     )
     outcome.extra["password"] = "generated" if options.generate else "given"
-    if options.generate:
-        options.reveal(account.name, password)
-    state.done.append("set a new temporary password (every existing login token is now invalid)")
+    must_change_set = succeeded(must_change)
+    if must_change_set:
+        env.journal.record_action(
+            state.incident.id,
+            step="unlock",
+            kind="password-must-change",
+            target=account.name,
+            before=None,
+            after={"zimbraPasswordMustChange": "TRUE"},
+            status="done",
+        )
     if set_pw.message:
         # A full admin's SetPassword bypasses the policy (history included) and only reports
-        # the violation: a temporary password that equals the phished one must not go live.
+        # the violation: a temporary password that breaks it (or equals the phished one) must
+        # not go live, so the account stays locked.
         state.problems.append(
-            f"the new password breaks the password policy ({set_pw.message}); choose another one"
+            f"the new password breaks the password policy ({set_pw.message}). Zimbra set it "
+            "anyway (an admin's SetPassword is not policy-checked), so every old login token is "
+            "invalid, but the account is still locked"
+            + (", with zimbraPasswordMustChange=TRUE" if must_change_set else "")
+            + ". Run unlock again with a password the policy accepts."
+            + hidden
         )
         return False
     if (why := problem("setting zimbraPasswordMustChange=TRUE", must_change)) is not None:
-        state.problems.append(why)
+        state.problems.append(
+            f"{why}. The new password is set (every old login token is invalid), but the "
+            "account is still locked and the owner would not be made to change it. Run unlock "
+            "again." + hidden
+        )
         return False
+    state.done.append("set a new temporary password (every existing login token is now invalid)")
+    state.done.append("the owner must choose a new password at the next login")
+    return True
+
+
+def _record_force(env: Environment, state: _State, outcome: AccountOutcome) -> None:
+    if not outcome.extra.get("forced"):
+        return
     env.journal.record_action(
         state.incident.id,
         step="unlock",
-        kind="password-must-change",
-        target=account.name,
-        before=None,
-        after={"zimbraPasswordMustChange": "TRUE"},
+        kind="force",
+        target=state.account.name,
+        before={"locked_minutes": outcome.extra["locked_minutes"]},
+        after={"min_locked_minutes": env.settings.unlock.min_locked_minutes},
         status="done",
+        detail="--force: new password set before the configured minimum locked time",
     )
-    state.done.append("the owner must choose a new password at the next login")
-    return True
+    state.done.append(
+        f"--force: unlocked after {outcome.extra['locked_minutes']} minute(s) "
+        f"(minimum {env.settings.unlock.min_locked_minutes})"
+    )
 
 
 # ---------------------------------------------------------------- step 4: hand back
@@ -305,16 +378,16 @@ def _hand_back(
     account = state.account
     state.marker = unlock_marker(state.incident.id, datetime.now(timezone.utc))
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
-    mtas = env.mtas
-    before = [GetMailQueue(server=m, queue="hold", sender=account.name) for m in mtas]
+    targets = state.held
+    before = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
     actions: list[Request[Any]] = []
     after: list[Request[Any]] = []
     if options.held != "keep":
         op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
         actions = [
-            MailQueueAction(server=m, queue="hold", op=op, sender=account.name) for m in mtas
+            MailQueueAction(server=m, queue="hold", op=op, sender=s) for m, s in targets.pairs
         ]
-        after = [GetMailQueue(server=m, queue="hold", sender=account.name) for m in mtas]
+        after = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
     requests: list[Request[Any]] = [
         ModifyAccount(account.id, {"zimbraAccountStatus": "active", "zimbraNotes": notes}),
         FlushCache(ids=(account.id,), all_servers=True),
@@ -343,6 +416,7 @@ def _hand_back(
         after={"zimbraAccountStatus": "active"},
         status="done",
     )
+    state.active = True
     state.done.append("set zimbraAccountStatus=active")
     if (why := problem("flushing the account cache", flushed)) is not None:
         state.problems.append(why)
@@ -395,12 +469,18 @@ def _held_mail(
     after: list[Any],
 ) -> None:
     account = state.account
+    targets = state.held
     held = _held_total(before)
     outcome.held = held
     outcome.extra["held_mail"] = options.held
+    outcome.extra["held_senders"] = list(targets.senders)
+    if not targets.pairs:
+        state.done.append(f"lockdown held no mail for incident {state.incident.id}")
+        return
+    who = ", ".join(targets.senders)
     if options.held == "keep":
         if held:
-            msg = f"{held} message(s) from {account.name} stay held on the MTA(s)"
+            msg = f"{held} message(s) from {who} stay held on the MTA(s)"
             state.done.append(msg)
             outcome.warnings.append(
                 msg + ": run again with --release-held or --delete-held, or use postsuper"
@@ -411,6 +491,7 @@ def _held_mail(
         # The account is active already; the queue is secondary: report, do not fail.
         outcome.warnings += failures
     verb = "released" if options.held == "release" else "deleted"
+    left = _held_total(after)
     if len(failures) < len(actions):
         env.journal.record_action(
             state.incident.id,
@@ -418,11 +499,12 @@ def _held_mail(
             kind=f"mail-queue-{options.held}",
             target=account.name,
             before={"held": held},
-            after={"held": _held_total(after), "mtas": env.mtas},
+            after={"held": left, "mtas": targets.mtas, "senders": targets.senders},
             status="done",
         )
-        state.done.append(f"{verb} {held} held message(s) from {account.name}")
-    left = _held_total(after)
+        state.done.append(
+            f"{verb} {held - left} held message(s) from {who} on {len(targets.mtas)} MTA(s)"
+        )
     if left:
         outcome.warnings.append(
             f"{left} message(s) still held after the {options.held} (the MTA may need a moment)"
@@ -465,7 +547,7 @@ def _fail(outcome: AccountOutcome, state: _State, consequence: str) -> None:
     outcome.extra["done"] = state.done
     outcome.error = {
         "code": "unlock",
-        "message": "; ".join(state.problems) + f" ({consequence})",
+        "message": "; ".join(p.rstrip(".") for p in state.problems) + f" ({consequence})",
         "exit": 1,
     }
 
@@ -474,29 +556,35 @@ def _dry_run(
     env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
     account = state.account
+    targets = state.held
     held = 0
-    if env.mtas:
+    if targets.pairs:
         summaries = env.client.batch(
-            [GetMailQueue(server=m, queue="hold", sender=account.name) for m in env.mtas]
+            [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
         )
         held = _held_total([s for s in summaries if succeeded(s)])
     outcome.held = held
+    who = ", ".join(targets.senders)
     how = "generated, shown once" if options.generate else "as given"
     held_step = {
-        "keep": f"leave {held} held message(s) on hold",
-        "release": f"release {held} held message(s) for delivery",
-        "delete": f"delete {held} held message(s)",
+        "keep": f"leave {held} held message(s) from {who} on hold",
+        "release": f"release {held} held message(s) from {who} for delivery",
+        "delete": f"delete {held} held message(s) from {who}",
     }[options.held]
+    if not targets.pairs:
+        held_step = "lockdown held no mail: nothing to release or delete"
     outcome.plan = [
         "re-check done: nothing lockdown would remove is back",
         f"set a new temporary password ({how}); this invalidates every existing login token",
         "then set zimbraPasswordMustChange=TRUE (SetPassword clears it)",
         f"set zimbraAccountStatus=active (now {account.get('zimbraAccountStatus')})",
         "flush the account cache on every mailbox server",
-        f"{held_step} on {len(env.mtas)} MTA(s)",
+        f"{held_step} on {len(targets.mtas)} MTA(s)" if targets.pairs else held_step,
         "update the zcomp marker in zimbraNotes",
         f"close incident {state.incident.id}; comment on and resolve its ticket",
     ]
     if outcome.extra.get("forced"):
-        outcome.plan.insert(0, "journal the --force override of the minimum locked time")
+        outcome.plan.insert(
+            0, "journal the --force override of the minimum locked time (once the password is set)"
+        )
     outcome.result = "planned"

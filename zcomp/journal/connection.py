@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from zcomp.journal.errors import JournalError
+from zcomp.journal.files import tighten_side_files
+from zcomp.journal.schema import migrate
 
 # Long enough for a batch's workers to queue behind each other's short transactions.
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -55,6 +58,36 @@ def connect(path: Path) -> sqlite3.Connection:
             conn.close()
             raise
     return conn
+
+
+def open_with_retry(path: Path, attempts: int = 40) -> sqlite3.Connection:
+    """connect + migrate, retried while another process or thread is creating the same file.
+
+    SQLite answers SQLITE_BUSY without calling the busy handler while a new WAL file is being
+    set up or recovered, so opening a fresh journal from several workers at once can fail at
+    once; that window is short, so a few short retries close it.
+    """
+    delay = 0.005
+    for attempt in range(attempts):
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = connect(path)
+            with sqlite_errors(path):
+                migrate(conn, str(path))
+            tighten_side_files(path)
+            return conn
+        except JournalError as exc:
+            if conn is not None:
+                conn.close()
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -13,7 +14,22 @@ DIR_MODE = 0o700
 
 
 def ensure_state_dir(state_dir: Path) -> None:
-    state_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create the directory (0700) and its parents; NotADirectoryError names what is in the way."""
+    try:
+        state_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = _first_non_directory(state_dir)
+        if blocker is None:
+            raise
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker)) from None
+
+
+def _first_non_directory(path: Path) -> Path | None:
+    """The nearest existing path on the way to `path` that is not a directory, if any."""
+    for candidate in reversed((path, *path.parents)):
+        if candidate.exists() and not candidate.is_dir():
+            return candidate
+    return None
 
 
 def ensure_private_file(path: Path) -> None:

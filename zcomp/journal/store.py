@@ -18,11 +18,10 @@ from typing import Any
 
 from zcomp.journal import rows
 from zcomp.journal.codec import decode, encode, refuse_secrets, sha256_hex
-from zcomp.journal.connection import connect, sqlite_errors, write_transaction
+from zcomp.journal.connection import open_with_retry, sqlite_errors, write_transaction
 from zcomp.journal.errors import IncidentOpenError, JournalError
-from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir, tighten_side_files
+from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir
 from zcomp.journal.model import CLOSED, OPEN, Action, Baseline, Evidence, Incident, Run
-from zcomp.journal.schema import migrate
 from zcomp.journal.timefmt import from_text, to_text
 
 
@@ -42,16 +41,17 @@ class Journal:
         try:
             ensure_state_dir(state_dir)
             ensure_private_file(path)
+        except NotADirectoryError as exc:
+            # A file where the state directory (or one of its parents) should be.
+            blocker = Path(exc.filename) if exc.filename else state_dir
+            what = "it is a file" if blocker == state_dir else f"{blocker} is a file"
+            raise JournalError(
+                f"cannot create journal: state directory {state_dir} is not a directory "
+                f"({what}); remove it or point state_dir / ZCOMP_STATE_DIR at a directory"
+            ) from None
         except OSError as exc:
             raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
-        conn = connect(path)
-        try:
-            with sqlite_errors(path):
-                migrate(conn, str(path))
-            tighten_side_files(path)
-        except BaseException:
-            conn.close()
-            raise
+        conn = open_with_retry(path)
         return cls(conn, path)
 
     def close(self) -> None:

@@ -1,7 +1,13 @@
-"""One Postfix queue set per server: SendMsg fills it; GetMailQueue/MailQueueAction act on it."""
+"""One Postfix queue set per server: SendMsg fills it; GetMailQueue/MailQueueAction act on it.
+
+Like Zimbra's RemoteMailQueue, searches run against the last *scan* of a queue (a snapshot
+taken by zmqstat), not the live queue: a queue is scanned when first asked about and when
+GetMailQueue says scan="1"; later arrivals stay invisible until the next scan.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -32,6 +38,8 @@ class Mta:
         self.server_name = server_name
         self._lock = threading.Lock()
         self._messages: dict[str, QueuedMessage] = {}
+        self._index: dict[str, dict[str, QueuedMessage]] = {}  # queue -> last scan, by id
+        self._scan_time_ms: dict[str, int] = {}
         # Queue ids look like Postfix's short form; each server gets its own prefix.
         self._counter = itertools.count(0x1A0B00 + index * 0x100000)
 
@@ -73,6 +81,30 @@ class Mta:
                     m.queue = "deferred" if m.queue != "hold" else "hold"
                 changed += 1
         return changed
+
+    def scan(self, queue: str, now_ms: int) -> None:
+        """zmqstat: replace the queue's index with copies of what is in it now."""
+        with self._lock:
+            self._index[queue] = {
+                m.id: dataclasses.replace(m) for m in self._messages.values() if m.queue == queue
+            }
+            self._scan_time_ms[queue] = now_ms
+
+    def scanned(self, queue: str) -> bool:
+        with self._lock:
+            return queue in self._index
+
+    def indexed(self, queue: str) -> tuple[list[QueuedMessage], int]:
+        """The messages of the queue's last scan (minus those acted on) and the scan time."""
+        with self._lock:
+            return list(self._index.get(queue, {}).values()), self._scan_time_ms.get(queue, 0)
+
+    def unindex(self, queue: str, ids: list[str]) -> None:
+        """RemoteMailQueue.action deletes the acted-on ids from the scan index."""
+        with self._lock:
+            index = self._index.get(queue, {})
+            for qid in ids:
+                index.pop(qid, None)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(QUEUES, 0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,7 +25,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.track(self.connection, add=True)
+        if not self.server.track(self.connection, add=True):
+            # Accepted just before shutdown: answer nothing, let the thread end now.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def finish(self) -> None:
         try:
@@ -62,13 +66,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(413, "text/plain", b"too large\n")
             return
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:  # the client (or stop()) closed the connection mid-body
+            self.close_connection = True
+            return
         if servlet is None:
             self._send(404, "text/plain", b"not found\n")
             return
         srv = self.server
         world = srv.world
-        if world_latency := srv.latency_s:
-            time.sleep(world_latency)
+        if (world_latency := srv.latency_s) and srv.pause(world_latency):
+            self.close_connection = True  # stopping: the connection is already shut down
+            return
         if srv.fault_rate > 0 and self._inject_fault(raw):
             return
         reply = handle(
@@ -108,7 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return True
-        time.sleep(min(2.0, 0.2 + srv.latency_s * 4))
+        if srv.pause(min(2.0, 0.2 + srv.latency_s * 4)):
+            self.close_connection = True
+            return True
         return False
 
 
@@ -132,13 +142,28 @@ class SoapHttpServer(ThreadingHTTPServer):
         self._conns: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()
 
-    def track(self, conn: socket.socket, *, add: bool) -> None:
+    def track(self, conn: socket.socket, *, add: bool) -> bool:
+        """Add or forget a live connection; False (not added) once stopping has begun."""
         with self._conn_lock:
-            if add:
-                self._conns.add(conn)
-            else:
+            if not add:
                 self._conns.discard(conn)
+                return True
+            if self.stopping.is_set():
+                return False
+            self._conns.add(conn)
+            return True
+
+    def pause(self, seconds: float) -> bool:
+        """Sleep that stop() cuts short; True when it was cut short (drop the request)."""
+        return self.stopping.wait(seconds)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client (or stop()) closing a connection mid-request is normal, not a traceback.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -151,8 +176,10 @@ class SoapHttpServer(ThreadingHTTPServer):
 
     def stop(self) -> None:
         self.shutdown()
-        # Wake handler threads blocked on idle keep-alive connections so they close their sockets.
+        # Wake handler threads blocked on idle keep-alive connections or in a (latency) pause,
+        # so they close their sockets and end now rather than when the process dies.
         with self._conn_lock:
+            self.stopping.set()
             conns = list(self._conns)
         for c in conns:
             with contextlib.suppress(OSError):

@@ -27,11 +27,36 @@ def _no_ident(key: str) -> SoapFault:
 # ---- signatures -------------------------------------------------------------------------------
 
 
+_ACCOUNT_SIG_ATTRS = (
+    "zimbraSignatureId",
+    "zimbraSignatureName",
+    PLAIN,
+    HTML,
+    "zimbraPrefMailSignatureContactId",
+)
+
+
+def _has_account_signature(entry: AccountEntry) -> bool:
+    # LdapSignatureBase.hasAccountSignature: any of these makes the account slot a signature,
+    # so a bare zimbraPrefMailSignature (ModifyPrefs/ModifyAccount) shows up as one.
+    return any(
+        entry.first(a) is not None for a in ("zimbraSignatureId", "zimbraSignatureName", PLAIN)
+    )
+
+
 def all_signatures(entry: AccountEntry) -> list[ChildEntry]:
-    """Account-entry signature first (its attrs are the account's), then child entries."""
+    """Account-entry signature first (its attrs are the account's), then child entries.
+
+    Like LdapSignatureBase.getAccountSignature, a slot without a name or id gets the account's
+    name and a new id written back onto the account on first read.
+    """
     out: list[ChildEntry] = []
-    if entry.first("zimbraSignatureName") is not None:
-        sid = entry.first("zimbraSignatureId") or entry.id
+    if _has_account_signature(entry):
+        if entry.first("zimbraSignatureName") is None:
+            entry.attrs["zimbraSignatureName"] = [entry.name]
+        if entry.first("zimbraSignatureId") is None:
+            entry.attrs["zimbraSignatureId"] = [str(uuid.uuid4())]
+        sid = entry.first("zimbraSignatureId") or ""
         out.append(ChildEntry(sid, entry.first("zimbraSignatureName") or "", entry.attrs))
     out.extend(entry.signatures.values())
     return out
@@ -44,24 +69,32 @@ def _is_account_sig(entry: AccountEntry, sig: ChildEntry) -> bool:
 def signatures_el(entry: AccountEntry, tag: str = "signatures") -> El:
     out = El(tag, ACC)
     for sig in all_signatures(entry):
-        el = out.add("signature", {"id": sig.id, "name": sig.name})
+        el = out.add("signature", {"name": sig.name, "id": sig.id})
         for ct, attr in _CT.items():
             for v in sig.attrs.get(attr, []):
                 el.add("content", {"type": ct}, v)
+        for cid in sig.attrs.get("zimbraPrefMailSignatureContactId", []):
+            el.add("cid", text=cid)
     return out
 
 
 def _find_sig(entry: AccountEntry, sig_id: str | None, name: str | None) -> ChildEntry:
+    # Provisioning.get(account, SignatureBy.name, ...) compares names ignoring case.
     for sig in all_signatures(entry):
-        if (sig_id and sig.id == sig_id) or (not sig_id and name and sig.name == name):
+        if sig_id is not None:
+            if sig.id == sig_id:
+                return sig
+        elif name is not None and sig.name.lower() == name.lower():
             return sig
-    raise _no_sig(sig_id or name or "")
+    raise _no_sig(sig_id if sig_id is not None else name or "")
 
 
 def _contents(sig_el: El) -> dict[str, str]:
     out: dict[str, str] = {}
     for c in sig_el.all("content"):
-        ct = c.get("type") or "text/plain"
+        ct = c.get("type")
+        if ct is None:
+            raise missing_attr("type")
         if ct not in _CT:
             raise invalid_request(f"invalid type {ct}")
         if _CT[ct] in out:
@@ -72,7 +105,9 @@ def _contents(sig_el: El) -> dict[str, str]:
 
 @handler(ACC, "GetSignaturesRequest", "user")
 def get_signatures(rc: RequestContext, req: El) -> El:
-    resp = signatures_el(rc.require_target(), "GetSignaturesResponse")
+    entry = rc.require_target()
+    resp = signatures_el(entry, "GetSignaturesResponse")
+    rc.write_through(entry)  # a name/id written back by all_signatures
     return resp
 
 
@@ -83,28 +118,33 @@ def create_signature(rc: RequestContext, req: El) -> El:
     sig_el = req.child("signature")
     if sig_el is None:
         raise missing_element("signature")
-    name = sig_el.get("name")
-    if not name:
+    raw_name = sig_el.get("name")
+    if raw_name is None:
         raise missing_attr("name")
+    name = raw_name.strip()
+    contents = _contents(sig_el)
     existing = all_signatures(entry)
-    if any(s.name == name for s in existing):
-        raise SoapFault("account.SIGNATURE_EXISTS", f"signature already exists: {name}")
+    if any(s.name.lower() == name.lower() for s in existing):
+        raise SoapFault("account.SIGNATURE_EXISTS", f"signature {name} already exists")
+    explicit_id = sig_el.get("id")
+    if explicit_id is not None and any(s.id == explicit_id for s in existing):
+        raise SoapFault("account.SIGNATURE_EXISTS", f"signature {explicit_id} already exists")
     if len(existing) >= rc.dir.effective_int(entry, "zimbraSignatureMaxNumEntries", 20):
         raise SoapFault("account.TOO_MANY_SIGNATURES", "too many signatures. can't create any more")
-    sig_id = sig_el.get("id") or str(uuid.uuid4())
-    contents = _contents(sig_el)
-    if entry.first("zimbraSignatureName") is None:
-        entry.attrs["zimbraSignatureId"] = [sig_id]
-        entry.attrs["zimbraSignatureName"] = [name]
-        for attr, v in contents.items():
-            if v:
-                entry.attrs[attr] = [v]
-    else:
-        attrs = {"zimbraSignatureId": [sig_id], "zimbraSignatureName": [name]}
-        attrs.update({k: [v] for k, v in contents.items() if v})
-        entry.signatures[sig_id] = ChildEntry(sig_id, name, attrs)
-    if not entry.first("zimbraPrefDefaultSignatureId"):
+    sig_id = explicit_id or str(uuid.uuid4())
+    attrs = {"zimbraSignatureId": [sig_id], "zimbraSignatureName": [name]}
+    attrs.update({k: [v] for k, v in contents.items() if v})  # empty content is not stored
+    cid = sig_el.child("cid")
+    if cid is not None:
+        attrs["zimbraPrefMailSignatureContactId"] = [cid.text or ""]
+    if not existing:
+        # LdapProvisioning.createSignature: the new one becomes the default only when it
+        # is the account's first signature (not whenever no default is set).
         entry.attrs["zimbraPrefDefaultSignatureId"] = [sig_id]
+    if not _has_account_signature(entry):
+        entry.attrs.update(attrs)  # the account slot is free: use it
+    else:
+        entry.signatures[sig_id] = ChildEntry(sig_id, name, attrs)
     rc.record_write(entry.name)
     rc.write_through(entry)
     resp = El("CreateSignatureResponse", ACC)
@@ -120,14 +160,19 @@ def modify_signature(rc: RequestContext, req: El) -> El:
     if sig_el is None:
         raise missing_element("signature")
     sig_id = sig_el.get("id")
-    if not sig_id:
+    if sig_id is None:
         raise missing_attr("id")
     sig = _find_sig(entry, sig_id, None)
     contents = _contents(sig_el)
     new_name = sig_el.get("name")
-    if new_name and new_name != sig.name:
-        if any(s.name == new_name for s in all_signatures(entry)):
-            raise SoapFault("account.SIGNATURE_EXISTS", f"signature already exists: {new_name}")
+    if new_name is not None:
+        new_name = new_name.strip()
+        if not new_name:
+            raise invalid_request("empty signature name is not allowed")
+        if any(
+            s.name.lower() == new_name.lower() and s.id != sig.id for s in all_signatures(entry)
+        ):
+            raise SoapFault("account.SIGNATURE_EXISTS", f"signature {new_name} already exists")
         sig.attrs["zimbraSignatureName"] = [new_name]
         if not _is_account_sig(entry, sig):
             sig.name = new_name
@@ -136,6 +181,12 @@ def modify_signature(rc: RequestContext, req: El) -> El:
             sig.attrs[attr] = [v]
         else:
             sig.attrs.pop(attr, None)
+    cid = sig_el.child("cid")
+    if cid is not None:
+        if cid.text:
+            sig.attrs["zimbraPrefMailSignatureContactId"] = [cid.text]
+        else:
+            sig.attrs.pop("zimbraPrefMailSignatureContactId", None)
     rc.record_write(entry.name)
     rc.write_through(entry)
     return El("ModifySignatureResponse", ACC)
@@ -148,16 +199,21 @@ def delete_signature(rc: RequestContext, req: El) -> El:
     sig_el = req.child("signature")
     if sig_el is None:
         raise missing_element("signature")
-    sig = _find_sig(entry, sig_el.get("id"), sig_el.get("name"))
+    sig_id = sig_el.get("id")
+    name = None if sig_id is not None else sig_el.get("name")
+    if sig_id is None and name is None:
+        raise missing_attr("name")
+    sig = _find_sig(entry, sig_id, name)
     if _is_account_sig(entry, sig):
-        for attr in ("zimbraSignatureId", "zimbraSignatureName", PLAIN, HTML):
+        # LdapSignatureBase.deleteAccountSignature: every signature attr leaves the account.
+        for attr in _ACCOUNT_SIG_ATTRS:
             entry.attrs.pop(attr, None)
     else:
         entry.signatures.pop(sig.id, None)
-    for attrs in [entry.attrs, *(i.attrs for i in entry.identities.values())]:
-        for ref in ("zimbraPrefDefaultSignatureId", "zimbraPrefForwardReplySignatureId"):
-            if attrs.get(ref) == [sig.id]:
-                attrs.pop(ref, None)
+    # LdapProvisioning.deleteSignature unsets only the ACCOUNT's zimbraPrefDefaultSignatureId.
+    # zimbraPrefForwardReplySignatureId and the identities' references are left dangling.
+    if entry.attrs.get("zimbraPrefDefaultSignatureId") == [sig.id]:
+        entry.attrs.pop("zimbraPrefDefaultSignatureId", None)
     rc.record_write(entry.name)
     rc.write_through(entry)
     return El("DeleteSignatureResponse", ACC)
@@ -174,11 +230,21 @@ def _identity_attr(name: str) -> bool:
 def default_identity_attrs(d: Directory, entry: AccountEntry) -> dict[str, list[str]]:
     attrs = {k: list(v) for k, v in d.cos_attrs.items() if _identity_attr(k)}
     attrs.update({k: list(v) for k, v in entry.attrs.items() if _identity_attr(k)})
-    attrs["zimbraPrefIdentityName"] = ["DEFAULT"]
+    # Provisioning.getDefaultIdentity synthesises what the account lacks: an unset From
+    # reads back as the account's canonical address and display name (never empty).
+    attrs.setdefault("zimbraPrefIdentityName", ["DEFAULT"])
+    if "zimbraPrefFromAddress" not in attrs:
+        canonical = entry.first("zimbraMailCanonicalAddress") or entry.name
+        attrs["zimbraPrefFromAddress"] = [canonical]
+    if "zimbraPrefFromDisplay" not in attrs:
+        personal = entry.first("displayName") or entry.first("cn")
+        if personal and personal.strip() and personal != entry.first("uid"):
+            attrs["zimbraPrefFromDisplay"] = [personal]
     attrs["zimbraPrefIdentityId"] = [entry.id]
-    attrs.setdefault("zimbraPrefFromAddress", [entry.name])
-    if "displayName" in entry.attrs:
-        attrs.setdefault("zimbraPrefFromDisplay", list(entry.attrs["displayName"]))
+    if "zimbraPrefForwardReplyFormat" not in attrs:
+        same = (entry.first("zimbraPrefForwardReplyInOriginalFormat") or "FALSE") == "TRUE"
+        compose = d.effective1(entry, "zimbraPrefComposeFormat", "") or "text"
+        attrs["zimbraPrefForwardReplyFormat"] = ["same" if same else compose]
     return attrs
 
 

@@ -160,8 +160,13 @@ def _get_mail_queue(r: rq.GetMailQueue) -> Element:
     body = el(ADMIN, "GetMailQueueRequest")
     server = sub(body, ADMIN, "server", {"name": r.server})
     # scan=1: the MTA queue is re-read now (an incident needs fresh data, and a later
-    # MailQueueAction by query runs against this scan's index).
-    queue = sub(server, ADMIN, "queue", {"name": r.queue, "scan": "1"})
+    # MailQueueAction by query runs against this scan's index). <query> is required
+    # (GetMailQueue.java getElement), even when it has no field.
+    queue = sub(server, ADMIN, "queue", {"name": r.queue})
+    if r.scan:
+        queue.set("scan", "1")
+    if r.wait_s is not None:
+        queue.set("wait", str(r.wait_s))
     _queue_query(queue, r.sender, {"limit": str(r.limit), "offset": str(r.offset)})
     return body
 

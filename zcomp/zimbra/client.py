@@ -32,6 +32,7 @@ T = TypeVar("T")
 ADMIN_PATH = "/service/admin/soap/"
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # backoff between attempts of read-only requests
 RETRYABLE_FAULTS = frozenset({"service.FAILURE"})
+QUEUE_SCAN_WAIT_S = 5  # per queue; batches run children in turn within one HTTP read timeout
 
 
 def admin_url(url: str) -> str:
@@ -45,6 +46,45 @@ def admin_url(url: str) -> str:
     elif not path.endswith("/"):
         path += "/"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _preludes(request: Request[Any]) -> list[Request[Any]]:
+    """Requests Zimbra must run just before `request` for it to do what it says.
+
+    MailQueueAction by="query" matches the MTA queue's *last scan* (RemoteMailQueue's index),
+    not the live queue, so mail queued since that scan would be missed: rescan it first.
+    """
+    from zcomp.zimbra.requests import GetMailQueue, MailQueueAction
+
+    if isinstance(request, MailQueueAction) and request.sender:
+        scan = GetMailQueue(
+            request.server, request.queue, sender=request.sender, limit=1, wait_s=QUEUE_SCAN_WAIT_S
+        )
+        return [scan]
+    return []
+
+
+def _after_preludes(name: str, outcome: Any, preludes: list[Any]) -> Any:
+    """The request's slot, given what its preludes answered: a failed or unfinished
+    rescan means the request acted on an old scan, which the caller must hear about."""
+    if isinstance(outcome, ZimbraFault):
+        return outcome
+    for pre in preludes:
+        if isinstance(pre, ZimbraFault):
+            return ZimbraFault(
+                pre.code,
+                f"rescanning the queue first failed ({pre.reason}); "
+                "it may have acted on an older scan and missed mail",
+                request=name,
+            )
+        if getattr(pre, "scanning", False) and outcome is not NOT_RUN:
+            return ZimbraFault(
+                "zcomp.QUEUE_SCAN_INCOMPLETE",
+                f"the MTA queue scan took over {QUEUE_SCAN_WAIT_S}s; "
+                "it acted on a partial scan: run it again",
+                request=name,
+            )
+    return outcome
 
 
 def _check_target(request: Request[Any], as_account: str | None) -> None:
@@ -88,6 +128,13 @@ class ZimbraClient:
         self._cache = open_cache(settings.token_cache, settings.state_dir)
         self._cache_key = cache_key(self.url, settings.admin)
         self._token: CachedToken | None = None
+
+    def spawn(self) -> ZimbraClient:
+        """A new client with its own HTTP session (for another worker thread) that reuses this
+        client's login, so a batch logs in once, not once per worker."""
+        other = ZimbraClient(self.settings, clock=self._clock, sleep=self._sleep)
+        other._token = self._token
+        return other
 
     # ------------------------------------------------------------------ auth
 
@@ -193,6 +240,16 @@ class ZimbraClient:
         from zcomp.zimbra.parse import parse
 
         _check_target(request, as_account)
+        if _preludes(request):
+            outcome = self.batch([request], as_account=as_account)[0]
+            if isinstance(outcome, ZimbraFault):
+                raise outcome
+            if outcome is NOT_RUN:
+                raise ZimbraFault(
+                    "service.FAILURE", "request was not run", request=local(build(request))
+                )
+            done: T = outcome
+            return done
         body = build(request)
         reply, _ = self._send(body, local(body), write=request.write, as_account=as_account)
         result: T = parse(request, reply)
@@ -249,7 +306,22 @@ class ZimbraClient:
 
         batch = el(ZIMBRA, "BatchRequest", {"onerror": "stop" if stop_on_error else "continue"})
         names: dict[str, tuple[Request[Any], str]] = {}
+        prelude_ids: dict[int, list[str]] = {}
+        # One rescan per (server, queue) per batch is enough: the scan indexes every sender.
+        rescanned: dict[tuple[str, str], str] = {}
         for number, index in enumerate(indexes, 1):
+            for k, pre in enumerate(_preludes(requests[index])):
+                queue_key = (getattr(pre, "server", ""), getattr(pre, "queue", ""))
+                if queue_key in rescanned:
+                    prelude_ids.setdefault(number, []).append(rescanned[queue_key])
+                    continue
+                pre_id = f"{number}.{k}"
+                rescanned[queue_key] = pre_id
+                pre_child = build(pre)
+                pre_child.set("requestId", pre_id)
+                names[pre_id] = (pre, local(pre_child))
+                prelude_ids.setdefault(number, []).append(pre_id)
+                batch.append(pre_child)
             child = build(requests[index])
             child.set("requestId", str(number))
             names[str(number)] = (requests[index], local(child))
@@ -263,7 +335,14 @@ class ZimbraClient:
                 continue
             request, name = names[request_id]
             by_id[request_id] = fault_error(node, name) if is_fault(node) else parse(request, node)
-        ordered = [by_id.get(str(n), NOT_RUN) for n in range(1, len(indexes) + 1)]
+        ordered = [
+            _after_preludes(
+                names[str(n)][1],
+                by_id.get(str(n), NOT_RUN),
+                [by_id.get(p, NOT_RUN) for p in prelude_ids.get(n, [])],
+            )
+            for n in range(1, len(indexes) + 1)
+        ]
         return ordered, relogged
 
     # ------------------------------------------------------------ lifecycle

@@ -243,6 +243,7 @@ class QueueSummary:
     total: int
     messages: list[QueueMessage] = field(default_factory=list)
     more: bool = False
+    scanning: bool = False  # the MTA scan was still running: the answer may be incomplete
 
 
 @dataclass

@@ -166,12 +166,20 @@ def _queue(r: rq.GetMailQueue, body: Element) -> QueueSummary:
         )
         for qi in children(queue, "qi")
     ]
+    total, more = _int(queue.get("total")), flag(queue.get("more"))
+    if r.sender:
+        # Zimbra's total= counts the whole queue, not the query's hits; and a query's hits
+        # are capped at `limit` by Lucene, so its more= stays 0 (RemoteMailQueue.search0).
+        # What came back is the count; a full page means "at least".
+        total = r.offset + len(messages)
+        more = len(messages) >= r.limit > 0
     return QueueSummary(
         server=server.get("name", r.server),
         queue=queue.get("name", r.queue),
-        total=_int(queue.get("total")),
+        total=total,
         messages=messages,
-        more=flag(queue.get("more")),
+        more=more,
+        scanning=flag(queue.get("scan")),
     )
 
 

@@ -130,6 +130,10 @@ class GetMailQueue(Request[QueueSummary]):
     sender: str | None = None  # restrict to mail from this envelope sender
     limit: int = 100
     offset: int = 0
+    # scan=1 makes the MTA re-read the queue now; Zimbra then waits up to wait_s seconds
+    # (its default: 3) for that scan before answering from it (QueueSummary.scanning).
+    scan: bool = True
+    wait_s: int | None = None
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,24 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:160]
 
 
+# What OpenSSL says when the "TLS" server answers in plain HTTP (1.1: wrong version number,
+# 3.2+: record layer failure; older or other builds: unknown protocol, packet length too long).
+_PLAIN_HTTP_SIGNS = (
+    "wrong version number",
+    "record layer failure",
+    "unknown protocol",
+    "packet length too long",
+)
+
+
+def tls_failure(url: str, reason: str) -> str:
+    """The one-line TLS error, with a hint when the port evidently speaks plain HTTP."""
+    text = f"{url}: TLS failure: {reason}"
+    if any(sign in reason.lower() for sign in _PLAIN_HTTP_SIGNS):
+        text += " (does this port speak plain HTTP? try http:// or the right port)"
+    return text
+
+
 class SoapChannel:
     """One endpoint, one pooled requests.Session, envelopes built by zeep."""
 
@@ -150,7 +168,7 @@ class SoapChannel:
             reply = self.transport.post(self.url, payload, headers)
             data = reply.content
         except requests.exceptions.SSLError as exc:
-            raise ZimbraTLSError(f"{self.url}: TLS failure: {_reason(exc)}") from None
+            raise ZimbraTLSError(tls_failure(self.url, _reason(exc))) from None
         except requests.exceptions.Timeout as exc:
             raise ZimbraTimeout(f"{self.url}: timed out ({_reason(exc)})") from None
         except requests.exceptions.RequestException as exc:
