@@ -74,3 +74,42 @@ def test_capture_and_show_through_the_cli(zcomp: Callable[..., Result]) -> None:
     assert {s["name"] for s in data["signatures"]} >= {"Alice Smith", "Short"}
     assert zcomp("baseline", "capture").exit_code == 2
     assert zcomp("baseline", "show", "carol@sandbox.test").exit_code in (0, 1)
+
+
+def test_a_rule_the_admin_vouches_for_survives_lockdown(
+    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+) -> None:
+    """The owner forwards copies of timesheets to a personal address: a redirect outside.
+
+    Without a baseline lockdown removes it; once the admin records it as the owner's own
+    (--accept-risky), lockdown keeps exactly that rule and still removes the attacker's."""
+    from zcomp.zimbra.model import FilterRule, Node
+    from zcomp.zimbra.requests import GetAccount, GetFilterRules, ModifyFilterRules
+
+    account_id = env.client.call(GetAccount(ALICE)).id
+    own = FilterRule(
+        name="timesheets",
+        tests=[
+            Node(
+                "headerTest",
+                {"header": "subject", "stringComparison": "contains", "value": "timesheet"},
+            )
+        ],
+        actions=[Node("actionRedirect", {"a": "alice.home@gmail.com", "copy": "1"})],
+    )
+    rules = env.client.call(GetFilterRules(), as_account=account_id)
+    env.client.call(ModifyFilterRules((*rules, own)), as_account=account_id)
+
+    skipped = zcomp("baseline", "capture", ALICE, "--json")
+    assert json.loads(skipped.stdout)["skipped"][0]["account"] == ALICE
+    vouched = zcomp("baseline", "capture", ALICE, "--accept-risky", "--json")
+    assert vouched.exit_code == 0, vouched.stderr
+    assert json.loads(vouched.stdout)["captured"] == 1
+
+    replay_attack(sandbox, ALICE)
+    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    assert outcome.result == "contained", outcome.error
+    names = [r.name for r in env.client.call(GetFilterRules(), as_account=account_id)]
+    assert "timesheets" in names and "." not in names and ".." not in names
+    kept = {f.key: f for f in outcome.kept}
+    assert "baseline" in kept["timesheets"].reason

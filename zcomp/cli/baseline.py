@@ -20,19 +20,32 @@ def baseline() -> None:
 @baseline.command()
 @accounts_options(required=False)
 @click.option("--all", "everything", is_flag=True, help="Every account of the directory.")
+@click.option(
+    "--accept-risky",
+    is_flag=True,
+    help="Named accounts only: record settings lockdown would remove (you vouch they are the "
+    "owner's own, e.g. a redirect to a personal address), so lockdown keeps exactly those.",
+)
 @json_option
 @pass_app
-def capture(app: AppContext, accounts: list[str], everything: bool) -> None:
-    """Record the current settings of ACCOUNT... (with their full signature and identity
-    lists) or of --all accounts (directory attributes, in pages of 500). Accounts with an open
-    incident or with settings lockdown would remove are skipped and listed."""
+def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky: bool) -> None:
+    """Record the current settings of ACCOUNT... (with their full signature, identity and
+    filter-rule lists) or of --all accounts (directory attributes, in pages of 500). Accounts
+    with an open incident, or with settings lockdown would remove, are skipped and listed
+    (--accept-risky records the latter for named accounts)."""
     from zcomp.core.baseline import capture_accounts, capture_all
 
     if everything == bool(accounts):
         raise UsageError("name accounts (or --from FILE), or use --all; not both")
+    if everything and accept_risky:
+        raise UsageError("--accept-risky vouches for named accounts only, not --all")
     with Runtime(app) as runtime:
         env = runtime.make_env()
-        report = capture_all(env) if everything else capture_accounts(env, accounts)
+        report = (
+            capture_all(env)
+            if everything
+            else capture_accounts(env, accounts, accept_risky=accept_risky)
+        )
     out = app.output
     if app.json:
         out.data(report.to_json())
@@ -43,6 +56,8 @@ def capture(app: AppContext, accounts: list[str], everything: bool) -> None:
         )
         for item in report.skipped:
             out.warn(f"skipped {item['account']}: {item['reason']}")
+        for item in report.vouched:
+            out.warn(f"recorded as you asked (--accept-risky) {item['account']}: {item['reason']}")
         for item in report.failed:
             out.error(f"{item['account']}: {item['reason']}")
     sys.exit(int(ExitCode.FAILURE if report.failed else ExitCode.OK))

@@ -1,11 +1,12 @@
-"""Baselines: known-good signatures, identities, forwarding and filter scripts, per account.
+"""Baselines: known-good signatures, identities, forwarding and filter rules, per account.
 
 `capture_all` reads the directory in pages (SearchDirectory, 500 accounts a page, several pages
 per BatchRequest) and writes each page to the journal in one transaction: a few round trips for
-thousands of accounts. `capture_accounts` also reads each named account's full signature and
-identity lists (one user-side batch per account). Lockdown restores from the newest baseline
-taken before an incident, so a baseline must never record an attacker's settings: accounts with
-an open incident, or with anything lockdown would remove, are skipped and reported.
+thousands of accounts. `capture_accounts` also reads each named account's full signature,
+identity and filter-rule lists (one user-side batch per account). Lockdown restores from the
+newest baseline taken before an incident, so a baseline must never record an attacker's
+settings: accounts with an open incident, or with anything lockdown would remove, are skipped
+and reported (unless the admin vouches for a named account with --accept-risky).
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ from zcomp.core.replies import must, problem
 from zcomp.core.snapshot import BASELINE_ATTRS, Baseline, MailboxState
 from zcomp.journal import CLOSED
 from zcomp.zimbra.errors import ZimbraFault
-from zcomp.zimbra.model import Account, Identity, SearchPage, Signature
-from zcomp.zimbra.requests import GetAccount, GetIdentities, GetSignatures, Request, SearchDirectory
+from zcomp.zimbra.model import Account, FilterRule, Identity, SearchPage, Signature
+from zcomp.zimbra.requests import (
+    GetAccount,
+    GetFilterRules,
+    GetIdentities,
+    GetSignatures,
+    Request,
+    SearchDirectory,
+)
 
 PAGE_SIZE = 500
 PAGES_PER_BATCH = 4
@@ -41,6 +49,7 @@ _READ_ATTRS = (*BASELINE_ATTRS, *_CLASSIFY_ATTRS)
 class BaselineReport:
     captured: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)  # {"account", "reason"}
+    vouched: list[dict[str, str]] = field(default_factory=list)  # risky, recorded on request
     failed: list[dict[str, str]] = field(default_factory=list)
     pages: int = 0
     round_trips: int = 0
@@ -55,6 +64,7 @@ class BaselineReport:
         return {
             "captured": self.captured,
             "skipped": self.skipped,
+            "vouched": self.vouched,
             "failed": self.failed,
             "pages": self.pages,
             "round_trips": self.round_trips,
@@ -67,10 +77,19 @@ def baseline_of(
     *,
     signatures: list[Signature] | None = None,
     identities: list[Identity] | None = None,
+    rules: list[FilterRule] | None = None,
+    outgoing_rules: list[FilterRule] | None = None,
     captured_at: str = "",
 ) -> Baseline:
     attrs = {k: list(v) for k, v in account.attrs.items() if k in BASELINE_ATTRS}
-    return Baseline(captured_at, attrs=attrs, signatures=signatures, identities=identities)
+    return Baseline(
+        captured_at,
+        attrs=attrs,
+        signatures=signatures,
+        identities=identities,
+        rules=rules,
+        outgoing_rules=outgoing_rules,
+    )
 
 
 def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str | None:
@@ -79,7 +98,12 @@ def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str 
     if identities is None:
         prefs = {k: v for k, v in account.attrs.items() if k.startswith("zimbraPref")}
         identities = [Identity(account.id, "DEFAULT", prefs)]
-    mailbox = MailboxState(signatures=baseline.signature_candidates(), identities=list(identities))
+    mailbox = MailboxState(
+        rules=list(baseline.rules or []),
+        outgoing_rules=list(baseline.outgoing_rules or []),
+        signatures=baseline.signature_candidates(),
+        identities=list(identities),
+    )
     found = classify_account(account, mailbox, env.organisation, env.settings.policy)
     bad = [f for f in found if f.remove]
     if not bad:
@@ -100,6 +124,8 @@ def _keep(
     account: Account,
     baseline: Baseline,
     under_incident: set[str],
+    *,
+    vouch: bool = False,
 ) -> None:
     if account.id in under_incident:
         report.skipped.append(
@@ -107,9 +133,13 @@ def _keep(
         )
         return
     why = risky_reason(env, account, baseline)
-    if why is not None:
+    if why is not None and not vouch:
         report.skipped.append({"account": account.name, "reason": why})
         return
+    if why is not None:
+        # The admin vouches these are the owner's own settings (--accept-risky): lockdown will
+        # then keep exactly these, and only these, as known-good.
+        report.vouched.append({"account": account.name, "reason": why})
     rows.append((account.id, account.name, baseline.to_dict()))
 
 
@@ -194,8 +224,14 @@ def _store_page(
 # ---------------------------------------------------------------- named accounts
 
 
-def capture_accounts(env: Environment, names: list[str]) -> BaselineReport:
-    """Attributes plus the full signature and identity lists of each named account."""
+def capture_accounts(
+    env: Environment, names: list[str], *, accept_risky: bool = False
+) -> BaselineReport:
+    """Attributes plus the full signature, identity and filter-rule lists of each named account.
+
+    `accept_risky`: record settings lockdown would otherwise remove (the admin vouches for
+    them, e.g. a user's own redirect to a personal address), instead of skipping the account.
+    """
     report = BaselineReport()
     start, trips = time.perf_counter(), env.client.round_trips
     under_incident = _open_incident_accounts(env)
@@ -214,15 +250,24 @@ def capture_accounts(env: Environment, names: list[str]) -> BaselineReport:
                     {"account": name, "reason": problem("GetAccount", result) or ""}
                 )
                 continue
-            sigs, idents = env.client.batch(
-                [GetSignatures(), GetIdentities()], as_account=result.id
-            )
-            if not isinstance(sigs, list) or not isinstance(idents, list):
-                why = problem("GetSignatures", sigs) or problem("GetIdentities", idents) or ""
-                report.failed.append({"account": result.name, "reason": why})
+            reads: list[Request[Any]] = [
+                GetSignatures(),
+                GetIdentities(),
+                GetFilterRules(),
+                GetFilterRules(outgoing=True),
+            ]
+            replies = env.client.batch(reads, as_account=result.id)
+            troubles = [problem(type(r).__name__, a) for r, a in zip(reads, replies, strict=True)]
+            if any(troubles):
+                report.failed.append(
+                    {"account": result.name, "reason": next(t for t in troubles if t)}
+                )
                 continue
-            baseline = baseline_of(result, signatures=sigs, identities=idents)
-            _keep(env, report, rows, result, baseline, under_incident)
+            sigs, idents, rules, outgoing = replies
+            baseline = baseline_of(
+                result, signatures=sigs, identities=idents, rules=rules, outgoing_rules=outgoing
+            )
+            _keep(env, report, rows, result, baseline, under_incident, vouch=accept_risky)
         report.pages += 1
         if rows:
             report.captured += env.journal.add_baselines(rows, captured_at=captured_at)
