@@ -54,17 +54,27 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
     evidence_dir = tmp_path / "evidence"
     with wiretap(sb.urls[0]) as tap:
         result = _lockdown(
-            invoke, tap.base_url, "--debug", "lockdown", ALICE, "--json",
-            "--evidence-dir", str(evidence_dir),
-        )  # fmt: skip
+            invoke,
+            tap.base_url,
+            "--debug",
+            "lockdown",
+            ALICE,
+            "--json",
+            "--evidence-dir",
+            str(evidence_dir),
+        )
     assert result.exit_code == 0, result.stderr
     [out] = _json_lines(result)
     assert out["result"] == "contained"
     assert out["ticket"]["backend"] == "file"
     removed = {(item["kind"], item["detail"].split(":")[0]) for item in out["removed"]}
     assert {kind for kind, _ in removed} == {
-        "forwarding", "local-delivery", "filter", "identity", "signature",
-    }  # fmt: skip
+        "forwarding",
+        "local-delivery",
+        "filter",
+        "identity",
+        "signature",
+    }
     assert {("filter", 'rule "."'), ("filter", 'rule ".."')} <= removed
     assert all(item["reason"] for item in out["removed"] + out["kept"])
 
@@ -227,9 +237,14 @@ def test_a_refused_admin_login_stops_a_batch_after_one_attempt(
 ) -> None:
     accounts = ["bob@sandbox.test", "carol@sandbox.test", "dave@sandbox.test"]
     result = invoke(
-        "--url", sandbox.admin_url, "--admin", ADMIN, "lockdown", *accounts,
+        "--url",
+        sandbox.admin_url,
+        "--admin",
+        ADMIN,
+        "lockdown",
+        *accounts,
         env={"ZCOMP_PASSWORD": "not-the-password"},
-    )  # fmt: skip
+    )
     assert result.exit_code == 3, result.stderr
     assert "account.AUTH_FAILED" in result.stderr or "PERM_DENIED" in result.stderr
     assert sandbox.stats.total("AuthRequest") == 1  # not once per account or per worker
@@ -244,15 +259,23 @@ def test_risky_settings_that_come_back_are_cleaned_under_the_same_incident(
     [out] = _json_lines(first)
     # Someone (an admin script, a delegated session) puts a forward back on the locked account.
     token = call(
-        sandbox.urls[0], "AuthRequest", "urn:zimbraAdmin",
-        {"name": ADMIN, "password": "sandbox"}, admin=True,
-    )["authToken"][0]["_content"]  # fmt: skip
+        sandbox.urls[0],
+        "AuthRequest",
+        "urn:zimbraAdmin",
+        {"name": ADMIN, "password": "sandbox"},
+        admin=True,
+    )["authToken"][0]["_content"]
     reply = call(
-        sandbox.urls[0], "ModifyAccountRequest", "urn:zimbraAdmin",
-        {"id": sandbox.account(ALICE).id,
-         "a": [{"n": "zimbraPrefMailForwardingAddress", "_content": "drop@gmail.com"}]},
-        token=token, admin=True,
-    )  # fmt: skip
+        sandbox.urls[0],
+        "ModifyAccountRequest",
+        "urn:zimbraAdmin",
+        {
+            "id": sandbox.account(ALICE).id,
+            "a": [{"n": "zimbraPrefMailForwardingAddress", "_content": "drop@gmail.com"}],
+        },
+        token=token,
+        admin=True,
+    )
     assert not isinstance(reply, str), reply
     again = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
     assert again.exit_code == 0, again.stderr
@@ -273,13 +296,22 @@ def test_a_resumed_run_still_tells_the_help_desk_what_the_first_run_found(
     replay_attack(sandbox, ALICE)
     alice = sandbox.account(ALICE)
     planted_rule = {
-        "kind": "filter", "key": "..", "detail": 'rule "..": discard', "verdict": "malicious",
-        "reason": "discards matching mail (never stored)", "policy": "filter_discard",
-        "remove": True, "item": {"name": "..", "active": True, "condition": "anyof",
-                                 "tests": [{"tag": "trueTest"}],
-                                 "actions": [{"tag": "actionDiscard"}]},
+        "kind": "filter",
+        "key": "..",
+        "detail": 'rule "..": discard',
+        "verdict": "malicious",
+        "reason": "discards matching mail (never stored)",
+        "policy": "filter_discard",
+        "remove": True,
+        "item": {
+            "name": "..",
+            "active": True,
+            "condition": "anyof",
+            "tests": [{"tag": "trueTest"}],
+            "actions": [{"tag": "actionDiscard"}],
+        },
         "replacement": None,
-    }  # fmt: skip
+    }
     with Journal.open(state_dir) as journal:
         incident = journal.start_incident(alice.id, ALICE, reason="killed run", operator="t")
         journal.store_evidence(incident.id, {"findings": [planted_rule]})
@@ -287,10 +319,14 @@ def test_a_resumed_run_still_tells_the_help_desk_what_the_first_run_found(
     reader = MailboxReader(sandbox.urls[0], alice.id)
     kept = [r for r in reader.rules() if r.get("name") != ".."]
     reply = call(
-        sandbox.urls[0], "ModifyFilterRulesRequest", "urn:zimbraMail",
-        {"filterRules": [{"filterRule": kept}]}, token=reader.token, account_id=alice.id,
+        sandbox.urls[0],
+        "ModifyFilterRulesRequest",
+        "urn:zimbraMail",
+        {"filterRules": [{"filterRule": kept}]},
+        token=reader.token,
+        account_id=alice.id,
         admin=True,
-    )  # fmt: skip
+    )
     assert not isinstance(reply, str), reply
     result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
     assert result.exit_code == 0, result.stderr
@@ -329,3 +365,34 @@ def test_a_large_batch_needs_yes_when_nobody_can_confirm(
     accepted = invoke(*args, *names, "--yes", "--json", env={"ZCOMP_PASSWORD": "sandbox"})
     assert accepted.exit_code == 0, accepted.stderr
     assert {o["result"] for o in _json_lines(accepted)} == {"contained"}
+
+
+def test_full_admin_notes_are_kept_and_do_not_block_cleaning(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    replay_attack(sandbox, ALICE)
+    notes = "Contract ends 2027; ask HR before any change. " * 22  # ~1,000 of 1,024 characters
+    token = call(
+        sandbox.urls[0],
+        "AuthRequest",
+        "urn:zimbraAdmin",
+        {"name": ADMIN, "password": "sandbox"},
+        admin=True,
+    )["authToken"][0]["_content"]
+    reply = call(
+        sandbox.urls[0],
+        "ModifyAccountRequest",
+        "urn:zimbraAdmin",
+        {"id": sandbox.account(ALICE).id, "a": [{"n": "zimbraNotes", "_content": notes}]},
+        token=token,
+        admin=True,
+    )
+    assert not isinstance(reply, str), reply
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    assert result.exit_code == 0, result.stderr
+    [out] = _json_lines(result)
+    assert out["result"] == "contained"
+    assert any("zimbraNotes is full" in w for w in out["warnings"])
+    attrs = sandbox.account(ALICE).attrs
+    assert attrs["zimbraNotes"] == [notes]
+    assert "zimbraPrefMailForwardingAddress" not in attrs

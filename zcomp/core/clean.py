@@ -224,20 +224,26 @@ def account_changes(state: LockdownState) -> tuple[dict[str, str | list[str]], l
             changes["-zimbraMailForwardingAddress"] = list(f.replacement)
         else:
             changes[f.key] = f.replacement
-    changes["zimbraNotes"] = add_marker(state.account.get("zimbraNotes") or "", state.marker)
     return changes, fixes
 
 
 def clean_account(env: Environment, state: LockdownState) -> None:
+    """Attributes and the notes marker as two writes, so a full zimbraNotes (or any trouble with
+    the marker) never keeps the forwarding from being removed."""
     account = state.account
     changes, fixes = account_changes(state)
-    modified, flushed, readback = env.client.batch(
-        [
-            ModifyAccount(account.id, changes),
-            FlushCache(ids=(account.id,), all_servers=True),
-            GetAccount(account.id, by="id", attrs=(*PRE_STATE_ATTRS, *[f.key for f in fixes])),
-        ]
-    )
+    notes = add_marker(account.get("zimbraNotes") or "", state.marker)
+    if notes is None:
+        state.warnings.append("zimbraNotes is full (1024 characters): no zcomp line was added")
+        state.marker = ""
+    writes: list[Request[Any]] = []
+    if changes:
+        writes.append(ModifyAccount(account.id, changes))
+    if notes is not None:
+        writes.append(ModifyAccount(account.id, {"zimbraNotes": notes}))
+    verify = GetAccount(account.id, by="id", attrs=(*PRE_STATE_ATTRS, *[f.key for f in fixes]))
+    results = env.client.batch([*writes, FlushCache(ids=(account.id,), all_servers=True), verify])
+    modified = results[0] if changes else None
     for f in fixes:
         record(
             env,
@@ -251,17 +257,19 @@ def clean_account(env: Environment, state: LockdownState) -> None:
             done=describe_done(f),
             detail=f.reason,
         )
-    record(
-        env,
-        state,
-        modified,
-        step="record",
-        kind="notes-marker",
-        target=account.name,
-        before=account.get("zimbraNotes"),
-        after=changes["zimbraNotes"],
-        done="added a zcomp line to zimbraNotes (earlier notes kept)",
-    )
+    if notes is not None:
+        record(
+            env,
+            state,
+            results[len(writes) - 1],
+            step="record",
+            kind="notes-marker",
+            target=account.name,
+            before=account.get("zimbraNotes"),
+            after=notes,
+            done="added a zcomp line to zimbraNotes (earlier notes kept)",
+        )
+    flushed, readback = results[len(writes) :]
     if trouble := problem("flushing the caches after cleaning", flushed):
         state.problems.append(trouble)
     if not isinstance(readback, Account):
@@ -277,7 +285,7 @@ def verify_account(state: LockdownState, now: Account, fixes: list[Finding]) -> 
     after = now.get("zimbraAuthTokenValidityValue")
     if after is None or after == before:
         state.problems.append("zimbraAuthTokenValidityValue did not change: old tokens may work")
-    if state.marker not in (now.get("zimbraNotes") or ""):
+    if state.marker and state.marker not in (now.get("zimbraNotes") or ""):
         state.problems.append("the zimbraNotes marker was not written")
     for f in fixes:
         if f.kind == F.ADMIN_FORWARDING:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+NOTES_MAX = 1024  # zimbraNotes max in zimbra-attrs.xml
 _MARKER = re.compile(r"^\[zcomp\] .*$", re.MULTILINE)
 
 
@@ -19,8 +20,14 @@ def unlock_marker(incident_id: int, at: datetime) -> str:
     return f"[zcomp] unlocked {at:%Y-%m-%d %H:%M}Z, incident {incident_id} closed"
 
 
-def add_marker(notes: str, marker: str) -> str:
-    """Replace an earlier zcomp line, or append one; existing notes are kept."""
+def add_marker(notes: str, marker: str) -> str | None:
+    """Replace an earlier zcomp line, or append one; existing notes are kept.
+
+    None when the result would not fit zimbraNotes (1024 characters): the admins' own notes
+    are never cut to make room.
+    """
     if _MARKER.search(notes):
-        return _MARKER.sub(marker.replace("\\", "\\\\"), notes, count=1)
-    return f"{notes.rstrip()}\n{marker}" if notes.strip() else marker
+        updated = _MARKER.sub(lambda _m: marker, notes, count=1)
+    else:
+        updated = f"{notes.rstrip()}\n{marker}" if notes.strip() else marker
+    return updated if len(updated) <= NOTES_MAX else None

@@ -378,6 +378,12 @@ def _hand_back(
     account = state.account
     state.marker = unlock_marker(state.incident.id, datetime.now(timezone.utc))
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
+    handback: dict[str, str | list[str]] = {"zimbraAccountStatus": "active"}
+    if notes is None:
+        outcome.warnings.append("zimbraNotes is full (1024 characters): the zcomp line was kept")
+        state.marker = ""  # nothing to verify
+    else:
+        handback["zimbraNotes"] = notes
     targets = state.held
     before = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
     actions: list[Request[Any]] = []
@@ -389,7 +395,7 @@ def _hand_back(
         ]
         after = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
     requests: list[Request[Any]] = [
-        ModifyAccount(account.id, {"zimbraAccountStatus": "active", "zimbraNotes": notes}),
+        ModifyAccount(account.id, handback),
         FlushCache(ids=(account.id,), all_servers=True),
         GetAccount(account.id, by="id", attrs=READBACK_ATTRS),
         *before,
