@@ -58,6 +58,9 @@ def record(
     A failed change is journaled as failed and becomes a problem, never a "done" line.
     """
     trouble = problem(done, result)
+    if trouble and step == "clean" and "service.PERM_DENIED" in trouble:
+        # Mailbox writes on behalf of a user check the ADMIN's own zimbraFeatureOptionsEnabled.
+        trouble += " (the admin account needs zimbraFeatureOptionsEnabled=TRUE)"
     env.journal.record_action(
         state.incident,
         step=step,
