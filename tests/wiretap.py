@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ _SECRET_JSON = re.compile(
 
 
 class Wiretap:
-    def __init__(self, target_base: str) -> None:
+    def __init__(self, target_base: str, tls: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(target_base)
         self.target = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.exchanges: list[tuple[bytes, bytes]] = []
@@ -59,7 +60,11 @@ class Wiretap:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:  # an HTTPS front for the plain-HTTP sandbox, as a proxy would be
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.base_url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def secrets(self) -> set[str]:
@@ -80,8 +85,8 @@ class Wiretap:
 
 
 @contextmanager
-def wiretap(target_base: str) -> Iterator[Wiretap]:
-    tap = Wiretap(target_base)
+def wiretap(target_base: str, tls: ssl.SSLContext | None = None) -> Iterator[Wiretap]:
+    tap = Wiretap(target_base, tls)
     tap._thread.start()
     try:
         yield tap

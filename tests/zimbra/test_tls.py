@@ -1,0 +1,73 @@
+"""Real TLS on loopback: the CA bundle, the environment's bundle, --insecure, a wrong CA."""
+
+from __future__ import annotations
+
+import ssl
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.wiretap import Wiretap, wiretap
+from zcomp.sandbox import Sandbox
+from zcomp.zimbra.client import ZimbraClient
+from zcomp.zimbra.errors import ZimbraTLSError
+from zcomp.zimbra.model import Secret
+from zcomp.zimbra.requests import GetAccount
+from zcomp.zimbra.settings import ConnectionSettings
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def https(sandbox: Sandbox, ca: trustme.CA) -> Iterator[Wiretap]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with wiretap(sandbox.urls[0], tls=context) as tap:
+        yield tap
+
+
+def _client(url: str, **kwargs: object) -> ZimbraClient:
+    settings = ConnectionSettings(
+        url=url,
+        admin="admin@sandbox.test",
+        password=lambda: Secret("sandbox"),
+        token_cache="off",
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return ZimbraClient(settings)
+
+
+def test_ca_bundle_verifies_even_when_the_environment_names_another(
+    https: Wiretap, ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "zimbra-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    other = trustme.CA()
+    wrong = tmp_path / "other-ca.pem"
+    other.cert_pem.write_to_path(str(wrong))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(wrong))
+    with _client(https.base_url, ca_bundle=bundle) as client:
+        assert client.call(GetAccount("alice@sandbox.test")).name == "alice@sandbox.test"
+
+
+def test_an_unknown_ca_is_a_tls_error(https: Wiretap, tmp_path: Path) -> None:
+    wrong = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(wrong))
+    with _client(https.base_url, ca_bundle=wrong) as client, pytest.raises(ZimbraTLSError) as err:
+        client.call(GetAccount("alice@sandbox.test"))
+    assert err.value.exit_code == 4
+    assert "\n" not in err.value.message and https.base_url.split("//")[1] in err.value.message
+    assert https.exchanges == []  # nothing, the password least of all, was sent
+
+
+def test_insecure_talks_to_an_unverified_server(https: Wiretap) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # --insecure is explicit: no urllib3 warning per call
+        with _client(https.base_url, insecure=True) as client:
+            assert client.call(GetAccount("alice@sandbox.test")).name == "alice@sandbox.test"
