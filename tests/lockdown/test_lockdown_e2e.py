@@ -45,8 +45,9 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
         reader.identities(),
     )
 
-    attack = replay_attack(sb, ALICE)
+    attack = replay_attack(sb, ALICE, outgoing_redirect=True)
     assert attack.server_url == sb.urls[1]  # the non-home server
+    assert reader.rules(outgoing=True)  # a copy of every sent message goes to the attacker
     assert call(attack.server_url, "GetInfoRequest", "urn:zimbraAccount", token=attack.token) != (
         "service.AUTH_EXPIRED"
     )
@@ -72,6 +73,7 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
         "forwarding",
         "local-delivery",
         "filter",
+        "outgoing-filter",
         "identity",
         "signature",
     }
