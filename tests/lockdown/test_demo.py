@@ -26,5 +26,5 @@ def test_demo_json_is_data_only(invoke: Callable[..., Result]) -> None:
     result = invoke("--json", "demo")
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert records[0]["inspect"]["result"] == "planned"
+    assert records[0]["result"] == "malicious" and records[0]["findings"]  # inspect
     assert records[-1]["result"] == "contained"

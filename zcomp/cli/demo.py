@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.render import show_findings, show_outcome
+from zcomp.cli.render import show_outcome
 from zcomp.cli.runtime import Runtime
 from zcomp.config import Settings
 from zcomp.core.outcome import AccountOutcome
@@ -86,13 +86,14 @@ def _run(app: AppContext, state_dir: Path) -> None:
             debug=app.output.debug if app.debug else None,
         )
         with Runtime(demo_app, connection) as runtime:
+            from zcomp.cli.inspect import show_inspection
+            from zcomp.core.inspect import inspect_account
             from zcomp.core.lockdown import LockdownOptions, lockdown_account
 
             env = runtime.make_env()
             out.info("")
-            out.info(f"inspect {VICTIM} (what lockdown will look at):")
-            preview = lockdown_account(env, VICTIM, LockdownOptions(dry_run=True))
-            _show_preview(app, preview)
+            out.info(f"zcomp inspect {VICTIM}")
+            show_inspection(out, inspect_account(env, VICTIM))
             out.info("")
             out.info(f"zcomp lockdown {VICTIM}")
             if not app.json:
@@ -103,16 +104,6 @@ def _run(app: AppContext, state_dir: Path) -> None:
             _show_ticket(app, state_dir, outcome)
     if not outcome.ok:
         sys.exit(int(ExitCode.FAILURE))
-
-
-def _show_preview(app: AppContext, preview: AccountOutcome) -> None:
-    if app.json:
-        app.output.data({"inspect": preview.to_json()})
-        return
-    show_findings(app.output, preview.removed, title="malicious (lockdown removes these)")
-    benign = [f.detail for f in preview.kept]
-    if benign:
-        app.output.info("  benign, kept: " + ", ".join(benign))
 
 
 def _show_attacker_locked_out(app: AppContext, urls: list[str], token: str) -> None:
