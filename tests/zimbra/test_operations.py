@@ -282,9 +282,8 @@ def test_mail_queue_action_by_query_rescans_first(fake_client: FakeClient) -> No
     assert xml(batch) == (
         '<BatchRequest onerror="continue">'
         '<GetMailQueueRequest requestId="1.0"><server name="mta1">'
-        '<queue name="deferred" scan="1" wait="5"><query limit="1" offset="0">'
-        '<field name="from"><match value="s@x"/></field></query></queue></server>'
-        "</GetMailQueueRequest>"
+        '<queue name="deferred" scan="1" wait="5"><query limit="1" offset="0"/>'
+        "</queue></server></GetMailQueueRequest>"
         '<MailQueueActionRequest requestId="1"><server name="mta1"><queue name="deferred">'
         '<action op="hold" by="query"><query><field name="from"><match value="s@x"/></field>'
         "</query></action></queue></server></MailQueueActionRequest></BatchRequest>"
@@ -495,3 +494,24 @@ def test_prefs_and_info(fake_client: FakeClient) -> None:
 def test_noop(fake_client: FakeClient) -> None:
     got, body = run(fake_client, rq.NoOp(), f'<NoOpResponse xmlns="{M}"/>')
     assert got is None and body.tag == f"{{{M}}}NoOpRequest"
+
+
+def test_one_queue_query_matches_every_sender(fake_client: FakeClient) -> None:
+    """Zimbra ORs the <match>es of one <field> (GetMailQueue.buildLuceneQuery)."""
+    fake, client = fake_client(zimbra_like({}), retries=0)
+    fake.responder = _queue_batch("0", f'<MailQueueActionResponse xmlns="{A}" requestId="1"/>')
+    client.call(rq.MailQueueAction("mta1", "hold", "release", senders=("A@x", "b@x", "a@x")))
+    action = xml(fake.exchanges[-1].body).split("<MailQueueActionRequest", 1)[1]
+    assert '<field name="from"><match value="a@x"/><match value="b@x"/></field>' in action
+
+
+def test_read_timeout_allows_for_the_scans_zimbra_waits_on() -> None:
+    from zcomp.zimbra.build import build
+    from zcomp.zimbra.client import server_wait_s
+    from zcomp.zimbra.ns import ZIMBRA, el
+
+    batch = el(ZIMBRA, "BatchRequest")
+    batch.append(build(rq.GetMailQueue("mta1", "hold", wait_s=5)))
+    batch.append(build(rq.GetMailQueue("mta1", "deferred")))  # scan="1", Zimbra's 3 s default
+    batch.append(build(rq.GetMailQueue("mta1", "active", scan=False)))
+    assert server_wait_s(batch) == 8

@@ -22,13 +22,16 @@ def run_playbook(
     verb: str,
     render: Callable[[AccountOutcome], None],
     workers: int | None = None,
+    bar: bool = True,
 ) -> list[AccountOutcome]:
+    """`bar=False` when the run talks to the terminal itself (password prompts, a generated
+    password shown once): a live bar would redraw over them."""
     single = len(accounts) == 1
     # One account reports its steps as they happen; a bar is for batches.
     progress: AbstractContextManager[ProgressReporter | None] = (
-        nullcontext(None) if single else app.output.progress(len(accounts), verb)
+        nullcontext(None) if single or not bar else app.output.progress(len(accounts), verb)
     )
-    with Runtime(app) as runtime, progress as bar:
+    with Runtime(app) as runtime, progress as reporter:
         if not single:
             runtime.login()  # once, before the workers; a refused login ends the run here
 
@@ -39,8 +42,8 @@ def run_playbook(
             return env
 
         def done(outcome: AccountOutcome) -> None:
-            if bar is not None:
-                bar.advance(f"{outcome.account} {outcome.result}")
+            if reporter is not None:
+                reporter.advance(f"{outcome.account} {outcome.result}")
             render(outcome)
 
         outcomes = run_accounts(

@@ -182,6 +182,7 @@ def unlock(
             render=render,
             # Prompts cannot interleave: one account at a time when typing passwords.
             workers=1 if prompting else None,
+            bar=not (prompting or generate),
         )
     finally:
         if terminal is not None:

@@ -88,16 +88,15 @@ def contain(env: Environment, state: LockdownState) -> None:
     changes = lock_changes(env, account)
     senders = hold_senders(account)
     state.held_senders = senders
+    # One query per queue matches every sender (Zimbra ORs the matches of a field).
     holds = [
-        MailQueueAction(server=mta, queue=queue, op="hold", sender=sender)
+        MailQueueAction(server=mta, queue=queue, op="hold", senders=tuple(senders))
         for mta in env.mtas
         for queue in HOLD_QUEUES
-        for sender in senders
     ]
     summaries = [
-        GetMailQueue(server=mta, queue="hold", sender=sender, limit=HELD_SUMMARY_LIMIT)
+        GetMailQueue(server=mta, queue="hold", senders=tuple(senders), limit=HELD_SUMMARY_LIMIT)
         for mta in env.mtas
-        for sender in senders
     ]
     evidence: list[Request[Any]] = [
         GetSessions(type="soap"),
@@ -158,7 +157,7 @@ def contain(env: Environment, state: LockdownState) -> None:
         after="allServers",
         done="flushed the account cache on every mailbox server",
     )
-    _absorb_holds(env, state, holds, hold_results, summaries, summary_results)
+    _absorb_holds(env, state, holds, hold_results, summary_results)
     _absorb_evidence(state, evidence_results)
 
 
@@ -167,21 +166,20 @@ def _absorb_holds(
     state: LockdownState,
     holds: list[MailQueueAction],
     hold_results: list[Any],
-    summaries: list[GetMailQueue],
     summary_results: list[Any],
 ) -> None:
     account = state.account
     if not holds:
         state.warnings.append("no MTA server is listed (GetAllServers service=mta): nothing held")
         return
-    for request, summary in zip(summaries, summary_results, strict=True):
+    for summary in summary_results:
         if isinstance(summary, ZimbraFault) or not hasattr(summary, "messages"):
             continue
         state.held.append(
             {
                 "server": summary.server,
                 "queue": summary.queue,
-                "sender": request.sender,
+                "senders": state.held_senders,
                 "total": summary.total,
                 "messages": [
                     {"id": m.id, "sender": m.sender, "recipients": len(m.recipients)}

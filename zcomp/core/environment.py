@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from zcomp.core.addresses import Organisation
+from zcomp.core.replies import must
 from zcomp.zimbra.requests import GetAllDomains, GetAllServers, Request
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ def _no_event(account: str, message: str) -> None:
 
 @dataclass
 class Environment:
-    """One per worker: each worker has its own HTTP session and journal connection."""
+    """One per worker: each worker has its own HTTP session; the journal is shared."""
 
     client: ZimbraAPI
     journal: Journal
@@ -43,12 +44,16 @@ class Environment:
         return [GetAllDomains(), GetAllServers(service="mta")]
 
     def absorb_facts(self, results: list[Any]) -> None:
+        """Take the domains and MTAs from a batch. A fault is raised, not cached: guessing the
+        organisation (every colleague's address "outside") or the MTAs (nothing held) would
+        do damage, so this account fails and the next one asks again."""
         if not results:
             return
-        domains, servers = results
-        names = [d.name for d in domains] if isinstance(domains, list) else []
-        self._org = Organisation.of(names, self.settings.lockdown.internal_domains)
-        self._mtas = [s.name for s in servers] if isinstance(servers, list) else []
+        domains, servers = (must(r) for r in results)
+        self._org = Organisation.of(
+            [d.name for d in domains], self.settings.lockdown.internal_domains
+        )
+        self._mtas = [s.name for s in servers]
 
     @property
     def organisation(self) -> Organisation:

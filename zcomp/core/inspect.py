@@ -13,11 +13,12 @@ from typing import Any
 
 from zcomp.core import findings as F
 from zcomp.core.classify import classify_account
+from zcomp.core.contain import hold_senders
 from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import iso, must, problem, record_error
-from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.core.snapshot import load_baseline, read_mailbox
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.requests import GetAccount, GetMailQueue, GetSessions
@@ -74,13 +75,12 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
     sessions = _sessions(account, results[1 + len(facts) :], outcome)
 
     incident = env.journal.open_incident(account.id)
-    row = env.journal.latest_baseline(account.id, before=incident.started_at if incident else None)
-    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+    baseline = load_baseline(
+        env.journal, account.id, before=incident.started_at if incident else None
+    )
 
     # 2 mailbox settings ---------------------------------------------------------------------
-    mailbox = MailboxState.from_results(
-        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account.id)]
-    )
+    mailbox = read_mailbox(env.client, account.id)
     found = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
 
     # 3 held queue ---------------------------------------------------------------------------
@@ -144,7 +144,10 @@ def _held(env: Environment, account: Account, outcome: AccountOutcome) -> list[d
     if not env.mtas:
         return []
     results = env.client.batch(
-        [GetMailQueue(server=m, queue="hold", sender=account.name) for m in env.mtas]
+        [
+            GetMailQueue(server=m, queue="hold", senders=tuple(hold_senders(account)))
+            for m in env.mtas
+        ]
     )
     held: list[dict[str, Any]] = []
     for mta, result in zip(env.mtas, results, strict=True):

@@ -26,7 +26,7 @@ from zcomp.core.notes import lock_marker
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
-from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.core.snapshot import load_baseline, read_mailbox
 from zcomp.core.ticketing import lockdown_ticket, recontain_comment
 from zcomp.exitcodes import ZcompError
 from zcomp.journal import CONTAINED, FAILED, Incident
@@ -64,15 +64,19 @@ def _run(env: Environment, name: str, options: LockdownOptions, outcome: Account
         return
 
     incident = env.journal.open_incident(account.id)
+    # Only a baseline taken before the incident can be trusted as known-good.
+    state.baseline = load_baseline(
+        env.journal, account.id, before=incident.started_at if incident else None
+    )
     recontain = False
     if incident is not None:
         outcome.incident = incident.id
         _copy_ticket(incident, outcome)
     if incident is not None and incident.state == CONTAINED:
         if account.get("zimbraAccountStatus") == "locked":
-            state.mailbox = _read_mailbox(env, state)
+            state.mailbox = read_mailbox(env.client, account.id)
             state.findings = classify_account(
-                account, state.mailbox, env.organisation, env.settings.policy
+                account, state.mailbox, env.organisation, env.settings.policy, state.baseline
             )
             if not state.removals:
                 outcome.kept = state.findings
@@ -91,12 +95,6 @@ def _run(env: Environment, name: str, options: LockdownOptions, outcome: Account
     elif incident is not None:
         outcome.warnings.append(f"resuming incident {incident.id} ({incident.state})")
 
-    # Only a baseline taken before the incident can be trusted as known-good.
-    before = incident.started_at if incident is not None else None
-    baseline_row = env.journal.latest_baseline(account.id, before=before)
-    if baseline_row is not None:
-        state.baseline = Baseline.from_dict(baseline_row.data, _iso(baseline_row.captured_at))
-
     if options.dry_run:
         _dry_run(env, state, outcome)
         return
@@ -113,7 +111,7 @@ def _run(env: Environment, name: str, options: LockdownOptions, outcome: Account
     env.event(account.name, "containing")
     contain.contain(env, state)
     env.event(account.name, "snapshot")
-    state.mailbox = _read_mailbox(env, state)
+    state.mailbox = read_mailbox(env.client, account.id)
     state.findings = classify_account(
         account, state.mailbox, env.organisation, env.settings.policy, state.baseline
     )
@@ -165,15 +163,10 @@ def _refused(
     return False
 
 
-def _read_mailbox(env: Environment, state: LockdownState) -> MailboxState:
-    results = env.client.batch(mailbox_reads(), as_account=state.account.id)
-    return MailboxState.from_results([must(r) for r in results])
-
-
 def _dry_run(env: Environment, state: LockdownState, outcome: AccountOutcome) -> None:
     account = state.account
     if not state.findings:
-        state.mailbox = _read_mailbox(env, state)
+        state.mailbox = read_mailbox(env.client, account.id)
         state.findings = classify_account(
             account, state.mailbox, env.organisation, env.settings.policy, state.baseline
         )
@@ -258,7 +251,3 @@ def evidence_parts(state: LockdownState) -> dict[str, Any]:
         "findings": [f.to_dict() for f in state.findings],
         "baseline": state.baseline.captured_at if state.baseline else None,
     }
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -20,8 +20,8 @@ from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
-from zcomp.core.replies import iso, must, problem, record_error, refuse
-from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.core.replies import must, problem, record_error, refuse
+from zcomp.core.snapshot import MailboxState, load_baseline, read_mailbox
 from zcomp.exitcodes import UsageError
 from zcomp.journal import Incident, JournalError
 from zcomp.zimbra.errors import ZimbraError
@@ -208,9 +208,7 @@ def _run(
     )
     account: Account = must(results[0])
     env.absorb_facts(results[1:])
-    current = MailboxState.from_results(
-        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account_id)]
-    )
+    current = read_mailbox(env.client, account_id)
     _plan_user_side(plan, current)
     _plan_account(plan, account)
     outcome.extra["already_present"] = [f.summary() for f in plan.already]
@@ -279,8 +277,7 @@ def _safe_today(
         identities=_replaced(now.identities, plan.identities_after),
         prefs=now.prefs,
     )
-    row = env.journal.latest_baseline(account.id, before=plan.incident.started_at)
-    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+    baseline = load_baseline(env.journal, account.id, before=plan.incident.started_at)
     today = {
         (f.kind, f.key): f
         for f in classify_account(account, after, env.organisation, env.settings.policy, baseline)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
+from zcomp.core.replies import must
+from zcomp.zimbra.model import FilterRule, Identity, Signature
 from zcomp.zimbra.requests import (
     GetFilterRules,
     GetIdentities,
@@ -13,6 +15,10 @@ from zcomp.zimbra.requests import (
     GetSignatures,
     Request,
 )
+
+if TYPE_CHECKING:
+    from zcomp.journal import Journal
+    from zcomp.zimbra.api import ZimbraAPI
 
 # Account attributes a baseline records (one directory search returns them for many accounts).
 BASELINE_ATTRS: tuple[str, ...] = (
@@ -37,6 +43,22 @@ BASELINE_ATTRS: tuple[str, ...] = (
     "zimbraPrefOutOfOfficeReplyEnabled",
     "zimbraPrefOutOfOfficeReply",
 )
+
+
+def load_baseline(
+    journal: Journal, account_id: str, *, before: datetime | None = None
+) -> Baseline | None:
+    """The newest baseline of the account taken before `before` (an incident's start)."""
+    row = journal.latest_baseline(account_id, before=before)
+    if row is None:
+        return None
+    return Baseline.from_dict(row.data, row.captured_at.isoformat())
+
+
+def read_mailbox(client: ZimbraAPI, account_id: str) -> MailboxState:
+    """One user-side BatchRequest: filter rules in and out, signatures, identities, prefs."""
+    results = client.batch(mailbox_reads(), as_account=account_id)
+    return MailboxState.from_results([must(r) for r in results])
 
 
 def mailbox_reads() -> list[Request[Any]]:
@@ -162,11 +184,3 @@ class Baseline:
 def _first(attrs: dict[str, list[str]], name: str) -> str | None:
     values = attrs.get(name)
     return values[0] if values else None
-
-
-def account_to_dict(account: Account) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "name": account.name,
-        "attrs": {k: list(v) for k, v in sorted(account.attrs.items())},
-    }

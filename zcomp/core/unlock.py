@@ -26,8 +26,8 @@ from zcomp.core.environment import Environment
 from zcomp.core.notes import add_marker, unlock_marker
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.passwords import random_password
-from zcomp.core.replies import iso, must, problem, record_error, refuse, succeeded
-from zcomp.core.snapshot import Baseline, MailboxState, mailbox_reads
+from zcomp.core.replies import must, problem, record_error, refuse, succeeded
+from zcomp.core.snapshot import load_baseline, read_mailbox
 from zcomp.journal import Incident, Journal
 from zcomp.tickets import TicketError, TicketRef
 from zcomp.zimbra.errors import ZimbraError
@@ -79,6 +79,10 @@ class HeldTargets:
     @property
     def pairs(self) -> list[tuple[str, str]]:
         return [(m, s) for m in self.mtas for s in self.senders]
+
+
+def _held_query(mta: str, targets: HeldTargets) -> GetMailQueue:
+    return GetMailQueue(server=mta, queue="hold", senders=targets.senders, limit=1000)
 
 
 def held_targets(journal: Journal, incident_id: int, account_name: str) -> HeldTargets:
@@ -242,11 +246,8 @@ def _nothing_came_back(
     env: Environment, account: Account, incident: Incident, outcome: AccountOutcome
 ) -> bool:
     """Classify as lockdown does; anything lockdown would remove blocks the unlock."""
-    mailbox = MailboxState.from_results(
-        [must(r) for r in env.client.batch(mailbox_reads(), as_account=account.id)]
-    )
-    row = env.journal.latest_baseline(account.id, before=incident.started_at)
-    baseline = Baseline.from_dict(row.data, iso(row.captured_at)) if row else None
+    mailbox = read_mailbox(env.client, account.id)
+    baseline = load_baseline(env.journal, account.id, before=incident.started_at)
     findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
     outcome.kept = findings
     back = [f for f in findings if f.remove]
@@ -385,15 +386,18 @@ def _hand_back(
     else:
         handback["zimbraNotes"] = notes
     targets = state.held
-    before = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
+    # One query per MTA matches every sender (Zimbra ORs the matches of a field).
+    before = [_held_query(m, targets) for m in targets.mtas if targets.senders]
     actions: list[Request[Any]] = []
     after: list[Request[Any]] = []
     if options.held != "keep":
         op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
         actions = [
-            MailQueueAction(server=m, queue="hold", op=op, sender=s) for m, s in targets.pairs
+            MailQueueAction(server=m, queue="hold", op=op, senders=targets.senders)
+            for m in targets.mtas
+            if targets.senders
         ]
-        after = [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
+        after = [_held_query(m, targets) for m in targets.mtas if targets.senders]
     requests: list[Request[Any]] = [
         ModifyAccount(account.id, handback),
         FlushCache(ids=(account.id,), all_servers=True),
@@ -565,9 +569,7 @@ def _dry_run(
     targets = state.held
     held = 0
     if targets.pairs:
-        summaries = env.client.batch(
-            [GetMailQueue(server=m, queue="hold", sender=s) for m, s in targets.pairs]
-        )
+        summaries = env.client.batch([_held_query(m, targets) for m in targets.mtas])
         held = _held_total([s for s in summaries if succeeded(s)])
     outcome.held = held
     who = ", ".join(targets.senders)

@@ -147,12 +147,18 @@ def _get_all_domains(r: rq.GetAllDomains) -> Element:
     return el(ADMIN, "GetAllDomainsRequest")
 
 
-def _queue_query(parent: Element, sender: str | None, attrs: dict[str, str]) -> None:
+def _senders(sender: str | None, senders: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(s.lower() for s in ((sender,) if sender else ()) + senders))
+
+
+def _queue_query(parent: Element, senders: list[str], attrs: dict[str, str]) -> None:
     query = sub(parent, ADMIN, "query", attrs)
-    if sender:
-        # RemoteMailQueue indexes addresses lower-cased; the query is an exact term match.
+    if senders:
+        # RemoteMailQueue indexes addresses lower-cased; each match is an exact term, and the
+        # matches of one field are OR'd (GetMailQueue.buildLuceneQuery).
         field = sub(query, ADMIN, "field", {"name": "from"})
-        sub(field, ADMIN, "match", {"value": sender.lower()})
+        for sender in senders:
+            sub(field, ADMIN, "match", {"value": sender})
 
 
 @_builds(rq.GetMailQueue)
@@ -167,14 +173,17 @@ def _get_mail_queue(r: rq.GetMailQueue) -> Element:
         queue.set("scan", "1")
     if r.wait_s is not None:
         queue.set("wait", str(r.wait_s))
-    _queue_query(queue, r.sender, {"limit": str(r.limit), "offset": str(r.offset)})
+    _queue_query(
+        queue, _senders(r.sender, r.senders), {"limit": str(r.limit), "offset": str(r.offset)}
+    )
     return body
 
 
 @_builds(rq.MailQueueAction)
 def _mail_queue_action(r: rq.MailQueueAction) -> Element:
-    if bool(r.ids) == bool(r.sender):
-        raise ValueError("MailQueueAction needs exactly one of ids or sender")
+    senders = _senders(r.sender, r.senders)
+    if bool(r.ids) == bool(senders):
+        raise ValueError("MailQueueAction needs exactly one of ids or senders")
     body = el(ADMIN, "MailQueueActionRequest")
     server = sub(body, ADMIN, "server", {"name": r.server})
     queue = sub(server, ADMIN, "queue", {"name": r.queue})
@@ -182,7 +191,7 @@ def _mail_queue_action(r: rq.MailQueueAction) -> Element:
         sub(queue, ADMIN, "action", {"op": r.op, "by": "id"}, ",".join(r.ids))
     else:
         action = sub(queue, ADMIN, "action", {"op": r.op, "by": "query"})
-        _queue_query(action, r.sender, {})
+        _queue_query(action, senders, {})
     return body
 
 

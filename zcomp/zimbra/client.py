@@ -56,12 +56,23 @@ def _preludes(request: Request[Any]) -> list[Request[Any]]:
     """
     from zcomp.zimbra.requests import GetMailQueue, MailQueueAction
 
-    if isinstance(request, MailQueueAction) and request.sender:
-        scan = GetMailQueue(
-            request.server, request.queue, sender=request.sender, limit=1, wait_s=QUEUE_SCAN_WAIT_S
-        )
-        return [scan]
+    if isinstance(request, MailQueueAction) and (request.sender or request.senders):
+        return [GetMailQueue(request.server, request.queue, limit=1, wait_s=QUEUE_SCAN_WAIT_S)]
     return []
+
+
+def server_wait_s(body: Element) -> float:
+    """Seconds Zimbra may legitimately spend waiting inside this request (queue scans run one
+    after another, each up to its `wait`, default 3 s): added to the read timeout so a slow
+    scan of a big spam queue is not mistaken for a dead server."""
+    from zcomp.zimbra.ns import ADMIN
+
+    waits = [
+        float(q.get("wait", "3"))
+        for q in body.iter(f"{{{ADMIN}}}queue")
+        if q.get("scan") == "1" or q.get("wait") is not None
+    ]
+    return sum(waits)
 
 
 def _after_preludes(name: str, outcome: Any, preludes: list[Any]) -> Any:
@@ -190,7 +201,9 @@ class ZimbraClient:
 
         payload, action = self._channel.envelope(body, self._header(as_account))
         self.round_trips += 1
-        status, content_type, data = self._channel.post(payload, action)
+        status, content_type, data = self._channel.post(
+            payload, action, extra_read_s=server_wait_s(body)
+        )
         return reply_body(data, status, content_type, self.url, name)
 
     def _attempts(

@@ -167,7 +167,7 @@ def _queue(r: rq.GetMailQueue, body: Element) -> QueueSummary:
         for qi in children(queue, "qi")
     ]
     total, more = _int(queue.get("total")), flag(queue.get("more"))
-    if r.sender:
+    if r.sender or r.senders:
         # Zimbra's total= counts the whole queue, not the query's hits; and a query's hits
         # are capped at `limit` by Lucene, so its more= stays 0 (RemoteMailQueue.search0).
         # What came back is the count; a full page means "at least".

@@ -128,6 +128,7 @@ class GetMailQueue(Request[QueueSummary]):
     server: str  # MTA server name
     queue: str = "deferred"  # deferred|active|incoming|hold|corrupt
     sender: str | None = None  # restrict to mail from this envelope sender
+    senders: tuple[str, ...] = ()  # ...or from any of these (one query: matches are OR'd)
     limit: int = 100
     offset: int = 0
     # scan=1 makes the MTA re-read the queue now; Zimbra then waits up to wait_s seconds
@@ -142,6 +143,7 @@ class MailQueueAction(Request[None]):
     queue: str
     op: Literal["hold", "release", "delete", "requeue"]
     sender: str | None = None  # by="query" with from=sender
+    senders: tuple[str, ...] = ()  # ...or from any of these (one query: matches are OR'd)
     ids: tuple[str, ...] = ()  # by="id"
     write = True
 

@@ -77,9 +77,21 @@ class ZimbraTransport(zeep.Transport):  # type: ignore[misc]
         self.verify = verify
         self.call_timeout = timeout
 
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+    def post(
+        self,
+        address: str,
+        message: bytes,
+        headers: dict[str, str],
+        *,
+        extra_read_s: float = 0.0,
+    ) -> requests.Response:
+        connect, read = self.call_timeout
         return self.session.post(
-            address, data=message, headers=headers, timeout=self.call_timeout, verify=self.verify
+            address,
+            data=message,
+            headers=headers,
+            timeout=(connect, read + extra_read_s),
+            verify=self.verify,
         )
 
 
@@ -160,12 +172,14 @@ class SoapChannel:
         payload = etree.tostring(node, encoding="utf-8")
         return payload, f"{namespace(body)}/{op.split('.', 1)[1]}"
 
-    def post(self, payload: bytes, action: str) -> tuple[int, str, bytes]:
+    def post(
+        self, payload: bytes, action: str, *, extra_read_s: float = 0.0
+    ) -> tuple[int, str, bytes]:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
         if self.debug is not None:
             self.debug(redact(f"> POST {self.url}\n{payload.decode('utf-8', 'replace')}"))
         try:
-            reply = self.transport.post(self.url, payload, headers)
+            reply = self.transport.post(self.url, payload, headers, extra_read_s=extra_read_s)
             data = reply.content
         except requests.exceptions.SSLError as exc:
             raise ZimbraTLSError(tls_failure(self.url, _reason(exc))) from None
