@@ -188,7 +188,7 @@ def test_protected_accounts_are_refused_without_force(
 
 
 def test_batch_continues_past_failures_and_exits_6(
-    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path
+    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path, state_dir: Path
 ) -> None:
     names = ["bob@sandbox.test", "nobody@sandbox.test", "carol@sandbox.test"]
     for name in (names[0], names[2]):
@@ -202,6 +202,11 @@ def test_batch_continues_past_failures_and_exits_6(
     assert by_account["carol@sandbox.test"]["result"] == "contained"
     assert by_account["nobody@sandbox.test"]["result"] == "failed"
     assert by_account["nobody@sandbox.test"]["error"]["code"] == "account.NO_SUCH_ACCOUNT"
+    with Journal.open(state_dir) as journal:  # the batch run and each result are on record
+        assert journal.unfinished_runs() == []
+        run = journal.run(1)
+    assert run.command == "lockdown" and run.accounts == names
+    assert run.results == {o["account"]: o["result"] for o in by_account.values()}
     # Re-running the same batch (a resumed run) verifies the contained ones.
     again = _lockdown(invoke, sandbox.admin_url, "lockdown", "--from", str(listing), "--json")
     results = {o["account"]: o["result"] for o in _json_lines(again)}

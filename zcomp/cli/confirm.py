@@ -12,7 +12,7 @@ from zcomp.exitcodes import UsageError
 def confirm_batch(verb: str, count: int, threshold: int, yes: bool) -> None:
     if yes or count <= threshold:
         return
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError(
             f"refusing to {verb} {count} accounts without confirmation: add --yes "
             f"(the threshold is {threshold}, [lockdown] confirm_threshold)"

@@ -66,6 +66,7 @@ def lockdown(
         accounts,
         lambda env, name: lockdown_account(env, name, options),
         verb="lockdown",
+        journaled=not dry_run,
         render=lambda outcome: show_outcome(
             app.output, outcome, verbose=len(accounts) == 1 or dry_run
         ),

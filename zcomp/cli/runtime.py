@@ -47,19 +47,23 @@ class Runtime:
         """Log in once, up front, before workers start (a refused login stops the run here)."""
         self._client(take=False).login()
 
-    def make_env(self) -> Environment:
+    def journal(self) -> Journal:
+        """One journal for all workers: its calls are serialised, and opening a fresh file
+        from several threads at once is needless contention."""
         from zcomp.journal import Journal
+
+        with self._lock:
+            if self._journal is None:
+                self._journal = Journal.open(self.app.settings.state_dir)
+                self._opened.append(self._journal)
+            return self._journal
+
+    def make_env(self) -> Environment:
         from zcomp.tickets import make_backend
 
         settings = self.app.settings
         client = self._client()
-        with self._lock:
-            # One journal for all workers: its calls are serialised, and opening a fresh file
-            # from several threads at once is needless contention.
-            if self._journal is None:
-                self._journal = Journal.open(settings.state_dir)
-                self._opened.append(self._journal)
-            journal = self._journal
+        journal = self.journal()
         tickets = make_backend(
             settings.tickets.backend, settings.tickets.options, settings.state_dir
         )

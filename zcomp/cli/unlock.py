@@ -179,6 +179,7 @@ def unlock(
             accounts,
             lambda env, name: unlock_account(env, name, options),
             verb="unlock",
+            journaled=not dry_run,
             render=render,
             # Prompts cannot interleave: one account at a time when typing passwords.
             workers=1 if prompting else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
@@ -42,10 +41,6 @@ def build_bundle(parts: dict[str, Any]) -> dict[str, Any]:
 def canonical(bundle: dict[str, Any]) -> bytes:
     """The same spelling the journal hashes, so the .sha256 file matches the journal's."""
     return canonical_json(bundle).encode("utf-8")
-
-
-def sha256_of(bundle: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(bundle)).hexdigest()
 
 
 def write_bundle(

@@ -1,8 +1,8 @@
 """The journal: incidents, actions, evidence, baselines, tickets and batch runs in SQLite.
 
 Every public write is its own short transaction, committed before the method returns, so a
-`kill -9` loses nothing already reported. Each worker opens its own Journal (its own
-connection); one Journal may also be shared by threads (calls are serialised).
+`kill -9` loses nothing already reported. One Journal may be shared by threads (calls are
+serialised; zcomp's batch workers do), and several processes may use the file at once.
 """
 
 from __future__ import annotations
