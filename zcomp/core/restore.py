@@ -83,6 +83,16 @@ class _Plan:
     signatures_after: dict[str, Signature] = field(default_factory=dict)  # by id or name
     forced: dict[str, str] = field(default_factory=dict)  # finding detail -> today's reason
     problems: list[str] = field(default_factory=list)
+    owners: list[list[Finding]] = field(default_factory=list)  # the items each user write serves
+    failed: set[tuple[str, str]] = field(default_factory=set)  # (kind, key) that did not hold
+
+    def add_write(self, request: Request[Any], items: list[Finding]) -> None:
+        self.user_writes.append(request)
+        self.owners.append(items)
+
+    def fail(self, items: list[Finding], why: str) -> None:
+        self.problems.append(why)
+        self.failed.update((f.kind, f.key) for f in items)
 
 
 # ---------------------------------------------------------------- selection (no Zimbra)
@@ -235,7 +245,7 @@ def _run(
             target=f.key,
             before=f.replacement,
             after=f.item,
-            status="failed" if plan.problems else "done",
+            status="failed" if (f.kind, f.key) in plan.failed else "done",
             detail=f"restored from the evidence: {f.detail}"
             + (f" (restored as asked although malicious today: {why})" if why else ""),
         )
@@ -360,21 +370,21 @@ def insert_rules(
 def _plan_user_side(plan: _Plan, current: MailboxState) -> None:
     for kind, outgoing in ((F.FILTER, False), (F.OUTGOING_FILTER, True)):
         now = current.outgoing_rules if outgoing else current.rules
-        items = []
+        chosen: list[Finding] = []
         for f in plan.chosen:
             if f.kind != kind:
                 continue
             if any(rule_matches(r, f.item) for r in now):
                 plan.already.append(f)
                 continue
-            items.append(f.item)
+            chosen.append(f)
             plan.written.append(f)
             plan.steps.append(f"put back {f.detail}")
-        if not items:
+        if not chosen:
             continue
         original = plan.original.outgoing_rules if outgoing else plan.original.rules
-        rules = insert_rules(now, original, items)
-        plan.user_writes.append(ModifyFilterRules(tuple(rules), outgoing=outgoing))
+        rules = insert_rules(now, original, [f.item for f in chosen])
+        plan.add_write(ModifyFilterRules(tuple(rules), outgoing=outgoing), chosen)
         if outgoing:
             plan.rules_out = rules
         else:
@@ -402,9 +412,9 @@ def _plan_signature(
     if existing is not None:
         contents = {t: "" for t in existing.contents if t not in sig.contents}
         contents.update(sig.contents)  # an empty content clears a part lockdown added
-        plan.user_writes.append(ModifySignature(Signature(sig.id, sig.name, contents)))
+        plan.add_write(ModifySignature(Signature(sig.id, sig.name, contents)), [f])
     else:
-        plan.user_writes.append(CreateSignature(sig))
+        plan.add_write(CreateSignature(sig), [f])
     plan.signatures_after[sig.id or sig.name] = sig
     plan.written.append(f)
     plan.steps.append(f"put back {f.detail} (id {sig.id})")
@@ -416,7 +426,7 @@ def _plan_signature(
             if plan.original.prefs.get(p) == [sig.id] and not current.prefs.get(p)
         }
         if prefs:
-            plan.user_writes.append(ModifyPrefs(prefs))
+            plan.add_write(ModifyPrefs(prefs), [f])
 
 
 def _identity_attrs(identity: Identity) -> dict[str, str | list[str]]:
@@ -434,7 +444,7 @@ def _plan_identity(plan: _Plan, f: Finding, now: list[Identity]) -> None:
         (i for i in now if i.name == original.name), None
     )
     if existing is None:
-        plan.user_writes.append(CreateIdentity(original.name, _identity_attrs(original)))
+        plan.add_write(CreateIdentity(original.name, _identity_attrs(original)), [f])
         plan.identities_after[original.id or original.name] = original
         plan.steps.append(f"re-create {f.detail}")
         plan.written.append(f)
@@ -447,7 +457,7 @@ def _plan_identity(plan: _Plan, f: Finding, now: list[Identity]) -> None:
     if all(existing.attrs.get(k, []) == (v or []) for k, v in attrs.items()):
         plan.already.append(f)
         return
-    plan.user_writes.append(ModifyIdentity(id=existing.id, attrs=attrs))
+    plan.add_write(ModifyIdentity(id=existing.id, attrs=attrs), [f])
     merged = {k: list(v) for k, v in existing.attrs.items()}
     merged.update({k: list(v) if v else [] for k, v in attrs.items()})
     plan.identities_after[existing.id or existing.name] = Identity(
@@ -466,18 +476,19 @@ def _write_user_side(env: Environment, plan: _Plan) -> None:
     ]
     results = env.client.batch([*plan.user_writes, *reads], as_account=plan.incident.account_id)
     writes, (rules_in, rules_out, sigs, idents) = results[: -len(reads)], results[-len(reads) :]
-    for request, result in zip(plan.user_writes, writes, strict=True):
+    for request, owners, result in zip(plan.user_writes, plan.owners, writes, strict=True):
         if (why := problem(type(request).__name__, result)) is not None:
-            plan.problems.append(why)
-    for label, got, want in (
-        ("incoming", rules_in, plan.rules_in),
-        ("outgoing", rules_out, plan.rules_out),
+            plan.fail(owners, why)
+    for label, kind, got, want in (
+        ("incoming", F.FILTER, rules_in, plan.rules_in),
+        ("outgoing", F.OUTGOING_FILTER, rules_out, plan.rules_out),
     ):
         if want is None:
             continue
         if not isinstance(got, list) or [r.to_dict() for r in got] != [r.to_dict() for r in want]:
-            names = [f.key for f in plan.written if f.kind in (F.FILTER, F.OUTGOING_FILTER)]
-            plan.problems.append(f"{label} filter rules {names} do not read back as written")
+            rules = [f for f in plan.written if f.kind == kind]
+            names = [f.key for f in rules]
+            plan.fail(rules, f"{label} filter rules {names} do not read back as written")
     for f in plan.written:
         if f.kind == F.SIGNATURE:
             _verify_signature(plan, f, sigs)
@@ -493,7 +504,7 @@ def _verify_signature(plan: _Plan, f: Finding, got: Any) -> None:
     want = Signature.from_dict(f.item)
     now = next((s for s in got if s.id == want.id), None) if isinstance(got, list) else None
     if now is None or _nonempty(now.contents) != _nonempty(want.contents):
-        plan.problems.append(f"signature {f.key} does not read back as it was")
+        plan.fail([f], f"signature {f.key} does not read back as it was")
 
 
 def _verify_identity(plan: _Plan, f: Finding, got: Any) -> None:
@@ -504,11 +515,11 @@ def _verify_identity(plan: _Plan, f: Finding, got: Any) -> None:
             (i for i in got if i.name == want.name), None
         )
     if now is None:
-        plan.problems.append(f"identity {f.key} is not there after the restore")
+        plan.fail([f], f"identity {f.key} is not there after the restore")
         return
     for attr, value in _identity_attrs(want).items():
         if now.attrs.get(attr, []) != value:
-            plan.problems.append(f"identity {f.key}: {attr} does not read back as it was")
+            plan.fail([f], f"identity {f.key}: {attr} does not read back as it was")
 
 
 # ---------------------------------------------------------------- account attributes
@@ -539,8 +550,12 @@ def _has(account: Account, key: str, value: str | list[str]) -> bool:
     return (account.get(key) or "") == value
 
 
+_USER_SIDE_KINDS = (F.FILTER, F.OUTGOING_FILTER, F.SIGNATURE, F.IDENTITY)
+
+
 def _write_account(env: Environment, plan: _Plan) -> None:
     account_id = plan.incident.account_id
+    account_items = [f for f in plan.written if f.kind not in _USER_SIDE_KINDS]
     attrs = tuple(k.lstrip("+") for k in plan.account_changes)
     modified, flushed, readback = env.client.batch(
         [
@@ -551,14 +566,14 @@ def _write_account(env: Environment, plan: _Plan) -> None:
     )
     for what, result in (("ModifyAccount", modified), ("FlushCache", flushed)):
         if (why := problem(what, result)) is not None:
-            plan.problems.append(why)
+            plan.fail(account_items, why)
     if not isinstance(readback, Account):
-        plan.problems.append(problem("reading the account back", readback) or "no read-back")
+        plan.fail(account_items, problem("reading the account back", readback) or "no read-back")
         return
     for key, value in plan.account_changes.items():
         if key.startswith("+"):
             missing = set(value) - set(readback.values(key[1:]))
             if missing:
-                plan.problems.append(f"{key[1:]} lacks {sorted(missing)} after the restore")
+                plan.fail(account_items, f"{key[1:]} lacks {sorted(missing)} after the restore")
         elif (readback.get(key) or "") != value:
-            plan.problems.append(f"{key} reads back as {readback.get(key)!r}, not {value!r}")
+            plan.fail(account_items, f"{key} reads back as {readback.get(key)!r}, not {value!r}")
