@@ -403,3 +403,40 @@ def test_full_admin_notes_are_kept_and_do_not_block_cleaning(
     attrs = sandbox.account(ALICE).attrs
     assert attrs["zimbraNotes"] == [notes]
     assert "zimbraPrefMailForwardingAddress" not in attrs
+
+
+def test_token_shaped_attacker_text_is_withheld_not_fatal(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    """Attacker-controlled text that looks like a Zimbra auth token (or is one) is withheld
+    from the journal, evidence and ticket instead of tripping their secret guard."""
+    shaped = "0_" + "ab" * 20 + "_69643d33363a"
+    alice = sandbox.account(ALICE)
+    reader = MailboxReader(sandbox.urls[0], alice.id)
+    reply = call(
+        sandbox.urls[0],
+        "CreateSignatureRequest",
+        "urn:zimbraAccount",
+        {
+            "signature": {
+                "name": "promo",
+                "content": [
+                    {"type": "text/plain", "_content": f"Click here http://x.evil.test/?s={shaped}"}
+                ],
+            }
+        },
+        token=reader.token,
+        account_id=alice.id,
+        admin=True,
+    )
+    assert not isinstance(reply, str), reply
+    result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
+    assert result.exit_code == 0, result.stderr
+    [out] = _json_lines(result)
+    assert out["result"] == "contained"
+    assert any(r["detail"] == 'signature "promo"' for r in out["removed"])
+    for path in [*state_dir.glob("journal*"), *(state_dir / "tickets").iterdir()]:
+        assert shaped.encode() not in path.read_bytes(), path
+    with Journal.open(state_dir) as journal:
+        evidence = journal.evidence(out["incident"])
+    assert evidence is not None and "token-shaped text withheld" in json.dumps(evidence.bundle)

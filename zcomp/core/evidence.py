@@ -10,6 +10,7 @@ from typing import Any
 
 from zcomp import __version__
 from zcomp.journal import canonical_json
+from zcomp.journal.guard import ZIMBRA_TOKEN
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.redact import SECRET_ATTRS  # credentials and their hashes: never kept
 
@@ -32,9 +33,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+WITHHELD = "(token-shaped text withheld)"
+
+
+def withhold_tokens(value: Any) -> Any:
+    """Zimbra data with anything shaped like an auth token replaced.
+
+    The evidence is made of attacker-controlled text; a live token in it would be a secret, and
+    a token-shaped string would (rightly) trip the journal's guard and stop the lockdown.
+    """
+    if isinstance(value, str):
+        return ZIMBRA_TOKEN.sub(WITHHELD, value)
+    if isinstance(value, dict):
+        return {withhold_tokens(k): withhold_tokens(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [withhold_tokens(v) for v in value]
+    return value
+
+
 def build_bundle(parts: dict[str, Any]) -> dict[str, Any]:
     bundle = {"format": FORMAT, "zcomp": __version__, "captured_at": _now()}
-    bundle.update(_plain(parts))
+    bundle.update(withhold_tokens(_plain(parts)))
     return bundle
 
 

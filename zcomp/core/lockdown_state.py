@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core.environment import Environment
+from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
 from zcomp.core.replies import problem
 from zcomp.core.snapshot import Baseline, MailboxState
@@ -65,11 +66,11 @@ def record(
         state.incident,
         step=step,
         kind=kind,
-        target=target,
-        before=before,
-        after=after,
+        target=withhold_tokens(target),
+        before=withhold_tokens(before),
+        after=withhold_tokens(after),
         status="failed" if trouble else "done",
-        detail=trouble or detail,
+        detail=withhold_tokens(trouble or detail),
     )
     if trouble:
         state.problems.append(trouble)

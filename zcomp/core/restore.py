@@ -18,6 +18,7 @@ from typing import Any
 from zcomp.core import findings as F
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
+from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import must, problem, record_error, refuse
@@ -242,9 +243,9 @@ def _run(
             plan.incident.id,
             step="restore",
             kind=f.kind,
-            target=f.key,
-            before=f.replacement,
-            after=f.item,
+            target=withhold_tokens(f.key),
+            before=withhold_tokens(f.replacement),
+            after=withhold_tokens(f.item),
             status="failed" if (f.kind, f.key) in plan.failed else "done",
             detail=f"restored from the evidence: {f.detail}"
             + (f" (restored as asked although malicious today: {why})" if why else ""),

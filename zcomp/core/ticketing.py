@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
 from zcomp.tickets import TicketContent
 from zcomp.zimbra.model import Account
@@ -57,9 +58,9 @@ def lockdown_ticket(
         incident_id=incident_id,
         account=account.name,
         title=f"Compromised account {account.name} locked (incident {incident_id})",
-        found=found,
-        done=done,
-        next_steps=next_steps,
+        found=withhold_tokens(found),
+        done=withhold_tokens(done),
+        next_steps=withhold_tokens(next_steps),
         evidence_sha256=evidence_sha256,
         created_at=datetime.now(timezone.utc),
         extra={"reason": reason},
@@ -71,4 +72,4 @@ def recontain_comment(findings: list[Finding], done: list[str]) -> str:
     lines = ["Risky settings came back while the account was contained; zcomp contained it again."]
     lines += [f"- found: {f.detail}: {f.reason}" for f in findings if f.remove]
     lines += [f"- done: {line}" for line in done]
-    return "\n".join(lines)
+    return str(withhold_tokens("\n".join(lines)))
