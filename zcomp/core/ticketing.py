@@ -44,6 +44,11 @@ def lockdown_ticket(
         f"Hand the account back with `zcomp unlock {account.name}` (not before {minutes} minutes "
         "after the lockdown); the owner must then choose a new password at first login.",
     ]
+    next_steps.append(
+        "If spam from this address continues after the lockdown, it comes over an SMTP session "
+        "opened before it (no Zimbra request can end those): ask the mail admins to block the "
+        "sender at the MTA."
+    )
     if held:
         next_steps.append(
             f"{held} queued message(s) are held on the MTA: unlock with --delete-held to drop "
