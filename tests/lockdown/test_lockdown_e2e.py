@@ -10,7 +10,7 @@ from typing import Any
 
 from click.testing import Result
 
-from tests.rawjson import MailboxReader, call, user_login
+from tests.rawjson import MailboxReader, admin_token, call, user_login
 from tests.wiretap import wiretap
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, demo_password, replay_attack
@@ -26,6 +26,19 @@ def _lockdown(invoke: Callable[..., Result], url: str, *args: str) -> Result:
 
 def _json_lines(result: Result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def _admin_modify(sandbox: Sandbox, account: str, attr: str, value: str) -> None:
+    """What another admin or script does behind zcomp's back (raw JSON, not zcomp's client)."""
+    reply = call(
+        sandbox.urls[0],
+        "ModifyAccountRequest",
+        "urn:zimbraAdmin",
+        {"id": sandbox.account(account).id, "a": [{"n": attr, "_content": value}]},
+        token=admin_token(sandbox.urls[0]),
+        admin=True,
+    )
+    assert not isinstance(reply, str), reply
 
 
 def _named(rule: dict[str, Any]) -> dict[str, Any]:
@@ -265,25 +278,7 @@ def test_risky_settings_that_come_back_are_cleaned_under_the_same_incident(
     first = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
     [out] = _json_lines(first)
     # Someone (an admin script, a delegated session) puts a forward back on the locked account.
-    token = call(
-        sandbox.urls[0],
-        "AuthRequest",
-        "urn:zimbraAdmin",
-        {"name": ADMIN, "password": "sandbox"},
-        admin=True,
-    )["authToken"][0]["_content"]
-    reply = call(
-        sandbox.urls[0],
-        "ModifyAccountRequest",
-        "urn:zimbraAdmin",
-        {
-            "id": sandbox.account(ALICE).id,
-            "a": [{"n": "zimbraPrefMailForwardingAddress", "_content": "drop@gmail.com"}],
-        },
-        token=token,
-        admin=True,
-    )
-    assert not isinstance(reply, str), reply
+    _admin_modify(sandbox, ALICE, "zimbraPrefMailForwardingAddress", "drop@gmail.com")
     again = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
     assert again.exit_code == 0, again.stderr
     [second] = _json_lines(again)
@@ -379,22 +374,7 @@ def test_full_admin_notes_are_kept_and_do_not_block_cleaning(
 ) -> None:
     replay_attack(sandbox, ALICE)
     notes = "Contract ends 2027; ask HR before any change. " * 22  # ~1,000 of 1,024 characters
-    token = call(
-        sandbox.urls[0],
-        "AuthRequest",
-        "urn:zimbraAdmin",
-        {"name": ADMIN, "password": "sandbox"},
-        admin=True,
-    )["authToken"][0]["_content"]
-    reply = call(
-        sandbox.urls[0],
-        "ModifyAccountRequest",
-        "urn:zimbraAdmin",
-        {"id": sandbox.account(ALICE).id, "a": [{"n": "zimbraNotes", "_content": notes}]},
-        token=token,
-        admin=True,
-    )
-    assert not isinstance(reply, str), reply
+    _admin_modify(sandbox, ALICE, "zimbraNotes", notes)
     result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE, "--json")
     assert result.exit_code == 0, result.stderr
     [out] = _json_lines(result)
