@@ -27,7 +27,7 @@ def keyring_username(admin: str, url: str) -> str:
     return f"{admin}@{url}"
 
 
-def _stdin_is_terminal() -> bool:
+def stdin_is_terminal() -> bool:
     try:
         return sys.stdin is not None and sys.stdin.isatty()
     except (AttributeError, ValueError):
@@ -38,7 +38,7 @@ def _stdin_is_terminal() -> bool:
 class Terminal:
     """The interactive boundary: whether a human is there, and how to ask them secretly."""
 
-    is_interactive: Callable[[], bool] = _stdin_is_terminal
+    is_interactive: Callable[[], bool] = stdin_is_terminal
     read_secret: Callable[[str], str] = getpass.getpass
 
 
@@ -93,14 +93,19 @@ def read_password_file(path: Path, warn: Callable[[str], None]) -> Secret:
             f"password file {path} is readable by others "
             f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it"
         )
-    # Strip exactly one trailing newline: `echo pw > file` adds one, but spaces may be real.
-    if raw.endswith("\r\n"):
-        raw = raw[:-2]
-    elif raw.endswith("\n"):
-        raw = raw[:-1]
-    if not raw:
+    password = strip_one_newline(raw)
+    if not password:
         raise CredentialError(f"password file {path} is empty")
-    return Secret(raw)
+    return Secret(password)
+
+
+def strip_one_newline(raw: str) -> str:
+    """Exactly one trailing newline goes: `echo pw > file` adds one, but spaces may be real."""
+    if raw.endswith("\r\n"):
+        return raw[:-2]
+    if raw.endswith("\n"):
+        return raw[:-1]
+    return raw
 
 
 def keyring_get(service: str, username: str, source: PasswordSource) -> str | None:

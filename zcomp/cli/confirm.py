@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
+from zcomp.credentials import stdin_is_terminal
 from zcomp.exitcodes import UsageError
 
 
 def confirm_batch(verb: str, count: int, threshold: int, yes: bool) -> None:
     if yes or count <= threshold:
         return
-    if sys.stdin is None or not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise UsageError(
             f"refusing to {verb} {count} accounts without confirmation: add --yes "
             f"(the threshold is {threshold}, [lockdown] confirm_threshold)"

@@ -22,6 +22,7 @@ from zcomp.cli.options import (
 from zcomp.cli.playbook import run_playbook
 from zcomp.cli.render import show_outcome
 from zcomp.core.outcome import AccountOutcome
+from zcomp.credentials import stdin_is_terminal, strip_one_newline
 from zcomp.exitcodes import UsageError
 from zcomp.zimbra.model import Secret
 
@@ -37,11 +38,7 @@ NO_PROMPT = (
 
 def read_password_file(source: IO[str]) -> Secret:
     """The file's text with one trailing newline removed (what `echo pw > file` leaves)."""
-    text = source.read()
-    if text.endswith("\r\n"):
-        text = text[:-2]
-    elif text.endswith("\n"):
-        text = text[:-1]
+    text = strip_one_newline(source.read())
     if not text:
         raise UsageError(f"--new-password-file {source.name}: the file is empty")
     return Secret(text)
@@ -55,13 +52,6 @@ def open_terminal() -> IO[str] | None:
     except OSError:
         return None
     return os.fdopen(fd, "w", encoding="utf-8")
-
-
-def stdin_is_terminal() -> bool:
-    try:
-        return bool(sys.stdin.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def prompt_password(account: str) -> Secret:
