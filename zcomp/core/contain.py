@@ -13,6 +13,7 @@ from typing import Any, Literal
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown_state import LockdownState, record
 from zcomp.core.passwords import random_password
+from zcomp.core.snapshot import session_rows
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.requests import (
@@ -210,16 +211,7 @@ def _absorb_evidence(state: LockdownState, results: list[Any]) -> None:
     soap_sessions, imap_sessions, *admin_filters = results
     for sessions in (soap_sessions, imap_sessions):
         if isinstance(sessions, list):
-            state.sessions += [
-                {
-                    "type": s.type,
-                    "session": s.session_id[:8],
-                    "created_ms": s.created_ms,
-                    "accessed_ms": s.accessed_ms,
-                }
-                for s in sessions
-                if s.account_id == state.account.id
-            ]
+            state.sessions += session_rows(state.account.id, sessions)
     for (when, outgoing), rules in zip(_ADMIN_SCRIPTS, admin_filters, strict=True):
         key = f"{'outgoing-' if outgoing else ''}{when}"
         if isinstance(rules, list):

@@ -18,7 +18,7 @@ from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import iso, must, problem, record_error
-from zcomp.core.snapshot import load_baseline, read_mailbox
+from zcomp.core.snapshot import load_baseline, read_mailbox, session_rows
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.requests import GetAccount, GetMailQueue, GetSessions
@@ -127,16 +127,7 @@ def _sessions(
         if (why := problem(f"listing {kind} sessions", result)) is not None:
             outcome.warnings.append(why)
             continue
-        found += [
-            {
-                "type": s.type or kind,
-                "session": s.session_id[:8],
-                "created_ms": s.created_ms,
-                "accessed_ms": s.accessed_ms,
-            }
-            for s in result
-            if s.account_id == account.id
-        ]
+        found += session_rows(account.id, result)
     return found
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from zcomp.core.replies import must
-from zcomp.zimbra.model import FilterRule, Identity, Signature
+from zcomp.zimbra.model import FilterRule, Identity, SessionInfo, Signature
 from zcomp.zimbra.requests import (
     GetFilterRules,
     GetIdentities,
@@ -59,6 +59,21 @@ def read_mailbox(client: ZimbraAPI, account_id: str) -> MailboxState:
     """One user-side BatchRequest: filter rules in and out, signatures, identities, prefs."""
     results = client.batch(mailbox_reads(), as_account=account_id)
     return MailboxState.from_results([must(r) for r in results])
+
+
+def session_rows(account_id: str, sessions: list[SessionInfo]) -> list[dict[str, Any]]:
+    """The account's entries of a GetSessions answer, for the evidence and inspect (the session
+    id shortened: it only identifies, it grants nothing, but the full id is not needed)."""
+    return [
+        {
+            "type": s.type,
+            "session": s.session_id[:8],
+            "created_ms": s.created_ms,
+            "accessed_ms": s.accessed_ms,
+        }
+        for s in sessions
+        if s.account_id == account_id
+    ]
 
 
 def mailbox_reads() -> list[Request[Any]]:
