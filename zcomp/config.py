@@ -189,7 +189,10 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
     },
     "unlock": {
         "min_locked_minutes": _int_at_least(0),
-        "password_history": _int_at_least(1),
+        # Zimbra keeps N entries, the password being replaced among them; after the phish come
+        # lockdown's random password(s) and unlock's temporary one, so N < 5 lets the phished
+        # password drop out of the history before the owner picks a new one.
+        "password_history": _int_at_least(5),
     },
     "policy": {name: _choice(POLICY_CHOICES) for name in Policy.__dataclass_fields__},
 }
@@ -546,7 +549,7 @@ EXAMPLE_CONFIG = """\
 
 [unlock]
 # min_locked_minutes = 60
-# password_history = 10             # zimbraPasswordEnforceHistory raised to at least this
+# password_history = 10             # zimbraPasswordEnforceHistory raised to at least this (>= 5)
 
 [policy]                            # each: "remove" | "report" | "ignore"
 # forwarding = "remove"             # zimbraPrefMailForwardingAddress outside the organisation

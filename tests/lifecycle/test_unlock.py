@@ -209,3 +209,40 @@ def test_generated_password_revealed_only_once_set_and_force_journaled_after_it(
     kinds = [a.kind for a in env.journal.actions(incident) if a.step == "unlock"]
     assert kinds.index("force") > kinds.index("password-must-change")
     assert kinds.count("force") == 1
+
+
+def test_the_smallest_history_still_outlives_a_second_containment(
+    sandbox: Sandbox, env: Environment
+) -> None:
+    """[unlock] password_history at its minimum (5): lockdown twice (risky settings came back)
+    and unlock set three passwords after the phished one, and it still cannot come back."""
+    import dataclasses
+
+    env.settings = dataclasses.replace(
+        env.settings,
+        unlock=dataclasses.replace(env.settings.unlock, password_history=5, min_locked_minutes=0),
+    )
+    replay_attack(sandbox, ALICE)
+    assert lockdown_account(env, ALICE, LockdownOptions()).result == "contained"
+    # A forward comes back: the second run contains again (a second random password).
+    from zcomp.zimbra.requests import GetAccount, ModifyAccount
+
+    account_id = env.client.call(GetAccount(ALICE)).id
+    env.client.call(ModifyAccount(account_id, {"zimbraPrefMailForwardingAddress": "x@gmail.com"}))
+    again = lockdown_account(env, ALICE, LockdownOptions())
+    assert again.result == "contained" and any("came back" in w for w in again.warnings)
+    done = unlock_account(env, ALICE, UnlockOptions(new_password=lambda _a: Secret(TEMP)))
+    assert done.result == "unlocked", done.error
+    base = sandbox.urls[0]
+    phished = demo_password(ALICE)
+    assert owner.change_password(base, ALICE, TEMP, phished) == "account.PASSWORD_RECENTLY_USED"
+
+
+def test_a_history_below_five_is_a_configuration_error(
+    zcomp: Callable[..., Result], tmp_path: Path
+) -> None:
+    config = tmp_path / "small.toml"
+    config.write_text("[unlock]\npassword_history = 2\n")
+    result = zcomp("--config", str(config), "history")
+    assert result.exit_code == 2
+    assert "password_history" in result.stderr and "5" in result.stderr

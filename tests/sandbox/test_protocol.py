@@ -121,7 +121,7 @@ def test_format_js_header_switches_response(sandbox: Sandbox) -> None:
                 f"<soap:Body>{GET_ALICE}</soap:Body></soap:Envelope>"
             ).encode()
         )
-        assert r_status == 200 and ctype == "application/json"
+        assert r_status == 200 and ctype == "text/javascript;charset=utf-8"  # SoapJSProtocol
         assert (
             json.loads(data)["Body"]["GetAccountResponse"]["account"][0]["name"]
             == "alice@sandbox.test"

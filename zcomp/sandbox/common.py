@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from zcomp.sandbox.clock import gentime
+from zcomp.sandbox.clock import gentime, parse_gentime
 from zcomp.sandbox.directory import AccountEntry, Directory
 from zcomp.sandbox.element import El
 from zcomp.sandbox.engine import RequestContext, is_admin_account
-from zcomp.sandbox.faults import SoapFault, auth_failed, maintenance_mode, perm_denied
+from zcomp.sandbox.faults import (
+    SoapFault,
+    auth_failed,
+    change_password,
+    invalid_password,
+    maintenance_mode,
+    password_change_too_soon,
+    password_recently_used,
+    perm_denied,
+)
 from zcomp.sandbox.passwords import hash_password, policy_violation, verify_password
 from zcomp.sandbox.schema import INT_MAX
 from zcomp.sandbox.tokens import Token
@@ -91,8 +100,14 @@ def _validity(entry: AccountEntry) -> int:
         return -1
 
 
-def check_login(rc: RequestContext, typed: str, entry: AccountEntry, password: str) -> None:
-    """LdapProvisioning.authAccount on the answering server's cached entry."""
+def check_login(
+    rc: RequestContext, typed: str, entry: AccountEntry, password: str, *, aging: bool = True
+) -> None:
+    """LdapProvisioning.authAccount on the answering server's cached entry.
+
+    aging=False is ChangePassword's variant: no max-age or must-change check, so a user whose
+    password must change can still change it.
+    """
     status = entry.first("zimbraAccountStatus", "active")
     if status == "maintenance":
         _audit_fail(rc, typed, entry, "account(or domain) status is maintenance")
@@ -106,6 +121,18 @@ def check_login(rc: RequestContext, typed: str, entry: AccountEntry, password: s
     if not verify_password(password, entry.first("userPassword")):
         _audit_fail(rc, typed, entry, "invalid password")
         raise auth_failed(typed)
+    if aging:
+        _check_aging(rc, entry)
+
+
+def _check_aging(rc: RequestContext, entry: AccountEntry) -> None:
+    """zimbraPasswordMaxAge elapsed or zimbraPasswordMustChange=TRUE: account.CHANGE_PASSWORD."""
+    max_age_days = rc.world.directory.effective_int(entry, "zimbraPasswordMaxAge", 0)
+    changed = parse_gentime(entry.first("zimbraPasswordModifiedTime") or "")
+    if max_age_days > 0 and changed is not None and changed + max_age_days * 86400 < rc.now():
+        raise change_password()
+    if (entry.first("zimbraPasswordMustChange") or "FALSE") == "TRUE":
+        raise change_password()
 
 
 def _audit_fail(rc: RequestContext, typed: str, entry: AccountEntry | None, why: str) -> None:
@@ -145,29 +172,63 @@ def password_policy(d: Directory, entry: AccountEntry, password: str) -> str | N
     )
 
 
+def new_history(rc: RequestContext, entry: AccountEntry, keep: int) -> list[str] | None:
+    """LdapProvisioning.updateHistory: sort, drop the oldest to keep-1, append now:old-hash.
+
+    The result holds the CURRENT hash too, and it is what a new password is checked against;
+    None (the attribute is removed) when the account has no password.
+    """
+    old = entry.first("userPassword")
+    if old is None:
+        return None
+    history = sorted(entry.attrs.get("zimbraPasswordHistory", []))
+    while history and len(history) >= keep:
+        history.pop(0)
+    history.append(f"{rc.now_ms()}:{old}")
+    return history
+
+
+def _in_history(password: str, history: list[str]) -> bool:
+    for h in history:
+        sep = h.find(":")
+        if sep != -1 and verify_password(password, h[sep + 1 :]):
+            return True
+    return False
+
+
+def password_check(rc: RequestContext, entry: AccountEntry, password: str) -> SoapFault | None:
+    """setPassword's policy checks in Zimbra's order: strength, min age, history; first failure."""
+    d = rc.world.directory
+    violation = password_policy(d, entry, password)
+    if violation is not None:
+        return invalid_password(violation)
+    if (entry.first("zimbraPasswordMustChange") or "FALSE") != "TRUE":  # must-change skips min age
+        min_age_days = d.effective_int(entry, "zimbraPasswordMinAge", 0)
+        changed = parse_gentime(entry.first("zimbraPasswordModifiedTime") or "")
+        if min_age_days > 0 and changed is not None and changed + min_age_days * 86400 > rc.now():
+            return password_change_too_soon()
+    keep = d.effective_int(entry, "zimbraPasswordEnforceHistory", 0)
+    if keep > 0:
+        history = new_history(rc, entry, keep)
+        if history is not None and _in_history(password, history):
+            return password_recently_used()
+    return None
+
+
 def set_password(rc: RequestContext, entry: AccountEntry, password: str) -> None:
     """LdapProvisioning.setPassword: history, validity value +1, must-change cleared."""
-    d = rc.world.directory
-    keep = d.effective_int(entry, "zimbraPasswordEnforceHistory", 0)
-    old = entry.first("userPassword")
-    if keep > 0 and old:
-        history = [*entry.attrs.get("zimbraPasswordHistory", []), f"{rc.now_ms()}:{old}"]
-        entry.attrs["zimbraPasswordHistory"] = history[-keep:]
+    keep = rc.world.directory.effective_int(entry, "zimbraPasswordEnforceHistory", 0)
+    if keep > 0:
+        history = new_history(rc, entry, keep)
+        if history is None:
+            entry.attrs.pop("zimbraPasswordHistory", None)
+        else:
+            entry.attrs["zimbraPasswordHistory"] = history
     entry.attrs["userPassword"] = [hash_password(password)]
     vv = _validity(entry)
     entry.attrs["zimbraAuthTokenValidityValue"] = [str(0 if vv >= INT_MAX else vv + 1)]
     entry.attrs.pop("zimbraPasswordMustChange", None)
     entry.attrs["zimbraPasswordModifiedTime"] = [gentime(rc.now())]
-
-
-def recently_used(entry: AccountEntry, password: str) -> bool:
-    if verify_password(password, entry.first("userPassword")):
-        return True
-    for h in entry.attrs.get("zimbraPasswordHistory", []):
-        _, _, hashed = h.partition(":")
-        if verify_password(password, hashed):
-            return True
-    return False
 
 
 def require_options(rc: RequestContext) -> None:

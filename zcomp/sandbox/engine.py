@@ -55,6 +55,7 @@ class RequestContext:
     peer_ip: str
     oip: str | None
     token: Token | None = None
+    token_voided: bool = False  # an expired/revoked token dropped by voidOnExpired
     raw_token: str | None = None
     authed: AccountEntry | None = None  # token owner, as the answering server's cache has it
     target: AccountEntry | None = None  # the account a user request acts on (directory entry)
@@ -132,17 +133,36 @@ def is_admin_account(entry: AccountEntry) -> bool:
     ) == "TRUE"
 
 
-def authenticate(rc: RequestContext, *, admin: bool) -> None:
+def check_context_token(rc: RequestContext) -> None:
+    """ZimbraSoapContext's constructor, run once per envelope before any handler (even Auth).
+
+    A token that is expired or no longer registered fails the whole envelope with AUTH_EXPIRED,
+    unless <authTokenControl voidOnExpired="1"/> asks to drop it (then it counts as absent).
+    A malformed or forged token is silently dropped (later: AUTH_REQUIRED).
+    """
     raw = _raw_token(rc)
     token = rc.world.codec.decode(raw) if raw else None
     if token is None:
-        raise auth_required()
-    if token.expires_ms <= rc.now_ms():
+        return
+    expired = token.expires_ms <= rc.now_ms()
+    if expired or token.token_id in rc.world.directory.revoked_token_ids:
         control = rc.header_value("authTokenControl")
-        if control is not None and control.get("voidOnExpired") in ("1", "true"):
-            raise auth_required()
+        if control is not None and (control.get("voidOnExpired") or "").lower() in ("1", "true"):
+            rc.token_voided = True
+            return
         raise auth_expired()
-    if token.token_id in rc.world.directory.revoked_token_ids:
+
+
+def authenticate(rc: RequestContext, *, admin: bool) -> None:
+    """SoapEngine.dispatchRequest: a token, the admin gate, then validateAuthToken."""
+    raw = None if rc.token_voided else _raw_token(rc)
+    token = rc.world.codec.decode(raw) if raw else None
+    if token is None:
+        raise auth_required()
+    # isSufficientAdminForSoap looks at the token's admin flag, before the token is validated.
+    if admin and not token.admin:
+        raise perm_denied("need adequate admin token")
+    if token.expires_ms <= rc.now_ms() or token.token_id in rc.world.directory.revoked_token_ids:
         raise auth_expired()
     entry = rc.server.cache.get(token.account_id)
     if entry is None or validity_value(entry) != token.validity:
@@ -152,9 +172,16 @@ def authenticate(rc: RequestContext, *, admin: bool) -> None:
         # "delegated auth allows access unless the account's in maintenance mode"
         if status == "maintenance":
             raise auth_expired()
+        delegator = rc.server.cache.get(token.admin_id or "")
+        if delegator is None:
+            raise auth_expired()
+        if not is_admin_account(delegator):
+            raise perm_denied("not an admin for delegated auth")
+        if delegator.first("zimbraAccountStatus", "active") != "active":
+            raise auth_expired()
     elif status != "active":
         raise auth_expired()
-    if admin and not (token.admin and is_admin_account(entry)):
+    if admin and not is_admin_account(entry):
         raise perm_denied("need adequate admin token")
     rc.token, rc.raw_token, rc.authed = token, raw, entry
 
@@ -301,6 +328,11 @@ def handle(
             out_proto = Proto.SOAP12
     if env.body is None:
         fault = invalid_request("no document specified")
+        body = fault_element(out_proto, fault, _trace(rc))
+        return HttpReply(500, out_proto.content_type, serialize(out_proto, body))
+    try:
+        check_context_token(rc)
+    except SoapFault as fault:
         body = fault_element(out_proto, fault, _trace(rc))
         return HttpReply(500, out_proto.content_type, serialize(out_proto, body))
     req = env.body

@@ -9,8 +9,7 @@ from zcomp.sandbox.common import (
     check_login,
     duration_ms,
     issue_token,
-    password_policy,
-    recently_used,
+    password_check,
     require_options,
     set_password,
 )
@@ -21,18 +20,13 @@ from zcomp.sandbox.faults import (
     SoapFault,
     auth_failed,
     auth_required,
-    change_password,
     failure,
-    invalid_password,
     invalid_request,
     missing_attr,
     missing_element,
-    password_change_too_soon,
     password_locked,
-    password_recently_used,
     perm_denied,
 )
-from zcomp.sandbox.passwords import verify_password
 from zcomp.sandbox.schema import apply_mods, check_known, parse_mods, validate_mods
 from zcomp.sandbox.signatures import identities_el, signatures_el
 
@@ -59,6 +53,7 @@ def auth(rc: RequestContext, req: El) -> El:
         rc.header = rc.header or El("context")
         rc.header.children = [c for c in rc.header.children if c.name != "authToken"]
         rc.header.add("authToken", text=(token_el.text or "").strip())
+        rc.token_voided = False
         authenticate(rc, admin=False)
         if rc.token is None:
             raise auth_required()
@@ -72,9 +67,7 @@ def auth(rc: RequestContext, req: El) -> El:
         audit_fail(rc, typed, None, "account not found")
         raise auth_failed(typed)
     rc.log_ctx().name = entry.name
-    check_login(rc, typed, entry, password)
-    if (entry.first("zimbraPasswordMustChange") or "FALSE") == "TRUE":
-        raise change_password()
+    check_login(rc, typed, entry, password)  # also account.CHANGE_PASSWORD (max age, must change)
     audit_ok(rc, entry)
     lifetime = duration_ms(rc.dir.effective1(entry, "zimbraAuthTokenLifetime", "2d"))
     raw, token = issue_token(rc, entry, lifetime, admin=False)
@@ -92,35 +85,48 @@ def auth(rc: RequestContext, req: El) -> El:
 
 @handler(ACC, "ChangePasswordRequest", "none")
 def change_password_handler(rc: RequestContext, req: El) -> El:
-    typed, cached = _lookup_login(rc, req.child("account"))
-    old = req.get("oldPassword") or ""
+    """account/ChangePassword.java + LdapProvisioning.changePassword.
+
+    The account is looked up by name only (<account by> is ignored), then the old password is
+    verified without the aging checks (so must-change accounts can change it), then the
+    password lock, then setPassword's policy: strength, min age (skipped when must-change),
+    history.
+    """
+    acct_el = req.child("account")
+    if acct_el is None:
+        raise missing_attr("account")
+    typed = (acct_el.text or "").strip()
+    found = rc.dir.find(typed, "name")
+    cached = rc.server.cache.get(found.id) if found is not None else None
+    if cached is None:
+        audit_fail(rc, typed, None, "account not found")
+        raise auth_failed(typed)
+    old = req.get("oldPassword")
+    if old is None:
+        raise missing_attr("oldPassword")
     new = req.get("password")
     if new is None:
         raise missing_attr("password")
-    if cached is None:
-        raise auth_failed(typed)
-    status = cached.first("zimbraAccountStatus", "active")
-    if status != "active" or not verify_password(old, cached.first("userPassword")):
-        audit_fail(rc, typed, cached, "invalid password")
-        raise auth_failed(typed)
-    entry = rc.dir.get(cached.id, "id")
+    dry_run = _version_at_least(rc, (9, 0, 0)) and (req.get("dryRun") or "").lower() in (
+        "1",
+        "true",
+    )
+    check_login(rc, typed, cached, old, aging=False)
     d = rc.dir
+    entry = d.get(cached.id, "id")
     if d.effective1(entry, "zimbraPasswordLocked", "FALSE") == "TRUE":
         raise password_locked()
-    violation = password_policy(d, entry, new)
-    if violation is not None:
-        raise invalid_password(violation)
-    min_age_days = d.effective_int(entry, "zimbraPasswordMinAge", 0)
-    if min_age_days > 0:
-        raise password_change_too_soon()
-    if d.effective_int(entry, "zimbraPasswordEnforceHistory", 0) > 0 and recently_used(entry, new):
-        raise password_recently_used()
+    fault = password_check(rc, entry, new)
+    if fault is not None:
+        raise fault
+    resp = _resp(req)
+    if dry_run:
+        return resp
     set_password(rc, entry, new)
     rc.record_write(entry.name)
     rc.write_through(entry)
     lifetime = duration_ms(d.effective1(entry, "zimbraAuthTokenLifetime", "2d"))
     raw, _ = issue_token(rc, entry, lifetime, admin=False)
-    resp = _resp(req)
     resp.add("authToken", text=raw)
     resp.add("lifetime", text=str(lifetime))
     return resp

@@ -14,7 +14,7 @@ from zcomp.sandbox.common import (
     check_login,
     duration_ms,
     issue_token,
-    password_policy,
+    password_check,
     set_password,
     wanted_set,
 )
@@ -295,11 +295,16 @@ def set_password_handler(rc: RequestContext, req: El) -> El:
     if password is None:
         raise missing_attr("newPassword")
     resp = _resp(req)
-    violation = password_policy(rc.dir, entry, password)
+    # LdapProvisioning.setPassword(acct, pw, enforce=false): a dry run collects the first policy
+    # violation (strength, min age, history) for <message>, then the password is set anyway.
+    # The request's dryRun element exists in the JAXB class but the handler never reads it.
+    violation = password_check(rc, entry, password)
     if violation is not None:
-        resp.add("message", text=f"invalid password: {violation}")
-    if req.get("dryRun") in ("1", "true"):
-        return resp
+        resp.add(
+            "message",
+            text=f"Password violation: account={entry.name}, violation={violation.message}."
+            "  Password is set successfully.",
+        )
     set_password(rc, entry, password)
     rc.record_write(entry.name)
     rc.write_through(entry)
@@ -308,27 +313,66 @@ def set_password_handler(rc: RequestContext, req: El) -> El:
     return resp
 
 
+_CACHE_TYPES = frozenset(
+    [
+        "acl",
+        "all",
+        "account",
+        "config",
+        "globalgrant",
+        "cos",
+        "domain",
+        "galgroup",
+        "group",
+        "mime",
+        "server",
+        "alwaysOnCluster",
+        "zimlet",
+        "skin",
+        "locale",
+        "uistrings",
+        "license",
+    ]
+)
+
+
 @handler(A, "FlushCacheRequest", "admin")
 def flush_cache(rc: RequestContext, req: El) -> El:
+    """FlushCache.doFlushCache: each type in turn on this server, then the others if allServers.
+
+    Types are split on ',' without trimming; an unknown one is INVALID_REQUEST (after the
+    earlier ones were flushed). Account entries are found in each server's cache by id or
+    name; "all" refuses entries. Only the account cache is modelled.
+    """
     cache_el = req.child("cache")
     if cache_el is None:
         raise missing_element("cache")
-    types = {t.strip() for t in (cache_el.get("type") or "").split(",") if t.strip()}
-    if not types:
+    spec = cache_el.get("type")
+    if spec is None:
         raise missing_attr("type")
-    if types & {"account", "all"}:
-        ids: list[str] | None = None
-        entries = list(cache_el.all("entry"))
-        if entries:
-            ids = []
-            for e in entries:
-                found = rc.dir.find((e.text or "").strip(), "id" if e.get("by") == "id" else "name")
-                if found is not None:
-                    ids.append(found.id)
-        servers = rc.world.servers if get_bool(cache_el, "allServers") else [rc.server]
-        for s in servers:
-            s.cache.flush(ids)
+    selectors = [((e.text or "").strip(), e.get("by") or "name") for e in cache_el.all("entry")]
+    servers = [rc.server]
+    if get_bool(cache_el, "allServers"):
+        # flushCacheOnAllServers re-sends to every other mail server; their errors are only logged
+        servers += [s for s in rc.world.servers if s is not rc.server]
+    for kind in spec.split(","):
+        if kind not in _CACHE_TYPES:
+            raise invalid_request(f"unknown cache type: {kind}")
+        if kind == "all" and selectors:
+            raise invalid_request("cannot specify entry for flushing all")
+        if kind in ("account", "all"):
+            for s in servers:
+                s.cache.flush(_selected_ids(rc, selectors) if selectors else None)
     return _resp(req)
+
+
+def _selected_ids(rc: RequestContext, selectors: list[tuple[str, str]]) -> list[str]:
+    ids = []
+    for key, by in selectors:
+        found = rc.dir.find(key, "id" if by == "id" else "name")
+        if found is not None:
+            ids.append(found.id)
+    return ids
 
 
 @handler(A, "GetSessionsRequest", "admin")

@@ -6,7 +6,7 @@ from zcomp.sandbox.common import require_options
 from zcomp.sandbox.directory import AccountEntry, Directory
 from zcomp.sandbox.element import NS_MAIL, El
 from zcomp.sandbox.engine import RequestContext, handler
-from zcomp.sandbox.faults import invalid_request, missing_element
+from zcomp.sandbox.faults import SoapFault, missing_element
 from zcomp.sandbox.filters import normalize_rules, render_rules, to_sieve
 from zcomp.sandbox.mta import QueuedMessage
 
@@ -87,16 +87,27 @@ def send_msg(rc: RequestContext, req: El) -> El:
     m = req.child("m")
     if m is None:
         raise missing_element("m")
-    recipients: list[str] = []
+    recipients: list[str] = []  # mm.getAllRecipients(): To, Cc and Bcc
     header_from = entry.first("zimbraPrefFromAddress") or entry.name
+    header_sender = reply_to = None
     for e in m.all("e"):
         kind, addr = e.get("t") or "t", (e.get("a") or "").strip()
         if kind in ("t", "c", "b") and addr:
             recipients.append(addr)
         elif kind == "f" and addr:
             header_from = addr
+        elif kind == "s" and addr:
+            header_sender = addr
+        elif kind == "r" and addr and reply_to is None:
+            reply_to = addr
     if not recipients:
-        raise invalid_request("no recipients specified")
+        # MailSender.sendMessage: SendFailedException("No recipient addresses")
+        raise SoapFault("mail.SEND_FAILURE", "SMTP server reported: No recipient addresses")
+    # MailSender: MAIL FROM is the account's name when zimbraSmtpRestrictEnvelopeFrom (COS
+    # default TRUE), else the Sender, Reply-To or From header, in that order.
+    envelope_from = entry.name
+    if rc.dir.effective1(entry, "zimbraSmtpRestrictEnvelopeFrom", "TRUE") != "TRUE":
+        envelope_from = header_sender or reply_to or header_from
     subject = m.get("su") or ""
     body = _text(m)
     now = rc.now()
@@ -106,7 +117,7 @@ def send_msg(rc: RequestContext, req: El) -> El:
     ip = rc.oip.split(",")[-1].strip() if rc.oip else rc.peer_ip
     msg = QueuedMessage(
         id=rc.server.mta.new_id(),
-        sender=entry.name,
+        sender=envelope_from,
         recipients=recipients,
         arrival=now,
         size=size,
@@ -121,7 +132,7 @@ def send_msg(rc: RequestContext, req: El) -> El:
     for target in _redirects(rules_of(rc.dir, entry, OUTGOING)):
         copy = QueuedMessage(
             id=rc.server.mta.new_id(),
-            sender=entry.name,
+            sender=envelope_from,
             recipients=[target],
             arrival=now,
             size=size,

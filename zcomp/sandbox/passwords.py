@@ -32,9 +32,9 @@ def policy_violation(password: str, get: dict[str, int]) -> str | None:
     counts = {
         "zimbraPasswordMinUpperCaseChars": sum(c.isupper() for c in password),
         "zimbraPasswordMinLowerCaseChars": sum(c.islower() for c in password),
-        "zimbraPasswordMinPunctuationChars": sum(c in string.punctuation for c in password),
         "zimbraPasswordMinNumericChars": sum(c.isdigit() for c in password),
-    }
+        "zimbraPasswordMinPunctuationChars": sum(c in string.punctuation for c in password),
+    }  # checked in checkPasswordStrength's order: upper, lower, numeric, punctuation
     words = {
         "zimbraPasswordMinUpperCaseChars": "not enough upper case characters",
         "zimbraPasswordMinLowerCaseChars": "not enough lower case characters",
