@@ -56,6 +56,7 @@ class RequestContext:
     oip: str | None
     token: Token | None = None
     token_voided: bool = False  # an expired/revoked token dropped by voidOnExpired
+    decoded: Token | None = None  # the context token, decoded once per envelope
     raw_token: str | None = None
     authed: AccountEntry | None = None  # token owner, as the answering server's cache has it
     target: AccountEntry | None = None  # the account a user request acts on (directory entry)
@@ -144,6 +145,7 @@ def check_context_token(rc: RequestContext) -> None:
     token = rc.world.codec.decode(raw) if raw else None
     if token is None:
         return
+    rc.decoded = token
     expired = token.expires_ms <= rc.now_ms()
     if expired or token.token_id in rc.world.directory.revoked_token_ids:
         control = rc.header_value("authTokenControl")
@@ -156,7 +158,7 @@ def check_context_token(rc: RequestContext) -> None:
 def authenticate(rc: RequestContext, *, admin: bool) -> None:
     """SoapEngine.dispatchRequest: a token, the admin gate, then validateAuthToken."""
     raw = None if rc.token_voided else _raw_token(rc)
-    token = rc.world.codec.decode(raw) if raw else None
+    token = rc.decoded if raw else None
     if token is None:
         raise auth_required()
     # isSufficientAdminForSoap looks at the token's admin flag, before the token is validated.
