@@ -103,6 +103,22 @@ def _contents(sig_el: El) -> dict[str, str]:
     return out
 
 
+def _writable_item(rc: RequestContext, req: El, tag: str) -> tuple[AccountEntry, El]:
+    """What every signature/identity write starts with: the options right, the target account
+    and its <signature>/<identity> element."""
+    require_options(rc)
+    entry = rc.require_target()
+    item = req.child(tag)
+    if item is None:
+        raise missing_element(tag)
+    return entry, item
+
+
+def _saved(rc: RequestContext, entry: AccountEntry) -> None:
+    rc.record_write(entry.name)
+    rc.write_through(entry)
+
+
 @handler(ACC, "GetSignaturesRequest", "user")
 def get_signatures(rc: RequestContext, req: El) -> El:
     entry = rc.require_target()
@@ -113,11 +129,7 @@ def get_signatures(rc: RequestContext, req: El) -> El:
 
 @handler(ACC, "CreateSignatureRequest", "user")
 def create_signature(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    sig_el = req.child("signature")
-    if sig_el is None:
-        raise missing_element("signature")
+    entry, sig_el = _writable_item(rc, req, "signature")
     raw_name = sig_el.get("name")
     if raw_name is None:
         raise missing_attr("name")
@@ -145,8 +157,7 @@ def create_signature(rc: RequestContext, req: El) -> El:
         entry.attrs.update(attrs)  # the account slot is free: use it
     else:
         entry.signatures[sig_id] = ChildEntry(sig_id, name, attrs)
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     resp = El("CreateSignatureResponse", ACC)
     resp.add("signature", {"id": sig_id, "name": name})
     return resp
@@ -154,11 +165,7 @@ def create_signature(rc: RequestContext, req: El) -> El:
 
 @handler(ACC, "ModifySignatureRequest", "user")
 def modify_signature(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    sig_el = req.child("signature")
-    if sig_el is None:
-        raise missing_element("signature")
+    entry, sig_el = _writable_item(rc, req, "signature")
     sig_id = sig_el.get("id")
     if sig_id is None:
         raise missing_attr("id")
@@ -187,18 +194,13 @@ def modify_signature(rc: RequestContext, req: El) -> El:
             sig.attrs["zimbraPrefMailSignatureContactId"] = [cid.text]
         else:
             sig.attrs.pop("zimbraPrefMailSignatureContactId", None)
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     return El("ModifySignatureResponse", ACC)
 
 
 @handler(ACC, "DeleteSignatureRequest", "user")
 def delete_signature(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    sig_el = req.child("signature")
-    if sig_el is None:
-        raise missing_element("signature")
+    entry, sig_el = _writable_item(rc, req, "signature")
     sig_id = sig_el.get("id")
     name = None if sig_id is not None else sig_el.get("name")
     if sig_id is None and name is None:
@@ -214,8 +216,7 @@ def delete_signature(rc: RequestContext, req: El) -> El:
     # zimbraPrefForwardReplySignatureId and the identities' references are left dangling.
     if entry.attrs.get("zimbraPrefDefaultSignatureId") == [sig.id]:
         entry.attrs.pop("zimbraPrefDefaultSignatureId", None)
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     return El("DeleteSignatureResponse", ACC)
 
 
@@ -280,11 +281,7 @@ def get_identities(rc: RequestContext, req: El) -> El:
 
 @handler(ACC, "ModifyIdentityRequest", "user")
 def modify_identity(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    ident_el = req.child("identity")
-    if ident_el is None:
-        raise missing_element("identity")
+    entry, ident_el = _writable_item(rc, req, "identity")
     ident_id, name = ident_el.get("id"), ident_el.get("name")
     mods = parse_mods(_ident_pairs(ident_el))
     validate_mods(mods)
@@ -305,18 +302,13 @@ def modify_identity(rc: RequestContext, req: El) -> El:
         apply_mods(target.attrs, mods)
         new_name = target.attrs.get("zimbraPrefIdentityName", [target.name])[0]
         target.name = new_name
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     return El("ModifyIdentityResponse", ACC)
 
 
 @handler(ACC, "CreateIdentityRequest", "user")
 def create_identity(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    ident_el = req.child("identity")
-    if ident_el is None:
-        raise missing_element("identity")
+    entry, ident_el = _writable_item(rc, req, "identity")
     name = ident_el.get("name")
     if not name:
         raise missing_attr("name")
@@ -332,8 +324,7 @@ def create_identity(rc: RequestContext, req: El) -> El:
     attrs["zimbraPrefIdentityName"] = [name]
     attrs["zimbraPrefIdentityId"] = [ident_id]
     entry.identities[ident_id] = ChildEntry(ident_id, name, attrs)
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     resp = El("CreateIdentityResponse", ACC)
     el = resp.add("identity", {"name": name, "id": ident_id})
     for k in sorted(attrs):
@@ -344,11 +335,7 @@ def create_identity(rc: RequestContext, req: El) -> El:
 
 @handler(ACC, "DeleteIdentityRequest", "user")
 def delete_identity(rc: RequestContext, req: El) -> El:
-    require_options(rc)
-    entry = rc.require_target()
-    ident_el = req.child("identity")
-    if ident_el is None:
-        raise missing_element("identity")
+    entry, ident_el = _writable_item(rc, req, "identity")
     ident_id, name = ident_el.get("id"), ident_el.get("name")
     if ident_id == entry.id or name == "DEFAULT":
         raise invalid_request("can't delete default identity")
@@ -363,6 +350,5 @@ def delete_identity(rc: RequestContext, req: El) -> El:
     if target is None:
         raise _no_ident(ident_id or name or "")
     del entry.identities[target.id]
-    rc.record_write(entry.name)
-    rc.write_through(entry)
+    _saved(rc, entry)
     return El("DeleteIdentityResponse", ACC)
