@@ -13,6 +13,8 @@ class ExitCode(enum.IntEnum):
     CONNECTION = 4  # connection refused, timeout, TLS failure, non-SOAP reply
     FAULT = 5  # Zimbra refused the request with a SOAP fault
     PARTIAL = 6  # some accounts of a batch failed
+    TICKET_PENDING = 7  # every account done, but a help-desk ticket is still pending
+    BUSY = 8  # another zcomp process is acting on the account
     INTERRUPTED = 130
 
 

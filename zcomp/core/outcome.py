@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core.findings import Finding
 from zcomp.exitcodes import ZcompError
 from zcomp.zimbra.errors import ZimbraFault
+
+
+class Result(str, enum.Enum):
+    """What happened to one account. The value is what --json, the journal and tests see."""
+
+    CONTAINED = "contained"
+    ALREADY_CONTAINED = "already-contained"
+    # Contained and cleaned, but the help-desk ticket could not be filed or linked yet.
+    TICKET_PENDING = "contained-ticket-pending"
+    # Locked, password scrambled, tokens revoked, but what the attacker planted is not all gone.
+    LOCKED_NOT_CLEANED = "locked-not-cleaned"
+    UNLOCKED = "unlocked"
+    RESTORED = "restored"
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+    REFUSED = "refused"
+    BUSY = "busy"  # another zcomp process is acting on the account
+    NOT_STARTED = "not-started"  # the run was stopped before this account was touched
+    STOPPED = "stopped"  # an urgent stop ended this account at a step boundary
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
