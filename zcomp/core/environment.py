@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from zcomp.core.addresses import Organisation
 from zcomp.core.replies import must
+from zcomp.core.stop import StopRequest
 from zcomp.zimbra.requests import GetAllDomains, GetAllServers, Request
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class Environment:
     settings: Settings
     operator: str = "zcomp"
     events: Callable[[str, str], None] = _no_event
+    # Shared by every worker of a run: set by the signal handlers, read by the playbooks.
+    stop: StopRequest = field(default_factory=StopRequest)
     _org: Organisation | None = field(default=None, repr=False)
     _mtas: list[str] | None = field(default=None, repr=False)
 
