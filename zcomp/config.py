@@ -7,6 +7,7 @@ Pure: no Click, no rich. `load_settings` is the whole public surface besides the
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -57,6 +58,8 @@ class LockdownSettings:
     internal_domains: tuple[str, ...] = ()
     confirm_threshold: int = 10
     workers: int = 4
+    # Seconds one account may spend retrying transient failures (lost replies, faults, resets).
+    retry_budget: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,13 @@ def _bool(value: Any) -> bool:
 
 
 def _positive_number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise _BadValue("expected a number > 0")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _BadValue("expected a finite number > 0")
     return float(value)
 
 
@@ -186,6 +194,7 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "internal_domains": _string_list,
         "confirm_threshold": _int_at_least(0),
         "workers": _int_at_least(1),
+        "retry_budget": _positive_number,
     },
     "unlock": {
         "min_locked_minutes": _int_at_least(0),
@@ -546,6 +555,7 @@ EXAMPLE_CONFIG = """\
 # internal_domains = []             # extra domains counted as the organisation's
 # confirm_threshold = 10            # batch size above which typed confirmation is asked
 # workers = 4
+# retry_budget = 120                # seconds an account may spend retrying transient failures
 
 [unlock]
 # min_locked_minutes = 60

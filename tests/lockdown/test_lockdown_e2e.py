@@ -158,8 +158,8 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
         for where, data in places.items():
             assert secret.encode() not in data, f"a secret leaked into {where}"
 
-    # Round trips: login + 5 (containment is one of them).
-    assert len(tap.exchanges) <= 6
+    # Round trips: login + 6 (the claim that keeps a second zcomp out, then containment is one).
+    assert len(tap.exchanges) <= 7
     assert out["round_trips"] == len(tap.exchanges)
 
     # A second run verifies, changes nothing, files no second ticket.

@@ -3,7 +3,7 @@
 Step 4 is one user-side BatchRequest: every write (filter lists, signatures, identities)
 followed by the reads that verify them. Step 5 is one admin BatchRequest: the account
 attributes (forwarding, auto-reply, the zimbraNotes marker), a cache flush, and a read-back.
-Each write is journaled with the status Zimbra gave it.
+Both go through the change executor: journaled, verified, retried only when not applied.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from zcomp.core import findings as F
+from zcomp.core.change import Change, Check
 from zcomp.core.contain import PRE_STATE_ATTRS
-from zcomp.core.environment import Environment
+from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
-from zcomp.core.lockdown_state import LockdownState, record
+from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.notes import add_marker
-from zcomp.core.replies import problem
 from zcomp.zimbra.model import Account, FilterRule, Signature
 from zcomp.zimbra.requests import (
     DeleteIdentity,
@@ -86,62 +86,73 @@ def plan(findings: list[Finding]) -> list[str]:
 # ---------------------------------------------------------------- step 4: mailbox settings
 
 
-def clean_mailbox(env: Environment, state: LockdownState) -> None:
+def mailbox_changes(state: LockdownState) -> list[Change]:
+    """One change per mailbox write, each with the user-side read that verifies it."""
     by_kind: dict[str, list[Finding]] = {}
     for f in state.removals:
         by_kind.setdefault(f.kind, []).append(f)
-    kept_in = kept_rules(state.mailbox.rules, by_kind.get(F.FILTER, []))
-    kept_out = kept_rules(state.mailbox.outgoing_rules, by_kind.get(F.OUTGOING_FILTER, []))
-    writes: list[tuple[Request[Any], list[Finding]]] = []
-    if F.FILTER in by_kind:
-        writes.append((ModifyFilterRules(tuple(kept_in)), by_kind[F.FILTER]))
-    if F.OUTGOING_FILTER in by_kind:
-        writes.append(
-            (ModifyFilterRules(tuple(kept_out), outgoing=True), by_kind[F.OUTGOING_FILTER])
+    out: list[Change] = []
+    for kind, outgoing in ((F.FILTER, False), (F.OUTGOING_FILTER, True)):
+        if kind not in by_kind:
+            continue
+        rules = state.mailbox.outgoing_rules if outgoing else state.mailbox.rules
+        kept = kept_rules(rules, by_kind[kind])
+        out.append(
+            _change(
+                ModifyFilterRules(tuple(kept), outgoing=outgoing),
+                by_kind[kind],
+                read=GetFilterRules(outgoing=outgoing),
+                check=_rules_check(kept),
+            )
         )
     for f in by_kind.get(F.SIGNATURE, []):
         if f.replacement.get("delete"):
-            writes.append((DeleteSignature(id=f.item.get("id")), [f]))
+            request: Request[Any] = DeleteSignature(id=f.item.get("id"))
         else:
-            writes.append((ModifySignature(Signature.from_dict(f.replacement["restore"])), [f]))
+            request = ModifySignature(Signature.from_dict(f.replacement["restore"]))
+        out.append(_change(request, [f], read=GetSignatures(), check=_signature_check(f)))
     for f in by_kind.get(F.IDENTITY, []):
         if f.replacement.get("delete"):
-            writes.append((DeleteIdentity(id=f.item["id"]), [f]))
+            request = DeleteIdentity(id=f.item["id"])
         else:
-            writes.append((ModifyIdentity(id=f.item["id"], attrs=f.replacement["attrs"]), [f]))
-    if not writes:
+            request = ModifyIdentity(id=f.item["id"], attrs=f.replacement["attrs"])
+        out.append(
+            _change(request, [f], read=GetIdentities(), check=_identity_check(state.account, f))
+        )
+    return out
+
+
+def _change(
+    request: Request[Any], fixed: list[Finding], *, read: Request[Any], check: Check
+) -> Change:
+    first = fixed[0]
+    after = (
+        first.replacement.get("restore") or first.replacement.get("attrs")
+        if isinstance(first.replacement, dict)
+        else None
+    )
+    return Change(
+        request=request,
+        step="clean",
+        kind=first.kind,
+        target=", ".join(f.key for f in fixed),
+        before=first.item if len(fixed) == 1 else [f.item for f in fixed],
+        after=after,
+        plan="; ".join(describe_fix(f) for f in fixed),
+        done="; ".join(describe_done(f) for f in fixed),
+        detail="; ".join(f.reason for f in fixed),
+        read=read,
+        check=check,
+    )
+
+
+def clean_mailbox(executor: Executor, state: LockdownState) -> None:
+    changes = mailbox_changes(state)
+    if not changes:
         return
-    reads: list[Request[Any]] = [
-        GetFilterRules(),
-        GetFilterRules(outgoing=True),
-        GetSignatures(),
-        GetIdentities(),
-    ]
-    results = env.client.batch([w for w, _ in writes] + reads, as_account=state.account.id)
-    for (_request, fixed), result in zip(writes, results, strict=False):
-        for f in fixed:
-            after = (
-                f.replacement.get("restore") or f.replacement.get("attrs")
-                if f.replacement
-                else None
-            )
-            record(
-                env,
-                state,
-                result,
-                step="clean",
-                kind=f.kind,
-                target=f.key,
-                before=f.item,
-                after=after,
-                done=describe_done(f),
-                detail=f.reason,
-            )
-    rules_in, rules_out, signatures, identities = results[len(writes) :]
-    _verify_rules(state, "incoming", rules_in, kept_in, by_kind.get(F.FILTER, []))
-    _verify_rules(state, "outgoing", rules_out, kept_out, by_kind.get(F.OUTGOING_FILTER, []))
-    _verify_signatures(state, signatures, by_kind.get(F.SIGNATURE, []))
-    _verify_identities(state, identities, by_kind.get(F.IDENTITY, []))
+    applied = executor.apply(changes, as_account=state.account.id)
+    state.done += applied.done
+    state.problems += applied.problems
 
 
 def kept_rules(rules: list[FilterRule], removed: list[Finding]) -> list[FilterRule]:
@@ -155,62 +166,49 @@ def _rule_shape(rule: FilterRule) -> dict[str, Any]:
     return shape
 
 
-def _verify_rules(
-    state: LockdownState, label: str, got: Any, kept: list[FilterRule], removed: list[Finding]
-) -> None:
-    if not removed:
-        return
-    if not isinstance(got, list):
-        state.problems.append(f"could not read back the {label} filter rules")
-        return
-    if [_rule_shape(r) for r in got] != [_rule_shape(r) for r in kept]:
-        state.problems.append(f"the {label} filter rules read back differ from the cleaned list")
+def _rules_check(kept: list[FilterRule]) -> Check:
+    def check(got: Any) -> str | None:
+        if [_rule_shape(r) for r in got] != [_rule_shape(r) for r in kept]:
+            return "rules that differ from the cleaned list"
+        return None
+
+    return check
 
 
-def _verify_signatures(state: LockdownState, got: Any, fixed: list[Finding]) -> None:
-    if not fixed:
-        return
-    if not isinstance(got, list):
-        state.problems.append("could not read back the signatures")
-        return
-    by_id = {s.id: s for s in got}
-    for f in fixed:
-        now = by_id.get(f.item.get("id"))
+def _signature_check(f: Finding) -> Check:
+    def check(got: Any) -> str | None:
+        now = {s.id: s for s in got}.get(f.item.get("id"))
         if f.replacement.get("delete"):
-            if now is not None:
-                state.problems.append(f"signature {f.key!r} is still there")
-            continue
+            return None if now is None else f"signature {f.key!r} still there"
         # ModifySignature changes only the content types it sends: compare just those.
         for ctype, text in f.replacement["restore"]["contents"].items():
             if now is None or now.contents.get(ctype, "") != text:
-                state.problems.append(f"signature {f.key!r}: {ctype} was not restored")
+                return f"signature {f.key!r} with {ctype} not restored"
+        return None
+
+    return check
 
 
-def _verify_identities(state: LockdownState, got: Any, fixed: list[Finding]) -> None:
-    if not fixed:
-        return
-    if not isinstance(got, list):
-        state.problems.append("could not read back the identities")
-        return
-    by_id = {i.id: i for i in got}
-    account = state.account
+def _identity_check(account: Account, f: Finding) -> Check:
     filled_in = {
         "zimbraPrefFromAddress": {account.name, *account.values("zimbraMailCanonicalAddress")},
         "zimbraPrefFromDisplay": {*account.values("displayName"), *account.values("cn")},
     }
-    for f in fixed:
-        now = by_id.get(f.item["id"])
+
+    def check(got: Any) -> str | None:
+        now = {i.id: i for i in got}.get(f.item["id"])
         if f.replacement.get("delete"):
-            if now is not None:
-                state.problems.append(f"identity {f.key!r} is still there")
-            continue
+            return None if now is None else f"identity {f.key!r} still there"
         for attr, value in f.replacement["attrs"].items():
             have = (now.get(attr) if now else None) or ""
             if have == value or (value == "" and not have):
                 continue
             if value == "" and have in filled_in.get(attr, ()):
                 continue  # unset, read back as what Zimbra fills in: the account's own values
-            state.problems.append(f"identity {f.key!r}: {attr} is {have!r}, expected {value!r}")
+            return f"identity {f.key!r} with {attr}={have!r}"
+        return None
+
+    return check
 
 
 # ---------------------------------------------------------------- step 5: account attributes
@@ -227,72 +225,105 @@ def account_changes(state: LockdownState) -> tuple[dict[str, str | list[str]], l
     return changes, fixes
 
 
-def clean_account(env: Environment, state: LockdownState) -> None:
+def clean_account(
+    executor: Executor, state: LockdownState, release: dict[str, str | list[str]]
+) -> bool:
     """Attributes and the notes marker as two writes, so a full zimbraNotes (or any trouble with
-    the marker) never keeps the forwarding from being removed."""
+    the marker) never keeps the forwarding from being removed; `release` withdraws this
+    process's claim on the account in the marker's write (True when that write applied)."""
     account = state.account
     changes, fixes = account_changes(state)
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
     if notes is None:
         state.warnings.append("zimbraNotes is full (1024 characters): no zcomp line was added")
         state.marker = ""
-    writes: list[Request[Any]] = []
+    read = GetAccount(account.id, by="id", attrs=(*PRE_STATE_ATTRS, *[f.key for f in fixes]))
+    writes: list[Change] = []
     if changes:
-        writes.append(ModifyAccount(account.id, changes))
+        writes.append(
+            Change(
+                request=ModifyAccount(account.id, changes),
+                step="clean",
+                kind=fixes[0].kind if len(fixes) == 1 else "account-attributes",
+                target=", ".join(f.key for f in fixes),
+                before={f.key: f.item for f in fixes},
+                after=changes,
+                plan="; ".join(describe_fix(f) for f in fixes),
+                done="; ".join(describe_done(f) for f in fixes),
+                detail="; ".join(f.reason for f in fixes),
+                read=read,
+                check=lambda got: _fixes_differ(got, fixes),
+            )
+        )
+    marker: dict[str, str | list[str]] = {**release}
     if notes is not None:
-        writes.append(ModifyAccount(account.id, {"zimbraNotes": notes}))
-    verify = GetAccount(account.id, by="id", attrs=(*PRE_STATE_ATTRS, *[f.key for f in fixes]))
-    results = env.client.batch([*writes, FlushCache(ids=(account.id,), all_servers=True), verify])
-    modified = results[0] if changes else None
-    for f in fixes:
-        record(
-            env,
-            state,
-            modified,
+        marker["zimbraNotes"] = notes
+    if marker:
+        writes.append(
+            Change(
+                request=ModifyAccount(account.id, marker),
+                step="record",
+                kind="notes-marker",
+                target=account.name,
+                before=account.get("zimbraNotes"),
+                after=notes,
+                plan="add a zcomp line to zimbraNotes (earlier notes kept)",
+                done="added a zcomp line to zimbraNotes (earlier notes kept)"
+                if notes is not None
+                else "withdrew this process's claim on the account",
+                read=read,
+                check=lambda got: (
+                    None
+                    if not state.marker or state.marker in (got.get("zimbraNotes") or "")
+                    else "a zimbraNotes without the zcomp line"
+                ),
+            )
+        )
+    writes.append(
+        Change(
+            request=FlushCache(ids=(account.id,), all_servers=True),
             step="clean",
-            kind=f.kind,
-            target=f.key,
-            before=f.item,
-            after=f.replacement,
-            done=describe_done(f),
-            detail=f.reason,
-        )
-    if notes is not None:
-        record(
-            env,
-            state,
-            results[len(writes) - 1],
-            step="record",
-            kind="notes-marker",
+            kind="flush-cache",
             target=account.name,
-            before=account.get("zimbraNotes"),
-            after=notes,
-            done="added a zcomp line to zimbraNotes (earlier notes kept)",
+            before=None,
+            after="allServers",
+            plan="flush the account cache on every mailbox server again",
+            done="flushed the account cache on every mailbox server",
         )
-    flushed, readback = results[len(writes) :]
-    if trouble := problem("flushing the caches after cleaning", flushed):
-        state.problems.append(trouble)
+    )
+    applied = executor.apply(writes, reads=[read])
+    state.done += [
+        a.change.done for a in applied.applied if a.ok and a.change.kind != "flush-cache"
+    ]
+    state.problems += applied.problems
+    readback = applied.reads[0]
     if not isinstance(readback, Account):
         state.problems.append("could not read the account back")
-        return
-    verify_account(state, readback, fixes)
+    else:
+        verify_account(state, readback, fixes)
+    return any(a.ok for a in applied.applied if a.change.kind == "notes-marker")
+
+
+def _fixes_differ(got: Any, fixes: list[Finding]) -> str | None:
+    for f in fixes:
+        if f.kind == F.ADMIN_FORWARDING:
+            left = set(got.values(f.key)) & set(f.replacement)
+            if left:
+                return f"admin forwarding with {sorted(left)}"
+            continue
+        value = got.get(f.key) or ""
+        if value != (f.replacement or "") and not (f.replacement == "FALSE" and value == ""):
+            return f"{f.key}={value!r}"
+    return None
 
 
 def verify_account(state: LockdownState, now: Account, fixes: list[Finding]) -> None:
+    """What must hold once lockdown is done, whatever each write said."""
     if now.get("zimbraAccountStatus") != "locked":
         state.problems.append(f"account status is {now.get('zimbraAccountStatus')!r}, not locked")
-    before = state.pre_state.get("zimbraAuthTokenValidityValue") if state.pre_state else None
+    before = state.account.get("zimbraAuthTokenValidityValue")
     after = now.get("zimbraAuthTokenValidityValue")
-    if after is None or after == before:
+    if after is None or (after == before and not state.resumed):
         state.problems.append("zimbraAuthTokenValidityValue did not change: old tokens may work")
-    if state.marker and state.marker not in (now.get("zimbraNotes") or ""):
-        state.problems.append("the zimbraNotes marker was not written")
-    for f in fixes:
-        if f.kind == F.ADMIN_FORWARDING:
-            left = set(now.values(f.key)) & set(f.replacement)
-            if left:
-                state.problems.append(f"admin forwarding still has {sorted(left)}")
-            continue
-        value = now.get(f.key) or ""
-        if value != (f.replacement or "") and not (f.replacement == "FALSE" and value == ""):
-            state.problems.append(f"{f.key} is {value!r}, expected {f.replacement!r}")
+    if (left := _fixes_differ(now, fixes)) is not None:
+        state.problems.append(f"still there after cleaning: {left}")

@@ -1,21 +1,23 @@
 """Lockdown step 2: contain in one round trip.
 
-One BatchRequest: pre-state read, status locked + password history raised, a random
-password (which also raises zimbraAuthTokenValidityValue and so kills every token), caches
-flushed on all servers, the sender's queued mail held on every MTA, then evidence reads
-(held-queue summary, sessions, admin filter scripts).
+One BatchRequest (through the executor, in order, stopping at the first failure): status
+locked + password history raised, a random password (which also raises
+zimbraAuthTokenValidityValue and so kills every token), caches flushed on all servers, the
+sender's queued mail held on every MTA; then the read-back and the evidence reads (held-queue
+summary, sessions, admin filter scripts).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from zcomp.core.change import Change
 from zcomp.core.environment import Environment
-from zcomp.core.lockdown_state import LockdownState, record
+from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.passwords import random_password
 from zcomp.core.snapshot import session_rows
 from zcomp.zimbra.errors import ZimbraFault
-from zcomp.zimbra.model import Account
+from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.requests import (
     AdminGetFilterRules,
     FlushCache,
@@ -84,97 +86,128 @@ def plan(env: Environment, account: Account) -> list[str]:
     return lines
 
 
-def contain(env: Environment, state: LockdownState) -> None:
+def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
+    """Lock (history raised first), scramble the password, flush every server's cache, hold
+    the queued mail on every MTA: in this order, each with its read-back."""
     account = state.account
     changes = lock_changes(env, account)
     senders = hold_senders(account)
     state.held_senders = senders
+    read = GetAccount(account.id, by="id", attrs=PRE_STATE_ATTRS)
+    validity = account.get("zimbraAuthTokenValidityValue")
+    history = changes.get("zimbraPasswordEnforceHistory")
+    locked = "locked the account (zimbraAccountStatus=locked)"
+    if history:
+        locked += f" and raised the password history to {history} entries"
+    plan_lines = plan(env, account)
+    out = [
+        Change(
+            request=ModifyAccount(account.id, changes),
+            step="contain",
+            kind="account-status",
+            target=account.name,
+            before={k: account.values(k) for k in changes},
+            after=changes,
+            plan=plan_lines[0],
+            done=locked,
+            read=read,
+            check=lambda got: attrs_differ(got, changes),
+        ),
+        Change(
+            request=SetPassword(account.id, random_password()),
+            step="contain",
+            kind="password",
+            target=account.name,
+            before="(phished password)",
+            after="(random, not recorded)",
+            plan="set a random password (never shown)",
+            done="set a random password (never shown), which invalidates every login token",
+            read=read,
+            # SetPassword raises the validity value: that it moved says the password was set.
+            check=lambda got: (
+                None
+                if got.get("zimbraAuthTokenValidityValue") not in (None, validity)
+                else "zimbraAuthTokenValidityValue unchanged"
+            ),
+        ),
+        Change(
+            request=FlushCache(ids=(account.id,), all_servers=True),
+            step="contain",
+            kind="flush-cache",
+            target=account.name,
+            before=None,
+            after="allServers",
+            plan="flush the account cache on every mailbox server",
+            done="flushed the account cache on every mailbox server",
+        ),
+    ]
     # One query per queue matches every sender (Zimbra ORs the matches of a field).
-    holds = [
-        MailQueueAction(server=mta, queue=queue, op="hold", senders=tuple(senders))
-        for mta in env.mtas
-        for queue in HOLD_QUEUES
-    ]
-    summaries = [
-        GetMailQueue(server=mta, queue="hold", senders=tuple(senders), limit=HELD_SUMMARY_LIMIT)
-        for mta in env.mtas
-    ]
-    evidence: list[Request[Any]] = [
+    for mta in env.mtas:
+        for queue in HOLD_QUEUES:
+            out.append(
+                Change(
+                    request=MailQueueAction(
+                        server=mta, queue=queue, op="hold", senders=tuple(senders)
+                    ),
+                    step="contain",
+                    kind="mail-queue-hold",
+                    target=account.name,
+                    before=None,
+                    after={"mtas": [mta], "queue": queue, "senders": senders},
+                    plan=f"hold the {queue} mail of {', '.join(senders)} on {mta}",
+                    done=f"held the {queue} mail of {', '.join(senders)} on {mta}",
+                )
+            )
+    return out
+
+
+def attrs_differ(got: Any, wanted: dict[str, str | list[str]]) -> str | None:
+    """None when every attribute reads back as written ("" meaning unset)."""
+    if not isinstance(got, Account):
+        return "no account"
+    for attr, value in wanted.items():
+        if attr.startswith("-"):
+            left = set(got.values(attr[1:])) & set([value] if isinstance(value, str) else value)
+            if left:
+                return f"{attr[1:]} still has {sorted(left)}"
+            continue
+        if attr.startswith("+"):
+            if value not in got.values(attr[1:]):
+                return f"{attr[1:]} lacks {value!r}"
+            continue
+        have = got.values(attr)
+        want = [value] if isinstance(value, str) else list(value)
+        if [v for v in want if v] != have:
+            return f"{attr} is {have!r}"
+    return None
+
+
+def evidence_reads(env: Environment, state: LockdownState) -> list[Request[Any]]:
+    """Read in the containment round trip: the held mail, live sessions, admin filter scripts."""
+    account = state.account
+    return [
+        *[
+            GetMailQueue(
+                server=mta,
+                queue="hold",
+                senders=tuple(state.held_senders),
+                limit=HELD_SUMMARY_LIMIT,
+            )
+            for mta in env.mtas
+        ],
         GetSessions(type="soap"),
         GetSessions(type="imap"),
         *[AdminGetFilterRules(account.id, when=w, outgoing=o) for w, o in _ADMIN_SCRIPTS],
     ]
-    containment: list[Request[Any]] = [
-        GetAccount(account.id, by="id", attrs=PRE_STATE_ATTRS),
-        ModifyAccount(account.id, changes),
-        SetPassword(account.id, random_password()),
-        FlushCache(ids=(account.id,), all_servers=True),
-    ]
-    results = env.client.batch([*containment, *holds, *summaries, *evidence])
-    pre, locked, password, flushed = results[:4]
-    hold_results = results[4 : 4 + len(holds)]
-    summary_results = results[4 + len(holds) : 4 + len(holds) + len(summaries)]
-    evidence_results = results[4 + len(holds) + len(summaries) :]
-
-    if isinstance(pre, Account):
-        state.pre_state = pre
-    before = {k: account.values(k) for k in changes}
-    if (
-        record(
-            env,
-            state,
-            locked,
-            step="contain",
-            kind="account-status",
-            target=account.name,
-            before=before,
-            after=changes,
-            done="locked the account (zimbraAccountStatus=locked)",
-        )
-        and "zimbraPasswordEnforceHistory" in changes
-    ):
-        state.done.append(
-            f"raised password history to {changes['zimbraPasswordEnforceHistory']} entries"
-        )
-    record(
-        env,
-        state,
-        password,
-        step="contain",
-        kind="password",
-        target=account.name,
-        before="(phished password)",
-        after="(random, not recorded)",
-        done="set a random password (never shown), which invalidates every login token",
-    )
-    record(
-        env,
-        state,
-        flushed,
-        step="contain",
-        kind="flush-cache",
-        target=account.name,
-        before=None,
-        after="allServers",
-        done="flushed the account cache on every mailbox server",
-    )
-    _absorb_holds(env, state, holds, hold_results, summary_results)
-    _absorb_evidence(state, evidence_results)
 
 
-def _absorb_holds(
-    env: Environment,
-    state: LockdownState,
-    holds: list[MailQueueAction],
-    hold_results: list[Any],
-    summary_results: list[Any],
-) -> None:
-    account = state.account
-    if not holds:
+def absorb(env: Environment, state: LockdownState, reads: list[Any]) -> None:
+    """Take what the containment round trip read into the lockdown's state."""
+    if not env.mtas:
         state.warnings.append("no MTA server is listed (GetAllServers service=mta): nothing held")
-        return
-    for summary in summary_results:
-        if isinstance(summary, ZimbraFault) or not hasattr(summary, "messages"):
+    summaries, evidence = reads[: len(env.mtas)], reads[len(env.mtas) :]
+    for summary in summaries:
+        if not isinstance(summary, QueueSummary):
             continue
         state.held.append(
             {
@@ -188,23 +221,7 @@ def _absorb_holds(
                 ],
             }
         )
-    held = sum(q["total"] for q in state.held)
-    failed = [
-        (h, r) for h, r in zip(holds, hold_results, strict=True) if isinstance(r, ZimbraFault)
-    ]
-    where = f"{len(env.mtas)} MTA(s)"
-    first_fault = failed[0][1] if failed else None
-    record(
-        env,
-        state,
-        first_fault if first_fault is not None else "ok",
-        step="contain",
-        kind="mail-queue-hold",
-        target=account.name,
-        before=None,
-        after={"held": held, "mtas": env.mtas, "senders": state.held_senders},
-        done=f"held {held} queued message(s) from {', '.join(state.held_senders)} on {where}",
-    )
+    _absorb_evidence(state, evidence)
 
 
 def _absorb_evidence(state: LockdownState, results: list[Any]) -> None:

@@ -2,35 +2,57 @@
 
 Round trips after login (whatever the number of rules, signatures and identities):
   1 resolve   GetAccount (+ domains and MTAs, once per worker)
-  2 contain   one BatchRequest (zcomp.core.contain)
-  3 snapshot  one user-side BatchRequest: filter rules in/out, signatures, identities, prefs
-  4 clean     one user-side BatchRequest: the writes, then their read-back (zcomp.core.clean)
-  5 account   one BatchRequest: forwarding/auto-reply/notes, FlushCache, read-back
-A second run on a contained account reads (1 and 3), finds nothing to do and says so; if
+  2 claim     this process's claim on the account, read back (zcomp.core.actor)
+  3 contain   one BatchRequest: the containment changes, their read-back, the evidence reads
+  4 snapshot  one user-side BatchRequest: filter rules in/out, signatures, identities, prefs
+  5 clean     one user-side BatchRequest: the writes, then their read-back (zcomp.core.clean)
+  6 account   one BatchRequest: forwarding/auto-reply/notes (+ the claim withdrawn), FlushCache,
+              read-back
+Every write goes through the change executor (journaled, verified, retried only when a
+read-back shows it did not apply). The incident says where the account is: open (nothing
+confirmed yet), locked-not-cleaned, contained, failed. The ticket is recorded as pending before
+it is filed; an account contained without its ticket is reported as such (exit 7).
+A second run on a contained account reads (1 and 4), finds nothing to do and says so; if
 something risky came back, it contains and cleans again under the same incident.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from zcomp.core import clean, contain
+from zcomp.core.actor import CLAIM_TTL, Actor, Busy
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.evidence import build_bundle, write_bundle
+from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
-from zcomp.core.notes import lock_marker
-from zcomp.core.outcome import AccountOutcome
+from zcomp.core.notes import lock_marker, marker_incident
+from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
-from zcomp.core.snapshot import load_baseline, read_mailbox
-from zcomp.core.ticketing import lockdown_ticket, recontain_comment
-from zcomp.exitcodes import ZcompError
-from zcomp.journal import CONTAINED, FAILED, Incident
+from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
+from zcomp.core.stop import Stopped
+from zcomp.core.ticketing import (
+    comment_op,
+    file_pending,
+    lockdown_ticket,
+    open_op,
+    recontain_comment,
+)
+from zcomp.exitcodes import ExitCode, ZcompError
+from zcomp.journal import CONTAINED, FAILED, LOCKED, Incident
+from zcomp.tickets import TicketError
+from zcomp.tickets.guard import withhold_secrets
+from zcomp.zimbra.model import Account
 from zcomp.zimbra.requests import GetAccount
+
+WAIT_POLL_S = (1.0, 2.0)  # --wait: seconds between looks, with jitter so waiters spread out
 
 
 @dataclass
@@ -39,106 +61,336 @@ class LockdownOptions:
     dry_run: bool = False
     force: bool = False
     evidence_dir: str | None = None
+    wait: bool = False  # wait for another zcomp acting on the account instead of reporting busy
 
 
 def lockdown_account(env: Environment, name: str, options: LockdownOptions) -> AccountOutcome:
-    outcome = AccountOutcome(account=name, result="failed")
+    outcome = AccountOutcome(account=name, result=Result.FAILED)
     start = env.client.round_trips
-    try:
-        _run(env, name, options, outcome)
-    except ZcompError as exc:  # Zimbra, journal or ticket trouble: one line for this account
-        record_error(outcome, exc)
+    deadline = time.monotonic() + CLAIM_TTL.total_seconds()
+    while True:
+        run = _Run(env, options, outcome)
+        try:
+            run.go(name)
+            break
+        except Busy as exc:
+            if options.wait and time.monotonic() < deadline:
+                env.event(name, f"waiting: {exc.message}")
+                time.sleep(random.uniform(*WAIT_POLL_S))
+                continue
+            outcome.result = Result.BUSY
+            outcome.error = {"code": "busy", "message": exc.message, "exit": int(ExitCode.BUSY)}
+            break
+        except Stopped as exc:
+            run.stopped(exc)
+            break
+        except ZcompError as exc:  # Zimbra, journal or ticket trouble: one line for this account
+            record_error(outcome, exc)
+            run.failed()
+            break
+        finally:
+            run.release()
     outcome.round_trips = env.client.round_trips - start
     return outcome
 
 
-def _run(env: Environment, name: str, options: LockdownOptions, outcome: AccountOutcome) -> None:
-    # 1 resolve ---------------------------------------------------------------------------
-    env.event(name, "resolving")
-    results = env.client.batch([GetAccount(name, by="name", apply_cos=True), *env.facts_requests()])
-    account = must(results[0])
-    env.absorb_facts(results[1:])
-    outcome.account = account.name
-    state = LockdownState(account=account)
-    if _refused(env, state, options, outcome):
-        return
+class _Run:
+    """One attempt at one account (a --wait that finds it busy makes another)."""
 
-    incident = env.journal.open_incident(account.id)
-    # Only a baseline taken before the incident can be trusted as known-good.
-    state.baseline = load_baseline(
-        env.journal, account.id, before=incident.started_at if incident else None
-    )
-    recontain = False
-    if incident is not None:
-        outcome.incident = incident.id
-        _copy_ticket(incident, outcome)
-    if incident is not None and incident.state == CONTAINED:
-        if account.get("zimbraAccountStatus") == "locked":
-            state.mailbox = read_mailbox(env.client, account.id)
-            state.findings = classify_account(
-                account, state.mailbox, env.organisation, env.settings.policy, state.baseline
-            )
-            if not state.removals:
-                outcome.kept = state.findings
-                outcome.result = "already-contained"
+    def __init__(self, env: Environment, options: LockdownOptions, outcome: AccountOutcome):
+        self.env = env
+        self.options = options
+        self.outcome = outcome
+        self.executor = Executor(env)
+        self.actor = Actor(env)
+        self.state: LockdownState | None = None
+
+    # ------------------------------------------------------------------ the steps
+
+    def go(self, name: str) -> None:
+        env, outcome, options = self.env, self.outcome, self.options
+        env.event(name, "resolving")
+        asked = datetime.now(timezone.utc)
+        account = self._resolve(name)
+        outcome.account = account.name
+        state = self.state = LockdownState(account=account)
+        if _refused(env, state, options, outcome):
+            return
+        self.actor.take_local(account)
+        incident = env.journal.open_incident(account.id)
+        if incident is not None and _touched_since(env, incident, asked):
+            # Another process of this journal acted on it while we resolved: look again.
+            account = state.account = self._resolve(name)
+        state.baseline = load_baseline(
+            env.journal, account.id, before=incident.started_at if incident else None
+        )
+        recontain = False
+        if incident is not None:
+            outcome.incident = incident.id
+            _copy_ticket(incident, outcome)
+        if incident is not None and incident.state == CONTAINED:
+            if account.get("zimbraAccountStatus") == "locked":
+                if self._nothing_came_back(incident):
+                    return
+            else:
+                outcome.warnings.append(
+                    f"incident {incident.id} is open but the account is "
+                    f"{account.get('zimbraAccountStatus')}: containing it again"
+                )
+            recontain = True
+        elif incident is not None:
+            outcome.warnings.append(f"resuming incident {incident.id} ({incident.state})")
+        elif self._contained_elsewhere(account):
+            return
+
+        if options.dry_run:
+            _dry_run(env, self.executor, state, outcome)
+            return
+
+        with env.stop.changing_section():
+            fresh = self.actor.claim_remote(self.executor, account)
+            if incident is None and self._contained_elsewhere(fresh):
                 return
+            state.account = account = fresh
+            self._change(incident, recontain)
+
+    def _change(self, incident: Incident | None, recontain: bool) -> None:
+        env, outcome, options = self.env, self.outcome, self.options
+        state = self._state
+        account = state.account
+        reason = withhold_secrets(options.reason)
+        if incident is None:
+            incident = env.journal.start_incident(
+                account.id, account.name, reason=reason, operator=env.operator
+            )
+        state.incident_id = self.executor.incident = incident.id
+        outcome.incident = incident.id
+        state.marker = lock_marker(incident.id, datetime.now(timezone.utc))
+
+        resume = incident.state == LOCKED and account.get("zimbraAccountStatus") == "locked"
+        if resume:
+            state.resumed = True
+            outcome.warnings.append("already locked by the interrupted run: not locked again")
+        else:
+            env.event(account.name, "containing")
+            self._contain()
+            if not self._locked():
+                return
+        env.journal.set_incident_state(incident.id, LOCKED)
+
+        env.stop.checkpoint("the snapshot")
+        env.event(account.name, "snapshot")
+        state.mailbox = self._read_mailbox()
+        state.findings = classify_account(
+            account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+        )
+        bundle = build_bundle(evidence_parts(state))
+        sha = env.journal.store_evidence(incident.id, bundle)
+        outcome.evidence_sha256 = sha
+        if options.evidence_dir:
+            path = write_bundle(bundle, sha, options.evidence_dir, account.name, incident.id)
+            outcome.evidence_path = str(path)
+
+        env.stop.checkpoint("cleaning")
+        env.event(account.name, "cleaning")
+        clean.clean_mailbox(self.executor, state)
+        if clean.clean_account(self.executor, state, self.actor.release_changes()):
+            self.actor.claim = None  # withdrawn in the marker's write
+
+        outcome.removed = state.removals
+        outcome.kept = [f for f in state.findings if not f.remove]
+        outcome.held = sum(int(q.get("total", 0)) for q in state.held)
+        outcome.warnings += state.warnings
+        outcome.extra["done"] = list(state.done)
+        if state.problems:
+            outcome.result = Result.LOCKED_NOT_CLEANED
+            outcome.error = {
+                "code": "not-cleaned",
+                "message": "locked, password scrambled and tokens revoked, but not all cleaned: "
+                + "; ".join(state.problems)
+                + "; run the same command again to finish",
+                "exit": 1,
+            }
+            return
+        env.journal.set_incident_state(incident.id, CONTAINED)
+        env.stop.checkpoint("the ticket")
+        env.event(account.name, "ticket")
+        earlier = _earlier_removals(env, state)
+        self._ticket(env.journal.incident(incident.id), earlier=earlier, again=recontain)
+
+    # ------------------------------------------------------------------ pieces
+
+    @property
+    def _state(self) -> LockdownState:
+        if self.state is None:
+            raise RuntimeError("no account resolved yet")  # a programming error
+        return self.state
+
+    def _resolve(self, name: str) -> Account:
+        env = self.env
+        results = self.executor.read(
+            [GetAccount(name, by="name", apply_cos=True), *env.facts_requests()]
+        )
+        account: Account = must(results[0])
+        env.absorb_facts(results[1:])
+        return account
+
+    def _read_mailbox(self) -> MailboxState:
+        results = self.executor.read(mailbox_reads(), as_account=self._state.account.id)
+        return MailboxState.from_results([must(r) for r in results])
+
+    def _contain(self) -> None:
+        env, state = self.env, self._state
+        changes = contain.contain_changes(env, state)
+        applied = self.executor.apply(
+            changes, ordered=True, reads=contain.evidence_reads(env, state)
+        )
+        contain.absorb(env, state, applied.reads)
+        state.done += [a.change.done for a in applied.applied if a.ok]
+        state.containment = applied.applied
+        for item in applied.applied:
+            if not item.ok and item.change.kind == "mail-queue-hold":
+                state.warnings.append(item.problem)  # the account is contained all the same
+            elif not item.ok:
+                state.problems.append(item.problem)
+
+    def _locked(self) -> bool:
+        """Containment held (locked, password scrambled)? If not, the account failed."""
+        state, outcome = self._state, self.outcome
+        essential = [
+            a for a in state.containment if a.change.kind in ("account-status", "password")
+        ]
+        if all(a.ok for a in essential):
+            return True
+        self.env.journal.set_incident_state(state.incident, FAILED)
+        outcome.result = Result.FAILED
+        outcome.warnings += state.warnings
+        outcome.extra["done"] = list(state.done)
+        outcome.error = {
+            "code": "contain",
+            "message": "containment did not hold: " + "; ".join(state.problems),
+            "exit": 1,
+        }
+        return False
+
+    def _nothing_came_back(self, incident: Incident) -> bool:
+        """A contained account, looked at again: True (and the outcome set) when nothing risky
+        is back; a ticket still pending is filed now."""
+        env, state, outcome = self.env, self._state, self.outcome
+        state.mailbox = self._read_mailbox()
+        state.findings = classify_account(
+            state.account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+        )
+        if state.removals:
             outcome.warnings.append(
                 "risky settings came back after containment: "
                 + "; ".join(f.detail for f in state.removals)
             )
-        else:
-            outcome.warnings.append(
-                f"incident {incident.id} is open but the account is "
-                f"{account.get('zimbraAccountStatus')}: containing it again"
-            )
-        recontain = True
-    elif incident is not None:
-        outcome.warnings.append(f"resuming incident {incident.id} ({incident.state})")
+            return False
+        outcome.kept = state.findings
+        outcome.result = Result.ALREADY_CONTAINED
+        if incident.ticket_pending is not None or not incident.ticket_id:
+            state.incident_id = incident.id
+            pending = incident.ticket_pending or open_op(self._ticket_content(incident, []))
+            self._file(incident, pending)
+        return True
 
-    if options.dry_run:
-        _dry_run(env, state, outcome)
-        return
-
-    # The incident is recorded before any change, so a killed run leaves a trace to resume.
-    if incident is None:
-        incident = env.journal.start_incident(
-            account.id, account.name, reason=options.reason, operator=env.operator
+    def _contained_elsewhere(self, account: Account) -> bool:
+        """Locked with another journal's zcomp marker: verify and report, never re-contain."""
+        other = marker_incident(account.get("zimbraNotes") or "")
+        if other is None or account.get("zimbraAccountStatus") != "locked":
+            return False
+        env, state, outcome = self.env, self._state, self.outcome
+        state.mailbox = self._read_mailbox()
+        state.findings = classify_account(
+            account, state.mailbox, env.organisation, env.settings.policy, state.baseline
         )
-    state.incident_id = incident.id
-    outcome.incident = incident.id
-    state.marker = lock_marker(incident.id, datetime.now(timezone.utc))
+        if state.removals:
+            return False  # risky settings are back: contain and clean it here
+        self.actor.release_remote(self.executor, account)
+        outcome.kept = state.findings
+        outcome.result = Result.ALREADY_CONTAINED
+        outcome.warnings.append(
+            f"contained by another zcomp (incident {other} in its journal, per zimbraNotes)"
+        )
+        return True
 
-    env.event(account.name, "containing")
-    contain.contain(env, state)
-    env.event(account.name, "snapshot")
-    state.mailbox = read_mailbox(env.client, account.id)
-    state.findings = classify_account(
-        account, state.mailbox, env.organisation, env.settings.policy, state.baseline
-    )
-    bundle = build_bundle(evidence_parts(state))
-    sha = env.journal.store_evidence(incident.id, bundle)
-    outcome.evidence_sha256 = sha
-    if options.evidence_dir:
-        path = write_bundle(bundle, sha, options.evidence_dir, account.name, incident.id)
-        outcome.evidence_path = str(path)
-    env.event(account.name, "cleaning")
-    clean.clean_mailbox(env, state)
-    clean.clean_account(env, state)
+    def _ticket_content(self, incident: Incident, earlier: list[Finding]) -> Any:
+        state, outcome = self._state, self.outcome
+        return lockdown_ticket(
+            account=state.account,
+            incident_id=incident.id,
+            findings=state.findings,
+            earlier=earlier,
+            done=state.done,
+            held=outcome.held,
+            evidence_sha256=outcome.evidence_sha256 or incident.evidence_sha256,
+            settings=self.env.settings,
+            reason=incident.reason,
+        )
 
-    outcome.removed = state.removals
-    outcome.kept = [f for f in state.findings if not f.remove]
-    outcome.held = sum(int(q.get("total", 0)) for q in state.held)
-    outcome.warnings += state.warnings
-    outcome.extra["done"] = list(state.done)
-    if state.problems:
-        env.journal.set_incident_state(incident.id, FAILED)
-        outcome.result = "failed"
-        outcome.error = {"code": "verify", "message": "; ".join(state.problems), "exit": 1}
-        return
-    env.journal.set_incident_state(incident.id, CONTAINED)
-    env.event(account.name, "ticket")
-    _ticket(env, state, options, outcome, earlier=_earlier_removals(env, state), again=recontain)
-    outcome.result = "contained"
+    def _ticket(self, incident: Incident, *, earlier: list[Finding], again: bool) -> None:
+        state = self._state
+        if again and incident.ticket_id:
+            pending = comment_op(recontain_comment(state.findings, state.done))
+        else:
+            pending = open_op(self._ticket_content(incident, earlier))
+        self._file(incident, pending)
+        if self.outcome.result != Result.TICKET_PENDING:
+            self.outcome.result = Result.CONTAINED
+
+    def _file(self, incident: Incident, pending: dict[str, Any]) -> None:
+        """Record the ticket as pending, then file it; a failure leaves it pending."""
+        env, outcome = self.env, self.outcome
+        env.journal.set_ticket_pending(incident.id, pending)
+        try:
+            ref = file_pending(env.tickets, env.journal, incident, pending)
+        except TicketError as exc:
+            outcome.result = Result.TICKET_PENDING
+            outcome.warnings.append(
+                f"the ticket is pending ({exc.message}): "
+                f"run `zcomp ticket retry {incident.id}` once the help-desk backend works"
+            )
+            return
+        outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
+
+    # ------------------------------------------------------------------ endings
+
+    def stopped(self, exc: Stopped) -> None:
+        outcome, state = self.outcome, self.state
+        if state is None or state.incident_id is None:
+            outcome.result = Result.NOT_STARTED
+            outcome.error = {"code": "stopped", "message": f"not started ({exc.why})", "exit": 130}
+            return
+        outcome.result = Result.STOPPED
+        outcome.extra["done"] = list(state.done)
+        where = self.env.journal.incident(state.incident).state
+        outcome.error = {
+            "code": "stopped",
+            "message": f"stopped ({exc.why}) before {exc.step}; incident {state.incident} is "
+            f"{where}: run the same command again to finish",
+            "exit": 130,
+        }
+
+    def failed(self) -> None:
+        """An error mid-way: the incident says how far it got."""
+        state = self.state
+        if state is not None and state.incident_id is not None:
+            self.outcome.extra["done"] = list(state.done)
+            where = self.env.journal.incident(state.incident).state
+            if where == LOCKED:
+                self.outcome.result = Result.LOCKED_NOT_CLEANED
+
+    def release(self) -> None:
+        if self.state is not None and self.actor.claim is not None:
+            self.actor.release_remote(self.executor, self.state.account)
+        self.actor.release_local()
+
+
+def _touched_since(env: Environment, incident: Incident, moment: datetime) -> bool:
+    actions = env.journal.actions(incident.id)
+    latest = actions[-1].at if actions else incident.started_at
+    return latest >= moment
 
 
 def _refused(
@@ -146,7 +398,7 @@ def _refused(
 ) -> bool:
     account = state.account
     if account.get("zimbraAccountStatus") == "closed":
-        outcome.result = "skipped"
+        outcome.result = Result.SKIPPED
         outcome.error = {
             "code": "closed",
             "message": f"{account.name} is closed: it cannot log in or send; nothing to contain",
@@ -155,7 +407,7 @@ def _refused(
         return True
     why = protection_reason(account, env.settings.lockdown.protected, env.settings.admin)
     if why and not options.force:
-        outcome.result = "skipped"
+        outcome.result = Result.SKIPPED
         outcome.error = {"code": "protected", "message": f"refused: {why} (use --force)", "exit": 1}
         return True
     if why:
@@ -163,10 +415,13 @@ def _refused(
     return False
 
 
-def _dry_run(env: Environment, state: LockdownState, outcome: AccountOutcome) -> None:
+def _dry_run(
+    env: Environment, executor: Executor, state: LockdownState, outcome: AccountOutcome
+) -> None:
     account = state.account
     if not state.findings:
-        state.mailbox = read_mailbox(env.client, account.id)
+        results = executor.read(mailbox_reads(), as_account=account.id)
+        state.mailbox = MailboxState.from_results([must(r) for r in results])
         state.findings = classify_account(
             account, state.mailbox, env.organisation, env.settings.policy, state.baseline
         )
@@ -183,7 +438,7 @@ def _dry_run(env: Environment, state: LockdownState, outcome: AccountOutcome) ->
         "add a zcomp line to zimbraNotes (earlier notes kept)",
         "file a help-desk ticket" if not outcome.ticket else "comment on the existing ticket",
     ]
-    outcome.result = "planned"
+    outcome.result = Result.PLANNED
 
 
 def _earlier_removals(env: Environment, state: LockdownState) -> list[Finding]:
@@ -197,36 +452,6 @@ def _earlier_removals(env: Environment, state: LockdownState) -> list[Finding]:
         for item in first.bundle.get("findings", [])
         if item.get("remove") and (item["kind"], item["key"]) not in now
     ]
-
-
-def _ticket(
-    env: Environment,
-    state: LockdownState,
-    options: LockdownOptions,
-    outcome: AccountOutcome,
-    *,
-    earlier: list[Finding],
-    again: bool,
-) -> None:
-    existing = env.tickets.find(state.incident)
-    if existing is not None and again:
-        env.tickets.comment(existing, recontain_comment(state.findings, state.done))
-        ref = existing
-    else:
-        content = lockdown_ticket(
-            account=state.account,
-            incident_id=state.incident,
-            findings=state.findings,
-            earlier=earlier,
-            done=state.done,
-            held=outcome.held,
-            evidence_sha256=outcome.evidence_sha256,
-            settings=env.settings,
-            reason=options.reason,
-        )
-        ref = existing or env.tickets.open(content)
-    env.journal.set_ticket(state.incident, ref.backend, ref.id, ref.url)
-    outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
 
 
 def _copy_ticket(incident: Incident, outcome: AccountOutcome) -> None:

@@ -1,14 +1,12 @@
-"""What one account's lockdown has learned so far, and how each step records what it did."""
+"""What one account's lockdown has learned so far."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from zcomp.core.environment import Environment
-from zcomp.core.evidence import withhold_tokens
+from zcomp.core.change import Applied
 from zcomp.core.findings import Finding
-from zcomp.core.replies import problem
 from zcomp.core.snapshot import Baseline, MailboxState
 from zcomp.zimbra.model import Account
 
@@ -29,6 +27,8 @@ class LockdownState:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     marker: str = ""
+    resumed: bool = False  # containment was confirmed by an earlier, interrupted run
+    containment: list[Applied] = field(default_factory=list)
 
     @property
     def incident(self) -> int:
@@ -39,41 +39,3 @@ class LockdownState:
     @property
     def removals(self) -> list[Finding]:
         return [f for f in self.findings if f.remove]
-
-
-def record(
-    env: Environment,
-    state: LockdownState,
-    result: Any,
-    *,
-    step: str,
-    kind: str,
-    target: str,
-    before: Any,
-    after: Any,
-    done: str,
-    detail: str = "",
-) -> bool:
-    """Journal one change with the status Zimbra gave it; True when it was done.
-
-    A failed change is journaled as failed and becomes a problem, never a "done" line.
-    """
-    trouble = problem(done, result)
-    if trouble and step == "clean" and "service.PERM_DENIED" in trouble:
-        # Mailbox writes on behalf of a user check the ADMIN's own zimbraFeatureOptionsEnabled.
-        trouble += " (the admin account needs zimbraFeatureOptionsEnabled=TRUE)"
-    env.journal.record_action(
-        state.incident,
-        step=step,
-        kind=kind,
-        target=withhold_tokens(target),
-        before=withhold_tokens(before),
-        after=withhold_tokens(after),
-        status="failed" if trouble else "done",
-        detail=withhold_tokens(trouble or detail),
-    )
-    if trouble:
-        state.problems.append(trouble)
-        return False
-    state.done.append(done)
-    return True

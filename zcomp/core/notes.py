@@ -31,3 +31,12 @@ def add_marker(notes: str, marker: str) -> str | None:
     else:
         updated = f"{notes.rstrip()}\n{marker}" if notes.strip() else marker
     return updated if len(updated) <= NOTES_MAX else None
+
+
+_LOCKED = re.compile(r"^\[zcomp\] locked .*?, incident (\d+);", re.MULTILINE)
+
+
+def marker_incident(notes: str) -> int | None:
+    """The incident of a zcomp "locked" line in zimbraNotes, if there is one."""
+    m = _LOCKED.search(notes)
+    return int(m.group(1)) if m else None

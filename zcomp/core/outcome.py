@@ -34,10 +34,23 @@ class Result(str, enum.Enum):
         return self.value
 
 
+_NOT_OK = frozenset(
+    {
+        Result.FAILED,
+        Result.SKIPPED,
+        Result.REFUSED,
+        Result.BUSY,
+        Result.NOT_STARTED,
+        Result.STOPPED,
+        Result.LOCKED_NOT_CLEANED,
+    }
+)
+
+
 @dataclass
 class AccountOutcome:
     account: str
-    result: str  # contained | already-contained | planned | skipped | failed | unlocked | ...
+    result: str  # a Result; inspect uses its verdicts (clean, suspicious, ...)
     incident: int | None = None
     ticket: dict[str, Any] | None = None
     removed: list[Finding] = field(default_factory=list)
@@ -53,12 +66,12 @@ class AccountOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.result not in ("failed", "skipped")
+        return self.error is None and self.result not in _NOT_OK
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "account": self.account,
-            "result": self.result,
+            "result": str(self.result),
             "incident": self.incident,
             "ticket": self.ticket,
             "removed": [f.summary() for f in self.removed],

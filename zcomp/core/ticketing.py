@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
-from zcomp.tickets import TicketContent
+from zcomp.journal import Incident, Journal
+from zcomp.tickets import TicketBackend, TicketContent, TicketRef
+from zcomp.tickets.guard import withhold_secrets
 from zcomp.zimbra.model import Account
 
 if TYPE_CHECKING:
@@ -68,7 +70,7 @@ def lockdown_ticket(
         next_steps=withhold_tokens(next_steps),
         evidence_sha256=evidence_sha256,
         created_at=datetime.now(timezone.utc),
-        extra={"reason": reason},
+        extra={"reason": withhold_secrets(reason)},
     )
 
 
@@ -78,3 +80,84 @@ def recontain_comment(findings: list[Finding], done: list[str]) -> str:
     lines += [f"- found: {f.detail}: {f.reason}" for f in findings if f.remove]
     lines += [f"- done: {line}" for line in done]
     return str(withhold_tokens("\n".join(lines)))
+
+
+# ---------------------------------------------------------------- pending, then filed
+
+
+def open_op(content: TicketContent) -> dict[str, Any]:
+    """The pending operation that files a new ticket (kept in the journal until linked)."""
+    return {
+        "op": "open",
+        "content": {
+            "incident_id": content.incident_id,
+            "account": content.account,
+            "title": content.title,
+            "found": content.found,
+            "done": content.done,
+            "next_steps": content.next_steps,
+            "evidence_sha256": content.evidence_sha256,
+            "created_at": content.created_at.isoformat(),
+            "extra": content.extra,
+        },
+    }
+
+
+def comment_op(text: str, *, resolve: str | None = None) -> dict[str, Any]:
+    """A comment on the incident's ticket (and, with `resolve`, then resolving it)."""
+    return {"op": "comment", "text": text, "resolve": resolve}
+
+
+def _content(data: dict[str, Any]) -> TicketContent:
+    return TicketContent(
+        incident_id=int(data["incident_id"]),
+        account=str(data["account"]),
+        title=str(data["title"]),
+        found=list(data["found"]),
+        done=list(data["done"]),
+        next_steps=list(data["next_steps"]),
+        evidence_sha256=data.get("evidence_sha256"),
+        created_at=datetime.fromisoformat(data["created_at"]),
+        extra=dict(data.get("extra") or {}),
+    )
+
+
+def file_pending(
+    tickets: TicketBackend, journal: Journal, incident: Incident, pending: dict[str, Any]
+) -> TicketRef:
+    """Do the pending ticket operation and link the ticket; raises TicketError (the operation
+    stays pending). A ticket a killed run already filed is found and linked, never duplicated:
+    the backends' `open` and `find` are idempotent per incident."""
+    ref = tickets.find(incident.id)
+    if ref is None and incident.ticket_id and incident.ticket_backend == tickets.name:
+        ref = TicketRef(incident.ticket_backend, incident.ticket_id, incident.ticket_url)
+    if pending["op"] == "open" or ref is None:
+        if ref is None:
+            content = pending.get("content")
+            if content is None:  # a comment for a ticket that was never filed: file it now
+                content = open_op(_fallback(incident, str(pending.get("text") or "")))["content"]
+            ref = tickets.open(_content(content))
+        if pending["op"] == "open":
+            journal.set_ticket(incident.id, ref.backend, ref.id, ref.url)
+            return ref
+    journal.set_ticket(incident.id, ref.backend, ref.id, ref.url, keep_pending=True)
+    tickets.comment(ref, str(pending["text"]))
+    resolve = pending.get("resolve")
+    if resolve:
+        tickets.resolve(ref, str(resolve))
+    journal.set_ticket_pending(incident.id, None)
+    return ref
+
+
+def _fallback(incident: Incident, text: str) -> TicketContent:
+    return TicketContent(
+        incident_id=incident.id,
+        account=incident.account_name,
+        title=f"Compromised account {incident.account_name} (incident {incident.id})",
+        found=[],
+        done=[line for line in text.splitlines() if line.strip()],
+        next_steps=[],
+        evidence_sha256=incident.evidence_sha256,
+        created_at=datetime.now(timezone.utc),
+        extra={"reason": incident.reason},
+    )

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 OPEN = "open"
+# Locked, password scrambled, tokens revoked; what the attacker planted not yet all removed.
+LOCKED = "locked-not-cleaned"
 CONTAINED = "contained"
 FAILED = "failed"
 CLOSED = "closed"
@@ -27,10 +29,23 @@ class Incident:
     ticket_id: str | None = None
     ticket_url: str | None = None
     evidence_sha256: str | None = None  # of the first (pre-clean) bundle
+    # What the ticket will say, kept until it is filed and linked (None: nothing pending).
+    ticket_pending: dict[str, Any] | None = None
 
     @property
     def is_closed(self) -> bool:
         return self.state == CLOSED
+
+
+@dataclass(frozen=True)
+class AccountLock:
+    """Who on this journal is acting on an account, and since when."""
+
+    account_id: str
+    holder: str
+    host: str
+    pid: int
+    since: datetime
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (run_id, account)
         )""",
     ),
+    # version 2: a ticket recorded as pending before it is filed (with what it will say), and
+    # one zcomp process at a time per account on this journal.
+    (
+        "ALTER TABLE incidents ADD COLUMN ticket_pending_json TEXT",
+        """CREATE TABLE account_locks (
+            account_id TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            since TEXT NOT NULL
+        )""",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +21,16 @@ from zcomp.journal.codec import decode, encode, refuse_secrets, sha256_hex
 from zcomp.journal.connection import open_with_retry, sqlite_errors, write_transaction
 from zcomp.journal.errors import IncidentOpenError, JournalError
 from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir
-from zcomp.journal.model import CLOSED, OPEN, Action, Baseline, Evidence, Incident, Run
+from zcomp.journal.model import (
+    CLOSED,
+    OPEN,
+    AccountLock,
+    Action,
+    Baseline,
+    Evidence,
+    Incident,
+    Run,
+)
 from zcomp.journal.timefmt import from_text, to_text
 
 
@@ -282,15 +291,87 @@ class Journal:
     # -- tickets ---------------------------------------------------------------------------
 
     def set_ticket(
-        self, incident_id: int, backend: str, ticket_id: str, url: str | None = None
+        self,
+        incident_id: int,
+        backend: str,
+        ticket_id: str,
+        url: str | None = None,
+        *,
+        keep_pending: bool = False,
     ) -> None:
+        """Link the incident's ticket; what was pending for it is done (unless `keep_pending`:
+        a further ticket operation, e.g. resolving it, still waits)."""
         refuse_secrets([backend, ticket_id, url or ""], "ticket")
         with self._writing() as conn:
             self._require_incident(conn, incident_id)
             conn.execute(
-                "UPDATE incidents SET ticket_backend = ?, ticket_id = ?, ticket_url = ?"
-                " WHERE id = ?",
-                (backend, ticket_id, url, incident_id),
+                "UPDATE incidents SET ticket_backend = ?, ticket_id = ?, ticket_url = ?,"
+                " ticket_pending_json = CASE WHEN ? THEN ticket_pending_json END WHERE id = ?",
+                (backend, ticket_id, url, keep_pending, incident_id),
+            )
+
+    def set_ticket_pending(self, incident_id: int, pending: dict[str, Any] | None) -> None:
+        """Record the ticket operation still to do (what it will say), before doing it, so a
+        failure or a kill leaves it for a re-run or `zcomp ticket retry`; None: nothing left."""
+        text = None if pending is None else encode(pending, "ticket")
+        with self._writing() as conn:
+            self._require_incident(conn, incident_id)
+            conn.execute(
+                "UPDATE incidents SET ticket_pending_json = ? WHERE id = ?", (text, incident_id)
+            )
+
+    def pending_tickets(self) -> list[Incident]:
+        """Incidents with a ticket operation still to do, oldest first."""
+        with self._reading() as conn:
+            found = conn.execute(
+                rows.INCIDENT_SELECT + " WHERE i.ticket_pending_json IS NOT NULL ORDER BY i.id"
+            ).fetchall()
+        return [rows.incident(row) for row in found]
+
+    def latest_incident(self, account_id: str) -> Incident | None:
+        """The account's newest incident, open or closed."""
+        with self._reading() as conn:
+            row = conn.execute(
+                rows.INCIDENT_SELECT + " WHERE i.account_id = ? ORDER BY i.id DESC LIMIT 1",
+                (account_id,),
+            ).fetchone()
+        return None if row is None else rows.incident(row)
+
+    # -- one actor per account -------------------------------------------------------------
+
+    def acquire_account(
+        self, account_id: str, *, holder: str, host: str, pid: int, alive: Callable[[int], bool]
+    ) -> AccountLock | None:
+        """Take the account for this process: None when taken, else who holds it. A holder on
+        this host whose process is gone (`alive(pid)` False: killed) is replaced."""
+        refuse_secrets([account_id, holder, host], "lock")
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT * FROM account_locks WHERE account_id = ?", (account_id,)
+            ).fetchone()
+            if row is not None:
+                mine = row["host"] == host and int(row["pid"]) == pid
+                gone = row["host"] == host and not alive(int(row["pid"]))
+                if not (mine or gone):
+                    return AccountLock(
+                        account_id=account_id,
+                        holder=row["holder"],
+                        host=row["host"],
+                        pid=int(row["pid"]),
+                        since=from_text(row["since"]),
+                    )
+            conn.execute(
+                "INSERT OR REPLACE INTO account_locks (account_id, holder, host, pid, since)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (account_id, holder, host, pid, to_text()),
+            )
+        return None
+
+    def release_account(self, account_id: str, *, host: str, pid: int) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                "DELETE FROM account_locks WHERE account_id = ? AND host = ? AND pid = ?",
+                (account_id, host, pid),
             )
 
     # -- baselines -------------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""A change: one Zimbra write, what it is for, and how to tell by reading back that it applied.
+
+Every playbook (lockdown, unlock, restore) describes its writes as Changes and hands them to
+the one executor (zcomp.core.executor), which sends, journals, verifies and retries them.
+`--dry-run` prints the same objects' `plan` lines.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from zcomp.zimbra.requests import Request
+
+# Given the read-back's result: None when the change is in place, else what differs.
+Check = Callable[[Any], "str | None"]
+
+
+@dataclass(frozen=True)
+class Change:
+    request: Request[Any]
+    step: str  # journal step: contain | clean | record | unlock | restore
+    kind: str  # journal kind: account-status, password, filter, ...
+    target: str
+    before: Any
+    after: Any
+    plan: str  # what will be done, for --dry-run ("remove the forwarding to x@y")
+    done: str  # what was done, for the output and the ticket
+    detail: str = ""  # why (a finding's reason), journaled with the action
+    # How to tell it applied. None: an idempotent write with nothing to read back (a cache
+    # flush, a queue hold), whose reply alone decides and which is re-sent when it is lost.
+    read: Request[Any] | None = None
+    check: Check | None = None
+
+
+class Status(str, enum.Enum):
+    DONE = "done"
+    FAILED = "failed"  # Zimbra refused it, or the read-back shows it did not hold
+    NOT_RUN = "not-run"  # never confirmed sent (the time budget ran out, or a stop)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Applied:
+    change: Change
+    status: Status
+    reply: Any = None  # Zimbra's reply when it answered (e.g. SetPassword's policy message)
+    problem: str = ""  # one line, when not done
+    note: str = ""  # e.g. "already in place" when a read-back found it done by someone else
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.DONE

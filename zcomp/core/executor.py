@@ -1,0 +1,340 @@
+"""The one change executor: send, read back, retry what did not apply, journal every change.
+
+`apply` sends a list of Changes in one BatchRequest followed by their read-backs (and any other
+reads the playbook wants in the same round trip). Replies are matched to changes by requestId
+(zcomp.zimbra.client does that), never by position in the reply. A change is:
+- done when Zimbra accepted it and its read-back agrees (or it has none), or when its reply was
+  lost or refused but the read-back shows it in place (another zcomp, or a lost reply);
+- re-sent only when a read-back shows it did not apply (or, for an idempotent change with
+  nothing to read back, when its reply was lost), with backoff, within the account's budget;
+- failed when Zimbra refused it for good, or accepted it but the read-back disagrees;
+- not-run when an earlier change of an ordered list failed, or the budget ran out before it was
+  ever confirmed sent.
+Every change is journaled once, with that status, when `apply` returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from zcomp.core.change import Applied, Change, Status
+from zcomp.core.environment import Environment
+from zcomp.core.evidence import withhold_tokens
+from zcomp.zimbra.errors import (
+    NOT_RUN,
+    ZimbraAuthError,
+    ZimbraConnectionError,
+    ZimbraError,
+    ZimbraFault,
+    ZimbraTLSError,
+)
+from zcomp.zimbra.requests import Request
+
+# Faults that say "try again" rather than "no": Zimbra's own system failure (which is also what
+# a proxy or a restarting mailbox server gives), and an MTA queue scan that did not finish.
+TRANSIENT_FAULTS = frozenset(
+    {"service.FAILURE", "service.TEMPORARILY_UNAVAILABLE", "zcomp.QUEUE_SCAN_INCOMPLETE"}
+)
+BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
+MAX_ROUNDS = 12
+
+
+class _Lost:
+    """A reply that never came (connection reset, timeout, 5xx): the request may have run."""
+
+    def __repr__(self) -> str:
+        return "LOST"
+
+
+LOST = _Lost()
+
+
+def transient(result: Any) -> bool:
+    if isinstance(result, ZimbraAuthError | ZimbraTLSError):
+        return False
+    if isinstance(result, ZimbraConnectionError) or result is LOST:
+        return True
+    return isinstance(result, ZimbraFault) and result.code in TRANSIENT_FAULTS
+
+
+def answered(result: Any) -> bool:
+    """Zimbra ran the request and said yes."""
+    return not isinstance(result, ZimbraError) and result is not NOT_RUN and result is not LOST
+
+
+def fault_line(what: str, result: Any) -> str:
+    if isinstance(result, ZimbraFault):
+        return f"{what} failed: {result.code}: {result.reason}"
+    if isinstance(result, ZimbraError):
+        return f"{what} failed: {result.message}"
+    return f"{what} was not run"
+
+
+@dataclass
+class Budget:
+    """How long one account may keep retrying transient failures."""
+
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    started: float = field(default=-1.0)
+
+    def __post_init__(self) -> None:
+        if self.started < 0:
+            self.started = self.clock()
+
+    def pause(self, attempt: int) -> bool:
+        """Wait before attempt+1; False when that would overrun the budget."""
+        delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+        if attempt + 1 >= MAX_ROUNDS or self.clock() + delay - self.started > self.seconds:
+            return False
+        self.sleep(delay)
+        return True
+
+
+@dataclass
+class Round:
+    """What one `apply` did: each change's fate, plus the extra reads asked for."""
+
+    applied: list[Applied]
+    reads: list[Any]
+
+    @property
+    def problems(self) -> list[str]:
+        return [a.problem for a in self.applied if not a.ok and a.problem]
+
+    @property
+    def done(self) -> list[str]:
+        return [a.change.done for a in self.applied if a.ok]
+
+    def of(self, change: Change) -> Applied:
+        for item in self.applied:
+            if item.change is change:
+                return item
+        raise KeyError(change.kind)
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.applied)
+
+
+class Executor:
+    """One per account run: the client, the journal and the account's retry budget."""
+
+    def __init__(self, env: Environment, budget: Budget | None = None) -> None:
+        self.env = env
+        self.budget = budget or Budget(env.settings.lockdown.retry_budget)
+        self.incident: int | None = None
+
+    # ------------------------------------------------------------------ reads
+
+    def read(self, requests: Sequence[Request[Any]], *, as_account: str | None = None) -> list[Any]:
+        """Reads in one BatchRequest; children that failed transiently are asked again (within
+        the budget). A read that never got an answer is raised as the error that lost it."""
+        results: list[Any] = [NOT_RUN] * len(requests)
+        last: ZimbraError | None = None
+        attempt = 0
+        while True:
+            need = [i for i, r in enumerate(results) if r is NOT_RUN or transient(r)]
+            if not need:
+                return results
+            try:
+                replies = self.env.client.batch([requests[i] for i in need], as_account=as_account)
+            except ZimbraError as exc:
+                if not transient(exc):
+                    raise
+                last, replies = exc, [NOT_RUN] * len(need)
+            for i, reply in zip(need, replies, strict=True):
+                results[i] = reply
+            if not any(r is NOT_RUN or transient(r) for r in results):
+                return results
+            if not self.budget.pause(attempt):
+                if last is not None and all(results[i] is NOT_RUN for i in need):
+                    raise last
+                return results
+            attempt += 1
+
+    # ----------------------------------------------------------------- writes
+
+    def apply(
+        self,
+        changes: Sequence[Change],
+        *,
+        as_account: str | None = None,
+        reads: Sequence[Request[Any]] = (),
+        ordered: bool = False,
+    ) -> Round:
+        """Apply `changes` (in order, stopping at the first failure when `ordered`), verify
+        them by reading back, journal each, and return their fates and the extra `reads`."""
+        final: dict[int, Applied] = {}
+        extra: list[Any] = [NOT_RUN] * len(reads)
+        to_send = set(range(len(changes)))
+        attempt = 0
+        while True:
+            pending = [i for i in range(len(changes)) if i not in final]
+            sending = [i for i in pending if i in to_send]
+            checks = _unique([r for i in pending if (r := changes[i].read) is not None])
+            wanted = [k for k, r in enumerate(extra) if not answered(r)]
+            batch = [
+                *[changes[i].request for i in sending],
+                *checks,
+                *[reads[k] for k in wanted],
+            ]
+            if not batch:
+                break
+            replies = self._send(batch, as_account, stop=ordered and bool(sending))
+            sent = dict(zip(sending, replies, strict=False))
+            read_back = replies[len(sending) : len(sending) + len(checks)]
+            for k, reply in zip(wanted, replies[len(sending) + len(checks) :], strict=True):
+                extra[k] = reply
+            to_send = set()
+            for i in pending:
+                change = changes[i]
+                got = read_back[_index(checks, change.read)] if change.read is not None else None
+                verdict = _decide(change, sent.get(i, NOT_RUN), i in sent, got)
+                if isinstance(verdict, Applied):
+                    final[i] = verdict
+                elif verdict == "send":
+                    to_send.add(i)
+            if ordered:
+                _stop_after_failure(changes, final)
+                _resend_later_idempotent(changes, final, to_send)
+            if len(final) == len(changes) and all(answered(r) for r in extra):
+                break
+            if not self.budget.pause(attempt):
+                break
+            attempt += 1
+        applied = [
+            final.get(i) or _unconfirmed(changes[i], i in to_send) for i in range(len(changes))
+        ]
+        self._journal(applied)
+        return Round(applied, extra)
+
+    def _send(self, batch: list[Request[Any]], as_account: str | None, *, stop: bool) -> list[Any]:
+        try:
+            return self.env.client.batch(batch, as_account=as_account, stop_on_error=stop)
+        except ZimbraError as exc:
+            if not transient(exc):
+                raise
+            return [LOST] * len(batch)
+
+    def _journal(self, applied: list[Applied]) -> None:
+        if self.incident is None:
+            return
+        for item in applied:
+            change = item.change
+            self.env.journal.record_action(
+                self.incident,
+                step=change.step,
+                kind=change.kind,
+                target=withhold_tokens(change.target),
+                before=withhold_tokens(change.before),
+                after=withhold_tokens(change.after),
+                status=str(item.status),
+                detail=withhold_tokens(item.problem or item.note or change.detail),
+            )
+
+
+def _decide(change: Change, reply: Any, was_sent: bool, got: Any) -> Applied | str:
+    """The fate of one change after a round: an Applied, "send" (again), or "wait" (read it
+    back again before deciding anything)."""
+    readable = change.read is not None and answered(got)
+    differs = change.check(got) if readable and change.check is not None else None
+    if was_sent and answered(reply):
+        if change.read is None or (readable and differs is None):
+            return Applied(change, Status.DONE, reply)
+        if readable:
+            return Applied(
+                change,
+                Status.FAILED,
+                reply,
+                problem=f"{change.plan}: Zimbra accepted it, but it reads back as {differs}",
+            )
+        return "wait"
+    if was_sent and isinstance(reply, ZimbraError) and not transient(reply):
+        if readable and differs is None:
+            return Applied(change, Status.DONE, note=f"already in place ({_code(reply)})")
+        return Applied(
+            change, Status.FAILED, problem=_hinted(change, fault_line(change.plan, reply))
+        )
+    # Lost, transient, not run, or only read back this round.
+    if readable:
+        if differs is None:
+            note = "applied (its reply was lost)" if was_sent else "already in place"
+            return Applied(change, Status.DONE, note=note)
+        return "send"
+    if change.read is None:
+        return "send"  # idempotent, nothing to read back: sending it again cannot harm
+    return "wait"
+
+
+def _unconfirmed(change: Change, would_send: bool) -> Applied:
+    if would_send:
+        return Applied(
+            change,
+            Status.NOT_RUN,
+            problem=f"{change.plan}: not applied (transient failures outlasted the retry budget)",
+        )
+    return Applied(
+        change,
+        Status.FAILED,
+        problem=f"{change.plan}: could not be confirmed (no read-back within the retry budget)",
+    )
+
+
+def _stop_after_failure(changes: Sequence[Change], final: dict[int, Applied]) -> None:
+    """In an ordered list nothing runs after a change that failed (the order is the point:
+    e.g. the password history is raised before the password is set)."""
+    failed = [i for i, a in final.items() if not a.ok]
+    if not failed:
+        return
+    first = min(failed)
+    for i in range(first + 1, len(changes)):
+        if i not in final:
+            final[i] = Applied(
+                changes[i],
+                Status.NOT_RUN,
+                problem=f"{changes[i].plan}: not run (an earlier change failed)",
+            )
+
+
+def _resend_later_idempotent(
+    changes: Sequence[Change], final: dict[int, Applied], to_send: set[int]
+) -> None:
+    """A flush or hold that follows a change being sent again is sent again after it."""
+    if not to_send:
+        return
+    first = min(to_send)
+    for i in range(first + 1, len(changes)):
+        if changes[i].read is None and i in final and final[i].ok:
+            del final[i]
+            to_send.add(i)
+
+
+def _hinted(change: Change, line: str) -> str:
+    if change.step == "clean" and "service.PERM_DENIED" in line:
+        # Mailbox writes on behalf of a user check the ADMIN's own zimbraFeatureOptionsEnabled.
+        return line + " (the admin account needs zimbraFeatureOptionsEnabled=TRUE)"
+    return line
+
+
+def _code(error: ZimbraError) -> str:
+    return error.code if isinstance(error, ZimbraFault) else type(error).__name__
+
+
+def _unique(requests: list[Request[Any]]) -> list[Request[Any]]:
+    out: list[Request[Any]] = []
+    for request in requests:
+        if all(request != seen for seen in out):
+            out.append(request)
+    return out
+
+
+def _index(requests: list[Request[Any]], request: Request[Any]) -> int:
+    for i, seen in enumerate(requests):
+        if seen == request:
+            return i
+    raise ValueError("read-back missing from the batch")
