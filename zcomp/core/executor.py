@@ -177,7 +177,9 @@ class Executor:
             pending = [i for i in range(len(changes)) if i not in final]
             sending = [i for i in pending if i in to_send]
             checks = _unique([r for i in pending if (r := changes[i].read) is not None])
-            wanted = [k for k, r in enumerate(extra) if not answered(r)]
+            # The extra reads describe the state after the writes: read them again whenever
+            # a write goes out again.
+            wanted = [k for k, r in enumerate(extra) if sending or not answered(r)]
             batch = [
                 *[changes[i].request for i in sending],
                 *checks,
