@@ -74,7 +74,7 @@ def test_deletes_mail_from_every_journaled_sender_and_nothing_else(
     deleted = [a for a in no_wait.journal.actions(incident) if a.kind == "mail-queue-delete"]
     assert len(deleted) == 1
     assert deleted[0].before == {"held": 2}
-    assert deleted[0].after == {"held": 0, "mtas": [mta], "senders": [ALICE, ALIAS]}
+    assert deleted[0].after == {"mtas": [mta], "senders": [ALICE, ALIAS]}
     assert any("deleted 2 held message(s)" in line for line in outcome.extra["done"])
 
 

@@ -7,11 +7,20 @@ Round trips after login:
   3 password   one BatchRequest (stop on error): SetPassword, then zimbraPasswordMustChange=TRUE
                (SetPassword clears it). A policy violation Zimbra only reports stops here, with
                the account still locked.
-  4 hand back  one BatchRequest (stop on error): status active + zimbraNotes marker, FlushCache
-               on all servers, read-back, then the held queue: count, release/delete, count,
-               for exactly the senders and MTAs lockdown journaled holding mail for.
-Nothing before step 3 changes the account; a refusal leaves it exactly as it was. A generated
-password is revealed only after step 3 succeeded, and a --force override is journaled only then.
+  4 hand back  one BatchRequest: status active + zimbraNotes marker, FlushCache on all servers,
+               read-back
+  5 held mail  one BatchRequest, once the account reads back active: count, release/delete,
+               count, for exactly the senders and MTAs lockdown journaled holding mail for.
+Every write goes through the change executor. Nothing before step 3 changes the account; a
+refusal leaves it exactly as it was. A generated password is revealed only after step 3
+succeeded, and a --force override is journaled only then.
+
+Resumable: killed at any step, the same command finishes it. The incident says how far it got
+("unlocking": the new password is set and accepted, so it is not set again; the owner may
+already have it); the ticket's comment and resolution are recorded as pending before the
+incident is closed, so a closed incident with a pending ticket is finished by a re-run (or
+`zcomp ticket retry`); `--release-held`/`--delete-held` on an account already unlocked deals
+with the mail still held for its last incident.
 """
 
 from __future__ import annotations
@@ -21,16 +30,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from zcomp.core.actor import Actor, Busy
+from zcomp.core.change import Change
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
+from zcomp.core.executor import Executor
 from zcomp.core.notes import add_marker, unlock_marker
-from zcomp.core.outcome import AccountOutcome
+from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.core.passwords import random_password
-from zcomp.core.replies import must, problem, record_error, refuse, succeeded
-from zcomp.core.snapshot import load_baseline, read_mailbox
-from zcomp.journal import Incident, Journal
-from zcomp.tickets import TicketError, TicketRef
-from zcomp.zimbra.errors import ZimbraError
+from zcomp.core.replies import must, record_error, refuse, succeeded
+from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
+from zcomp.core.stop import Stopped
+from zcomp.core.ticketing import comment_op, file_pending
+from zcomp.exitcodes import ExitCode, ZcompError
+from zcomp.journal import CLOSED, Incident, Journal
+from zcomp.tickets import TicketError
 from zcomp.zimbra.model import Account, QueueSummary, Secret
 from zcomp.zimbra.requests import (
     FlushCache,
@@ -38,11 +52,11 @@ from zcomp.zimbra.requests import (
     GetMailQueue,
     MailQueueAction,
     ModifyAccount,
-    Request,
     SetPassword,
 )
 
 HELD_CHOICES = ("keep", "release", "delete")
+UNLOCKING = "unlocking"  # incident state: the new password is set, accepted and must be changed
 READBACK_ATTRS = (
     "zimbraAccountStatus",
     "zimbraPasswordMustChange",
@@ -107,36 +121,58 @@ def held_targets(journal: Journal, incident_id: int, account_name: str) -> HeldT
 class _State:
     account: Account
     incident: Incident
+    executor: Executor
     held: HeldTargets = field(default_factory=HeldTargets)
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     marker: str = ""
-    active: bool = False  # zimbraAccountStatus=active was written
+    active: bool = False  # zimbraAccountStatus=active reads back
 
 
 def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
     if options.held not in HELD_CHOICES:
         raise ValueError(f"held must be one of {HELD_CHOICES}")
-    outcome = AccountOutcome(account=name, result="failed")
+    outcome = AccountOutcome(account=name, result=Result.FAILED)
     start = env.client.round_trips
+    actor = Actor(env)
     try:
-        _run(env, name, options, outcome)
-    except ZimbraError as exc:
+        _run(env, actor, name, options, outcome)
+    except Busy as exc:
+        outcome.result = Result.BUSY
+        outcome.error = {"code": "busy", "message": exc.message, "exit": int(ExitCode.BUSY)}
+    except Stopped as exc:
+        outcome.result = Result.STOPPED if outcome.extra.get("done") else Result.NOT_STARTED
+        outcome.error = {
+            "code": "stopped",
+            "message": f"stopped ({exc.why}) before {exc.step}: run the same command again",
+            "exit": 130,
+        }
+    except ZcompError as exc:
         record_error(outcome, exc)
+    finally:
+        actor.release_local()
     outcome.round_trips = env.client.round_trips - start
     return outcome
 
 
-def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOutcome) -> None:
+def _run(
+    env: Environment, actor: Actor, name: str, options: UnlockOptions, outcome: AccountOutcome
+) -> None:
+    executor = Executor(env)
     # 1 resolve -------------------------------------------------------------------------------
     env.event(name, "resolving")
-    results = env.client.batch([GetAccount(name, by="name", apply_cos=True), *env.facts_requests()])
+    results = executor.read([GetAccount(name, by="name", apply_cos=True), *env.facts_requests()])
     account: Account = must(results[0])
     env.absorb_facts(results[1:])
     outcome.account = account.name
+    actor.take_local(account)
 
     incident = env.journal.open_incident(account.id)
     if incident is None:
+        last = env.journal.latest_incident(account.id)
+        if last is not None and last.state == CLOSED and _unfinished(last, options):
+            _finish_closed(env, executor, account, last, options, outcome)
+            return
         refuse(
             outcome,
             "no-incident",
@@ -145,6 +181,7 @@ def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOu
         )
         return
     outcome.incident = incident.id
+    executor.incident = incident.id
     if not _old_enough(env, account, incident, options, outcome):
         return
     status = account.get("zimbraAccountStatus")
@@ -156,9 +193,10 @@ def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOu
             "zcomp will not reopen a closed account",
         )
         return
-    if status != "locked":
+    resumed = incident.state == UNLOCKING
+    if status != "locked" and not resumed:
         outcome.warnings.append(f"status is {status!r}, not 'locked' (changed by hand?)")
-    if incident.state != "contained":
+    if incident.state not in ("contained", UNLOCKING):
         outcome.warnings.append(
             f"incident {incident.id} is {incident.state!r}, not 'contained': the lockdown did "
             "not finish cleanly; the re-check below decides"
@@ -166,52 +204,101 @@ def _run(env: Environment, name: str, options: UnlockOptions, outcome: AccountOu
 
     # 2 re-check (read only) -----------------------------------------------------------------
     env.event(account.name, "re-checking")
-    if not _nothing_came_back(env, account, incident, outcome):
+    if not _nothing_came_back(env, executor, account, incident, outcome):
         return
 
     state = _State(
         account=account,
         incident=incident,
+        executor=executor,
         held=held_targets(env.journal, incident.id, account.name),
     )
     if options.dry_run:
         _dry_run(env, state, options, outcome)
         return
 
-    # 3 password -----------------------------------------------------------------------------
-    password = _new_password(account, options)
-    if password is None:
-        refuse(outcome, "password", "no new password given (empty); nothing was changed")
-        return
-    env.event(account.name, "setting the new password")
-    if not _set_password(env, state, password, options, outcome):
-        _fail(outcome, state, "the incident stays open")
-        return
-    # Journaled only now: an override that did not lead to a new password unlocked nothing.
-    _record_force(env, state, outcome)
-    if options.generate:
-        # Only a password that is set, accepted by the policy and must be changed is shown.
-        options.reveal(account.name, password)
+    with env.stop.changing_section():
+        # 3 password -------------------------------------------------------------------------
+        if resumed and not options.generate:
+            state.done.append(
+                "the new password was set by an earlier run of this unlock (not set again: "
+                "the owner may already have it); the owner must change it at the next login"
+            )
+        else:
+            password = _new_password(account, options)
+            if password is None:
+                refuse(outcome, "password", "no new password given (empty); nothing was changed")
+                return
+            env.event(account.name, "setting the new password")
+            if not _set_password(env, state, password, options, outcome):
+                _fail(outcome, state, "the incident stays open")
+                return
+            env.journal.set_incident_state(incident.id, UNLOCKING)
+            # Journaled only now: an override that did not lead to a new password unlocked
+            # nothing.
+            _record_force(env, state, outcome)
+            if options.generate:
+                # Only a password that is set, accepted by the policy and must be changed is shown.
+                options.reveal(account.name, password)
+        outcome.extra["done"] = state.done
 
-    # 4 hand back ----------------------------------------------------------------------------
-    env.event(account.name, "unlocking")
-    _hand_back(env, state, options, outcome)
-    if state.problems:
-        where = (
-            "the account is active with the new password"
-            if state.active
-            else "the account is still locked, with the new password"
-        )
-        _fail(outcome, state, f"{where}; the incident stays open")
-        return
-    env.journal.close_incident(incident.id, how="unlocked")
-    state.done.append(f"closed incident {incident.id}")
-    _update_ticket(env, state, outcome)
-    outcome.result = "unlocked"
+        # 4 hand back ------------------------------------------------------------------------
+        env.stop.checkpoint("handing the account back")
+        env.event(account.name, "unlocking")
+        _hand_back(env, state, outcome)
+        if state.active:
+            _held_mail(env, state, options, outcome)
+        if state.problems:
+            where = (
+                "the account is active with the new password"
+                if state.active
+                else "the account is still locked, with the new password"
+            )
+            _fail(outcome, state, f"{where}; the incident stays open")
+            return
+        # The ticket's comment and resolution are recorded before the incident is closed, so a
+        # kill between the two leaves them for a re-run or `zcomp ticket retry`.
+        env.journal.set_ticket_pending(incident.id, _ticket_op(env, state))
+        env.journal.close_incident(incident.id, how="unlocked")
+        state.done.append(f"closed incident {incident.id}")
+        _update_ticket(env, env.journal.incident(incident.id), outcome)
+    outcome.result = Result.UNLOCKED
     outcome.extra["done"] = state.done
 
 
-# ---------------------------------------------------------------- refusals
+def _unfinished(incident: Incident, options: UnlockOptions) -> bool:
+    """A closed incident that this unlock can still finish: its ticket, or its held mail."""
+    return incident.closed_how == "unlocked" and (
+        incident.ticket_pending is not None or options.held != "keep"
+    )
+
+
+def _finish_closed(
+    env: Environment,
+    executor: Executor,
+    account: Account,
+    incident: Incident,
+    options: UnlockOptions,
+    outcome: AccountOutcome,
+) -> None:
+    """The account was unlocked already: finish what is left (the ticket, the held mail)."""
+    outcome.incident = incident.id
+    executor.incident = incident.id
+    state = _State(
+        account=account,
+        incident=incident,
+        executor=executor,
+        held=held_targets(env.journal, incident.id, account.name),
+        active=account.get("zimbraAccountStatus") == "active",
+    )
+    outcome.warnings.append(f"already unlocked (incident {incident.id} is closed): finishing it")
+    if options.held != "keep" and not options.dry_run:
+        with env.stop.changing_section():
+            _held_mail(env, state, options, outcome)
+    if incident.ticket_pending is not None and not options.dry_run:
+        _update_ticket(env, incident, outcome)
+    outcome.result = Result.PLANNED if options.dry_run else Result.UNLOCKED
+    outcome.extra["done"] = state.done
 
 
 def _old_enough(
@@ -243,10 +330,15 @@ def _old_enough(
 
 
 def _nothing_came_back(
-    env: Environment, account: Account, incident: Incident, outcome: AccountOutcome
+    env: Environment,
+    executor: Executor,
+    account: Account,
+    incident: Incident,
+    outcome: AccountOutcome,
 ) -> bool:
     """Classify as lockdown does; anything lockdown would remove blocks the unlock."""
-    mailbox = read_mailbox(env.client, account.id)
+    results = executor.read(mailbox_reads(), as_account=account.id)
+    mailbox = MailboxState.from_results([must(r) for r in results])
     baseline = load_baseline(env.journal, account.id, before=incident.started_at)
     findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
     outcome.kept = findings
@@ -289,65 +381,74 @@ def _set_password(
     what state the account is left in) unless both worked and the policy accepts the password.
     The account stays locked whatever happens here."""
     account = state.account
-    set_pw, must_change = env.client.batch(
-        [
-            SetPassword(account.id, password),
-            # After SetPassword, which clears it.
-            ModifyAccount(account.id, {"zimbraPasswordMustChange": "TRUE"}),
-        ],
-        stop_on_error=True,
-    )
-    hidden = " The generated password was not shown." if options.generate else ""
-    if (why := problem("setting the new password", set_pw)) is not None:
-        state.problems.append(
-            f"{why}. The account is unchanged: still locked, with lockdown's random password."
-        )
-        return False
+    read = GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
+    validity = account.get("zimbraAuthTokenValidityValue")
     forced = " (under --force)" if outcome.extra.get("forced") else ""
-    env.journal.record_action(
-        state.incident.id,
+    set_pw = Change(
+        request=SetPassword(account.id, password),
         step="unlock",
         kind="password",
         target=account.name,
         before="(random, set by lockdown)",
         after="(new temporary password, not recorded)",
-        status="done",
-        detail=f"SetPassword{forced}" + (f"; policy: {set_pw.message}" if set_pw.message else ""),
+        plan="set the new temporary password",
+        done="set a new temporary password (every existing login token is now invalid)",
+        detail=f"SetPassword{forced}",
+        read=read,
+        # SetPassword raises the validity value: that it moved says the password was set.
+        check=lambda got: (
+            None
+            if got.get("zimbraAuthTokenValidityValue") not in (None, validity)
+            else "zimbraAuthTokenValidityValue unchanged"
+        ),
     )
-    outcome.extra["password"] = "generated" if options.generate else "given"
-    must_change_set = succeeded(must_change)
-    if must_change_set:
-        env.journal.record_action(
-            state.incident.id,
-            step="unlock",
-            kind="password-must-change",
-            target=account.name,
-            before=None,
-            after={"zimbraPasswordMustChange": "TRUE"},
-            status="done",
+    must_change = Change(
+        request=ModifyAccount(account.id, {"zimbraPasswordMustChange": "TRUE"}),
+        step="unlock",
+        kind="password-must-change",
+        target=account.name,
+        before=None,
+        after={"zimbraPasswordMustChange": "TRUE"},
+        plan="set zimbraPasswordMustChange=TRUE",
+        done="the owner must choose a new password at the next login",
+        read=read,
+        check=lambda got: (
+            None if (got.get("zimbraPasswordMustChange") or "").upper() == "TRUE" else "unset"
+        ),
+    )
+    # In order: SetPassword clears zimbraPasswordMustChange.
+    applied = state.executor.apply([set_pw, must_change], ordered=True)
+    pw, mc = applied.applied
+    hidden = " The generated password was not shown." if options.generate else ""
+    if not pw.ok:
+        state.problems.append(
+            f"{pw.problem}. The account is unchanged: still locked, with lockdown's random "
+            "password."
         )
-    if set_pw.message:
+        return False
+    outcome.extra["password"] = "generated" if options.generate else "given"
+    message = getattr(pw.reply, "message", None)
+    if message:
         # A full admin's SetPassword bypasses the policy (history included) and only reports
         # the violation: a temporary password that breaks it (or equals the phished one) must
         # not go live, so the account stays locked.
         state.problems.append(
-            f"the new password breaks the password policy ({set_pw.message}). Zimbra set it "
+            f"the new password breaks the password policy ({message}). Zimbra set it "
             "anyway (an admin's SetPassword is not policy-checked), so every old login token is "
             "invalid, but the account is still locked"
-            + (", with zimbraPasswordMustChange=TRUE" if must_change_set else "")
+            + (", with zimbraPasswordMustChange=TRUE" if mc.ok else "")
             + ". Run unlock again with a password the policy accepts."
             + hidden
         )
         return False
-    if (why := problem("setting zimbraPasswordMustChange=TRUE", must_change)) is not None:
+    if not mc.ok:
         state.problems.append(
-            f"{why}. The new password is set (every old login token is invalid), but the "
+            f"{mc.problem}. The new password is set (every old login token is invalid), but the "
             "account is still locked and the owner would not be made to change it. Run unlock "
             "again." + hidden
         )
         return False
-    state.done.append("set a new temporary password (every existing login token is now invalid)")
-    state.done.append("the owner must choose a new password at the next login")
+    state.done += applied.done
     return True
 
 
@@ -373,9 +474,7 @@ def _record_force(env: Environment, state: _State, outcome: AccountOutcome) -> N
 # ---------------------------------------------------------------- step 4: hand back
 
 
-def _hand_back(
-    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
-) -> None:
+def _hand_back(env: Environment, state: _State, outcome: AccountOutcome) -> None:
     account = state.account
     state.marker = unlock_marker(state.incident.id, datetime.now(timezone.utc))
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
@@ -385,67 +484,44 @@ def _hand_back(
         state.marker = ""  # nothing to verify
     else:
         handback["zimbraNotes"] = notes
-    targets = state.held
-    # One query per MTA matches every sender (Zimbra ORs the matches of a field).
-    before = [_held_query(m, targets) for m in targets.mtas if targets.senders]
-    actions: list[Request[Any]] = []
-    after: list[Request[Any]] = []
-    if options.held != "keep":
-        op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
-        actions = [
-            MailQueueAction(server=m, queue="hold", op=op, senders=targets.senders)
-            for m in targets.mtas
-            if targets.senders
-        ]
-        after = [_held_query(m, targets) for m in targets.mtas if targets.senders]
-    requests: list[Request[Any]] = [
-        ModifyAccount(account.id, handback),
-        FlushCache(ids=(account.id,), all_servers=True),
-        GetAccount(account.id, by="id", attrs=READBACK_ATTRS),
-        *before,
-        *actions,
-        *after,
-    ]
-    # Stop on error: the queue is touched only once the account is really active.
-    results = env.client.batch(requests, stop_on_error=True)
-    modified, flushed, readback = results[:3]
-    rest = results[3:]
-    held_before = rest[: len(before)]
-    action_results = rest[len(before) : len(before) + len(actions)]
-    held_after = rest[len(before) + len(actions) :]
-
-    if (why := problem("setting zimbraAccountStatus=active", modified)) is not None:
-        state.problems.append(why)
-        return
-    env.journal.record_action(
-        state.incident.id,
-        step="unlock",
-        kind="account-status",
-        target=account.name,
-        before={"zimbraAccountStatus": account.get("zimbraAccountStatus")},
-        after={"zimbraAccountStatus": "active"},
-        status="done",
-    )
-    state.active = True
-    state.done.append("set zimbraAccountStatus=active")
-    if (why := problem("flushing the account cache", flushed)) is not None:
-        state.problems.append(why)
-    else:
-        env.journal.record_action(
-            state.incident.id,
+    read = GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
+    changes = [
+        Change(
+            request=ModifyAccount(account.id, handback),
+            step="unlock",
+            kind="account-status",
+            target=account.name,
+            before={"zimbraAccountStatus": account.get("zimbraAccountStatus")},
+            after={"zimbraAccountStatus": "active"},
+            plan="set zimbraAccountStatus=active",
+            done="set zimbraAccountStatus=active",
+            read=read,
+            check=lambda got: (
+                None
+                if got.get("zimbraAccountStatus") == "active"
+                else f"status {got.get('zimbraAccountStatus')!r}"
+            ),
+        ),
+        Change(
+            request=FlushCache(ids=(account.id,), all_servers=True),
             step="unlock",
             kind="flush-cache",
             target=account.name,
             before=None,
             after="allServers",
-            status="done",
-        )
-        state.done.append("flushed the account cache on every mailbox server")
+            plan="flush the account cache on every mailbox server",
+            done="flushed the account cache on every mailbox server",
+        ),
+    ]
+    applied = state.executor.apply(changes, ordered=True, reads=[read])
+    state.done += applied.done
+    state.problems += applied.problems
+    readback = applied.reads[0]
     if isinstance(readback, Account):
+        state.active = readback.get("zimbraAccountStatus") == "active"
         _verify(state, readback)
     else:
-        state.problems.append(problem("reading the account back", readback) or "no read-back")
-    _held_mail(env, state, options, outcome, held_before, action_results, held_after)
+        state.problems.append("could not read the account back")
 
 
 def _verify(state: _State, now: Account) -> None:
@@ -470,25 +546,21 @@ def _held_total(results: list[Any]) -> int:
 
 
 def _held_mail(
-    env: Environment,
-    state: _State,
-    options: UnlockOptions,
-    outcome: AccountOutcome,
-    before: list[Any],
-    actions: list[Any],
-    after: list[Any],
+    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
-    account = state.account
+    """Count, release or delete, count: only once the account reads back active. The queue is
+    secondary: trouble here is a warning, the account is handed back all the same."""
     targets = state.held
-    held = _held_total(before)
-    outcome.held = held
     outcome.extra["held_mail"] = options.held
     outcome.extra["held_senders"] = list(targets.senders)
     if not targets.pairs:
         state.done.append(f"lockdown held no mail for incident {state.incident.id}")
         return
     who = ", ".join(targets.senders)
+    count = [_held_query(m, targets) for m in targets.mtas]
     if options.held == "keep":
+        held = _held_total(state.executor.read(count))
+        outcome.held = held
         if held:
             msg = f"{held} message(s) from {who} stay held on the MTA(s)"
             state.done.append(msg)
@@ -496,60 +568,65 @@ def _held_mail(
                 msg + ": run again with --release-held or --delete-held, or use postsuper"
             )
         return
-    failures = [w for w in (problem("mail queue action", r) for r in actions) if w]
-    if failures:
-        # The account is active already; the queue is secondary: report, do not fail.
-        outcome.warnings += failures
-    verb = "released" if options.held == "release" else "deleted"
-    left = _held_total(after)
-    if len(failures) < len(actions):
-        env.journal.record_action(
-            state.incident.id,
+    before = _held_total(state.executor.read(count))
+    op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
+    verb = "released" if op == "release" else "deleted"
+    actions = [
+        Change(
+            request=MailQueueAction(server=m, queue="hold", op=op, senders=targets.senders),
             step="unlock",
-            kind=f"mail-queue-{options.held}",
-            target=account.name,
-            before={"held": held},
-            after={"held": left, "mtas": targets.mtas, "senders": targets.senders},
-            status="done",
+            kind=f"mail-queue-{op}",
+            target=state.account.name,
+            before={"held": before},
+            after={"mtas": [m], "senders": list(targets.senders)},
+            plan=f"{op} the held mail of {who} on {m}",
+            done=f"{verb} the held mail of {who} on {m}",
         )
+        for m in targets.mtas
+    ]
+    applied = state.executor.apply(actions, reads=count)
+    left = _held_total(applied.reads)
+    outcome.held = before
+    outcome.warnings += applied.problems
+    if any(a.ok for a in applied.applied):
         state.done.append(
-            f"{verb} {held - left} held message(s) from {who} on {len(targets.mtas)} MTA(s)"
+            f"{verb} {max(before - left, 0)} held message(s) from {who} on "
+            f"{len(targets.mtas)} MTA(s)"
         )
     if left:
         outcome.warnings.append(
-            f"{left} message(s) still held after the {options.held} (the MTA may need a moment)"
+            f"{left} message(s) still held after the {op} (the MTA may need a moment)"
         )
 
 
 # ---------------------------------------------------------------- ticket, failure, dry run
 
 
-def _update_ticket(env: Environment, state: _State, outcome: AccountOutcome) -> None:
-    incident = state.incident
+def _ticket_op(env: Environment, state: _State) -> dict[str, Any]:
+    text = "Unlocked by zcomp ({}):\n{}".format(
+        env.operator, "\n".join(f"- {line}" for line in state.done)
+    )
+    closing = (
+        f"Incident {state.incident.id} closed: {state.account.name} is active again with a "
+        "temporary password the owner must change at the next login."
+    )
+    return comment_op(text, resolve=closing)
+
+
+def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome) -> None:
+    pending = incident.ticket_pending
+    if pending is None:
+        return
     try:
-        ref = env.tickets.find(incident.id)
-        if ref is None and incident.ticket_id and incident.ticket_backend == env.tickets.name:
-            ref = TicketRef(incident.ticket_backend, incident.ticket_id, incident.ticket_url)
-        if ref is None:
-            outcome.warnings.append(f"no ticket found for incident {incident.id}")
-            return
-        outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
-        text = "Unlocked by zcomp ({}):\n{}".format(
-            env.operator, "\n".join(f"- {line}" for line in state.done)
-        )
-        env.tickets.comment(ref, text)
-        closing = (
-            f"Incident {incident.id} closed: {state.account.name} is active again with a "
-            "temporary password the owner must change at the next login."
-        )
-        if not env.tickets.resolve(ref, closing):
-            outcome.warnings.append(
-                f"the {ref.backend} backend cannot resolve tickets: resolve {ref.id} by hand"
-            )
-        else:
-            outcome.extra["ticket_resolved"] = True
+        ref = file_pending(env.tickets, env.journal, incident, pending)
     except TicketError as exc:
-        outcome.warnings.append(f"ticket not updated: {exc.message}")
+        outcome.warnings.append(
+            f"ticket not updated ({exc.message}): it is pending; "
+            f"run `zcomp ticket retry {incident.id}` once the help-desk backend works"
+        )
+        return
+    outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
+    outcome.extra["ticket_resolved"] = True
 
 
 def _fail(outcome: AccountOutcome, state: _State, consequence: str) -> None:
@@ -569,7 +646,7 @@ def _dry_run(
     targets = state.held
     held = 0
     if targets.pairs:
-        summaries = env.client.batch([_held_query(m, targets) for m in targets.mtas])
+        summaries = state.executor.read([_held_query(m, targets) for m in targets.mtas])
         held = _held_total([s for s in summaries if succeeded(s)])
     outcome.held = held
     who = ", ".join(targets.senders)
