@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
 from zcomp.journal import Incident, Journal
-from zcomp.tickets import TicketBackend, TicketContent, TicketRef
+from zcomp.tickets import TicketBackend, TicketContent, TicketError, TicketRef
 from zcomp.tickets.guard import withhold_secrets
 from zcomp.zimbra.model import Account
 
@@ -161,3 +162,31 @@ def _fallback(incident: Incident, text: str) -> TicketContent:
         created_at=datetime.now(timezone.utc),
         extra={"reason": incident.reason},
     )
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    incident: Incident
+    ref: TicketRef | None
+    error: str | None = None
+
+
+def retry_pending(
+    tickets: TicketBackend, journal: Journal, only: int | None = None
+) -> list[RetryResult]:
+    """File every pending ticket operation (or the one of incident `only`)."""
+    if only is not None:
+        incident = journal.incident(only)
+        found = [incident] if incident.ticket_pending is not None else []
+    else:
+        found = journal.pending_tickets()
+    results = []
+    for incident in found:
+        pending = incident.ticket_pending or {}
+        try:
+            ref = file_pending(tickets, journal, incident, pending)
+        except TicketError as exc:
+            results.append(RetryResult(incident, None, exc.message))
+            continue
+        results.append(RetryResult(incident, ref))
+    return results

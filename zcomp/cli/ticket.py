@@ -1,0 +1,67 @@
+"""zcomp ticket retry: file the help-desk tickets that are still pending."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from zcomp.cli.context import AppContext, pass_app
+from zcomp.cli.options import json_option
+from zcomp.exitcodes import ExitCode, UsageError
+
+
+def incident_number(text: str) -> int:
+    """An incident as shown (INC000042) or as a number (42)."""
+    digits = text.strip().upper().removeprefix("INC")
+    if not digits.isdigit() or int(digits) < 1:
+        raise UsageError(f"not an incident: {text!r} (expected e.g. INC000042 or 42)")
+    return int(digits)
+
+
+@click.group("ticket")
+def ticket() -> None:
+    """Help-desk tickets."""
+
+
+@ticket.command("retry")
+@click.argument("incident", required=False)
+@json_option
+@pass_app
+def retry(app: AppContext, incident: str | None) -> None:
+    """File the tickets left pending (a backend that was down, a killed run): every pending
+    one, or INCIDENT's. A ticket an earlier run already filed is linked, never filed twice.
+    Exit 0 when none is left pending, 7 when some still are."""
+    from zcomp.core.ticketing import retry_pending
+    from zcomp.journal import Journal
+    from zcomp.tickets import incident_key, make_backend
+
+    settings = app.settings
+    only = incident_number(incident) if incident else None
+    tickets = make_backend(settings.tickets.backend, settings.tickets.options, settings.state_dir)
+    with Journal.open(settings.state_dir) as journal:
+        results = retry_pending(tickets, journal, only)
+    if not results:
+        app.output.info("no ticket is pending" + (f" for incident {only}" if only else ""))
+    for r in results:
+        key = incident_key(r.incident.id)
+        if app.output.json:
+            app.output.data(
+                {
+                    "incident": r.incident.id,
+                    "account": r.incident.account_name,
+                    "ticket": None
+                    if r.ref is None
+                    else {"backend": r.ref.backend, "id": r.ref.id, "url": r.ref.url},
+                    "error": r.error,
+                }
+            )
+        elif r.ref is not None:
+            where = f" {r.ref.url}" if r.ref.url else ""
+            app.output.data(
+                f"{key} {r.incident.account_name} filed {r.ref.backend}:{r.ref.id}{where}"
+            )
+        else:
+            app.output.data(f"{key} {r.incident.account_name} still pending: {r.error}")
+    pending = any(r.ref is None for r in results)
+    sys.exit(int(ExitCode.TICKET_PENDING if pending else ExitCode.OK))
