@@ -3,7 +3,9 @@
 Round trips: one admin read (the account, directory facts), one user-side read (the current
 rules, signatures, identities, prefs), then only if something is to be written: one user-side
 batch with the writes and their read-back, and, for account attributes (forwarding,
-auto-reply), one admin batch: ModifyAccount, FlushCache, read-back.
+auto-reply), one admin batch: ModifyAccount, FlushCache, read-back. The writes go through the
+change executor, like lockdown's and unlock's: journaled, verified, retried only when a
+read-back shows they did not apply (a CreateSignature whose reply was lost is not sent twice).
 
 Two safety rules: an item already present is reported as such and not written again; an item
 that classifies as malicious today (the account as it would be after the restore, same
@@ -16,13 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core import findings as F
+from zcomp.core.change import Change, Check
 from zcomp.core.classify import classify_account
+from zcomp.core.contain import attrs_differ
 from zcomp.core.environment import Environment
 from zcomp.core.evidence import withhold_tokens
+from zcomp.core.executor import Executor, Round
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
-from zcomp.core.replies import must, problem, record_error, refuse
-from zcomp.core.snapshot import MailboxState, load_baseline, read_mailbox
+from zcomp.core.replies import must, record_error, refuse
+from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.exitcodes import UsageError
 from zcomp.journal import Incident, JournalError
 from zcomp.zimbra.errors import ZimbraError
@@ -34,6 +39,7 @@ from zcomp.zimbra.requests import (
     GetAccount,
     GetFilterRules,
     GetIdentities,
+    GetPrefs,
     GetSignatures,
     ModifyAccount,
     ModifyFilterRules,
@@ -214,12 +220,13 @@ def _run(
     env: Environment, plan: _Plan, dry_run: bool, force: bool, outcome: AccountOutcome
 ) -> None:
     account_id = plan.incident.account_id
-    results = env.client.batch(
-        [GetAccount(account_id, by="id", apply_cos=True), *env.facts_requests()]
-    )
+    reader = Executor(env)
+    results = reader.read([GetAccount(account_id, by="id", apply_cos=True), *env.facts_requests()])
     account: Account = must(results[0])
     env.absorb_facts(results[1:])
-    current = read_mailbox(env.client, account_id)
+    current = MailboxState.from_results(
+        [must(r) for r in reader.read(mailbox_reads(), as_account=account_id)]
+    )
     _plan_user_side(plan, current)
     _plan_account(plan, account)
     outcome.extra["already_present"] = [f.summary() for f in plan.already]
@@ -233,23 +240,12 @@ def _run(
         outcome.plan = plan.steps
         outcome.result = "planned"
         return
+    executor = Executor(env)
+    executor.incident = plan.incident.id
     if plan.user_writes:
-        _write_user_side(env, plan)
+        _apply(plan, executor.apply(_user_changes(plan), as_account=account_id))
     if plan.account_changes:
-        _write_account(env, plan)
-    for f in plan.written:
-        why = plan.forced.get(f.detail)
-        env.journal.record_action(
-            plan.incident.id,
-            step="restore",
-            kind=f.kind,
-            target=withhold_tokens(f.key),
-            before=withhold_tokens(f.replacement),
-            after=withhold_tokens(f.item),
-            status="failed" if (f.kind, f.key) in plan.failed else "done",
-            detail=f"restored from the evidence: {f.detail}"
-            + (f" (restored as asked although malicious today: {why})" if why else ""),
-        )
+        _apply(plan, executor.apply(_account_changes(plan)))
     outcome.extra["restored"] = [f.summary() for f in plan.written]
     if plan.problems:
         outcome.result = "failed"
@@ -468,59 +464,95 @@ def _plan_identity(plan: _Plan, f: Finding, now: list[Identity]) -> None:
     plan.written.append(f)
 
 
-def _write_user_side(env: Environment, plan: _Plan) -> None:
-    reads: list[Request[Any]] = [
-        GetFilterRules(),
-        GetFilterRules(outgoing=True),
-        GetSignatures(),
-        GetIdentities(),
-    ]
-    results = env.client.batch([*plan.user_writes, *reads], as_account=plan.incident.account_id)
-    writes, (rules_in, rules_out, sigs, idents) = results[: -len(reads)], results[-len(reads) :]
-    for request, owners, result in zip(plan.user_writes, plan.owners, writes, strict=True):
-        if (why := problem(type(request).__name__, result)) is not None:
-            plan.fail(owners, why)
-    for label, kind, got, want in (
-        ("incoming", F.FILTER, rules_in, plan.rules_in),
-        ("outgoing", F.OUTGOING_FILTER, rules_out, plan.rules_out),
-    ):
-        if want is None:
-            continue
-        if not isinstance(got, list) or [r.to_dict() for r in got] != [r.to_dict() for r in want]:
-            rules = [f for f in plan.written if f.kind == kind]
-            names = [f.key for f in rules]
-            plan.fail(rules, f"{label} filter rules {names} do not read back as written")
-    for f in plan.written:
-        if f.kind == F.SIGNATURE:
-            _verify_signature(plan, f, sigs)
-        elif f.kind == F.IDENTITY:
-            _verify_identity(plan, f, idents)
+def _restore_change(
+    plan: _Plan, request: Request[Any], items: list[Finding], *, read: Request[Any], check: Check
+) -> Change:
+    why = [plan.forced[f.detail] for f in items if f.detail in plan.forced]
+    return Change(
+        request=request,
+        step="restore",
+        kind=items[0].kind if len({f.kind for f in items}) == 1 else "account-attributes",
+        target=withhold_tokens(", ".join(f.key for f in items)),
+        before=withhold_tokens([f.replacement for f in items]),
+        after=withhold_tokens([f.item for f in items]),
+        plan="; ".join(f"put back {f.detail}" for f in items),
+        done="; ".join(f"restored {f.detail}" for f in items),
+        detail="restored from the evidence: "
+        + "; ".join(f.detail for f in items)
+        + (f" (restored as asked although malicious today: {'; '.join(why)})" if why else ""),
+        read=read,
+        check=check,
+    )
+
+
+def _user_changes(plan: _Plan) -> list[Change]:
+    changes = []
+    for request, items in zip(plan.user_writes, plan.owners, strict=True):
+        read: Request[Any]
+        if isinstance(request, ModifyFilterRules):
+            read = GetFilterRules(outgoing=request.outgoing)
+            want = list(request.rules)
+            check: Check = _rules_check(want)
+        elif isinstance(request, ModifySignature | CreateSignature):
+            read, check = GetSignatures(), _signature_check(items[0])
+        elif isinstance(request, ModifyPrefs):
+            read, check = GetPrefs(), _prefs_check(dict(request.prefs))
+        else:
+            read, check = GetIdentities(), _identity_check(items[0])
+        changes.append(_restore_change(plan, request, items, read=read, check=check))
+    return changes
+
+
+def _rules_check(want: list[FilterRule]) -> Check:
+    def check(got: Any) -> str | None:
+        if [r.to_dict() for r in got] != [r.to_dict() for r in want]:
+            return "rules other than those written"
+        return None
+
+    return check
+
+
+def _prefs_check(want: dict[str, str | list[str]]) -> Check:
+    def check(got: Any) -> str | None:
+        for key, value in want.items():
+            if got.get(key, []) != ([value] if isinstance(value, str) else list(value)):
+                return f"{key}={got.get(key)!r}"
+        return None
+
+    return check
 
 
 def _nonempty(contents: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in contents.items() if v}
 
 
-def _verify_signature(plan: _Plan, f: Finding, got: Any) -> None:
+def _signature_check(f: Finding) -> Check:
     want = Signature.from_dict(f.item)
-    now = next((s for s in got if s.id == want.id), None) if isinstance(got, list) else None
-    if now is None or _nonempty(now.contents) != _nonempty(want.contents):
-        plan.fail([f], f"signature {f.key} does not read back as it was")
+
+    def check(got: Any) -> str | None:
+        now = next((s for s in got if s.id == want.id), None)
+        if now is None or _nonempty(now.contents) != _nonempty(want.contents):
+            return f"signature {f.key} other than it was"
+        return None
+
+    return check
 
 
-def _verify_identity(plan: _Plan, f: Finding, got: Any) -> None:
+def _identity_check(f: Finding) -> Check:
     want = Identity.from_dict(f.item)
-    now = None
-    if isinstance(got, list):
+
+    def check(got: Any) -> str | None:
         now = next((i for i in got if i.id == want.id), None) or next(
             (i for i in got if i.name == want.name), None
         )
-    if now is None:
-        plan.fail([f], f"identity {f.key} is not there after the restore")
-        return
-    for attr, value in _identity_attrs(want).items():
-        if now.attrs.get(attr, []) != value:
-            plan.fail([f], f"identity {f.key}: {attr} does not read back as it was")
+        if now is None:
+            return f"no identity {f.key}"
+        for attr, value in _identity_attrs(want).items():
+            if now.attrs.get(attr, []) != value:
+                return f"identity {f.key} with another {attr}"
+        return None
+
+    return check
 
 
 # ---------------------------------------------------------------- account attributes
@@ -554,27 +586,38 @@ def _has(account: Account, key: str, value: str | list[str]) -> bool:
 _USER_SIDE_KINDS = (F.FILTER, F.OUTGOING_FILTER, F.SIGNATURE, F.IDENTITY)
 
 
-def _write_account(env: Environment, plan: _Plan) -> None:
+def _account_changes(plan: _Plan) -> list[Change]:
     account_id = plan.incident.account_id
-    account_items = [f for f in plan.written if f.kind not in _USER_SIDE_KINDS]
-    attrs = tuple(k.lstrip("+") for k in plan.account_changes)
-    modified, flushed, readback = env.client.batch(
-        [
-            ModifyAccount(account_id, plan.account_changes),
-            FlushCache(ids=(account_id,), all_servers=True),
-            GetAccount(account_id, by="id", attrs=attrs),
-        ]
-    )
-    for what, result in (("ModifyAccount", modified), ("FlushCache", flushed)):
-        if (why := problem(what, result)) is not None:
-            plan.fail(account_items, why)
-    if not isinstance(readback, Account):
-        plan.fail(account_items, problem("reading the account back", readback) or "no read-back")
-        return
-    for key, value in plan.account_changes.items():
-        if key.startswith("+"):
-            missing = set(value) - set(readback.values(key[1:]))
-            if missing:
-                plan.fail(account_items, f"{key[1:]} lacks {sorted(missing)} after the restore")
-        elif (readback.get(key) or "") != value:
-            plan.fail(account_items, f"{key} reads back as {readback.get(key)!r}, not {value!r}")
+    items = [f for f in plan.written if f.kind not in _USER_SIDE_KINDS]
+    wanted = plan.account_changes
+    read = GetAccount(account_id, by="id", attrs=tuple(k.lstrip("+") for k in wanted))
+    return [
+        _restore_change(
+            plan,
+            ModifyAccount(account_id, wanted),
+            items,
+            read=read,
+            check=lambda got: attrs_differ(got, dict(wanted)),
+        ),
+        Change(
+            request=FlushCache(ids=(account_id,), all_servers=True),
+            step="restore",
+            kind="flush-cache",
+            target=plan.incident.account_name,
+            before=None,
+            after="allServers",
+            plan="flush the account cache on every mailbox server",
+            done="flushed the account cache on every mailbox server",
+        ),
+    ]
+
+
+def _apply(plan: _Plan, applied: Round) -> None:
+    """Which restored items did not hold (a flush that failed is a problem, not an item)."""
+    for item in applied.applied:
+        if item.ok:
+            continue
+        plan.problems.append(item.problem)
+        if item.change.kind != "flush-cache":
+            keys = set(item.change.target.split(", "))
+            plan.failed.update((f.kind, f.key) for f in plan.written if f.key in keys)
