@@ -79,10 +79,6 @@ def describe_done(f: Finding) -> str:
     return f"{_PAST.get(verb, verb)} {rest}"
 
 
-def plan(findings: list[Finding]) -> list[str]:
-    return [f"{describe_fix(f)}: {f.reason}" for f in findings if f.remove]
-
-
 # ---------------------------------------------------------------- step 4: mailbox settings
 
 
@@ -138,7 +134,7 @@ def _change(
         target=", ".join(f.key for f in fixed),
         before=first.item if len(fixed) == 1 else [f.item for f in fixed],
         after=after,
-        plan="; ".join(describe_fix(f) for f in fixed),
+        plan="; ".join(f"{describe_fix(f)} ({f.reason})" for f in fixed),
         done="; ".join(describe_done(f) for f in fixed),
         detail="; ".join(f.reason for f in fixed),
         read=read,
@@ -225,12 +221,12 @@ def account_changes(state: LockdownState) -> tuple[dict[str, str | list[str]], l
     return changes, fixes
 
 
-def clean_account(
-    executor: Executor, state: LockdownState, release: dict[str, str | list[str]]
-) -> bool:
+def account_writes(
+    state: LockdownState, release: dict[str, str | list[str]]
+) -> tuple[list[Change], GetAccount, list[Finding]]:
     """Attributes and the notes marker as two writes, so a full zimbraNotes (or any trouble with
     the marker) never keeps the forwarding from being removed; `release` withdraws this
-    process's claim on the account in the marker's write (True when that write applied)."""
+    process's claim on the account in the marker's write. Then a flush; and the read-back."""
     account = state.account
     changes, fixes = account_changes(state)
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
@@ -248,7 +244,7 @@ def clean_account(
                 target=", ".join(f.key for f in fixes),
                 before={f.key: f.item for f in fixes},
                 after=changes,
-                plan="; ".join(describe_fix(f) for f in fixes),
+                plan="; ".join(f"{describe_fix(f)} ({f.reason})" for f in fixes),
                 done="; ".join(describe_done(f) for f in fixes),
                 detail="; ".join(f.reason for f in fixes),
                 read=read,
@@ -291,6 +287,15 @@ def clean_account(
             done="flushed the account cache on every mailbox server",
         )
     )
+    return writes, read, fixes
+
+
+def clean_account(
+    executor: Executor, state: LockdownState, release: dict[str, str | list[str]]
+) -> bool:
+    """The account's writes (see account_writes); True when the marker's write applied (and
+    with it the claim's withdrawal)."""
+    writes, read, fixes = account_writes(state, release)
     applied = executor.apply(writes, reads=[read])
     state.done += [
         a.change.done for a in applied.applied if a.ok and a.change.kind != "flush-cache"

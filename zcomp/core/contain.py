@@ -66,26 +66,6 @@ def lock_changes(env: Environment, account: Account) -> dict[str, str | list[str
     return changes
 
 
-def plan(env: Environment, account: Account) -> list[str]:
-    lines = [
-        f"lock {account.name} (zimbraAccountStatus=locked; now "
-        f"{account.get('zimbraAccountStatus')})"
-    ]
-    changes = lock_changes(env, account)
-    if "zimbraPasswordEnforceHistory" in changes:
-        lines.append(
-            f"raise zimbraPasswordEnforceHistory to {changes['zimbraPasswordEnforceHistory']} "
-            "so the phished password cannot be chosen again"
-        )
-    lines += [
-        "set a random password (never shown); this invalidates every existing login token",
-        "flush the account cache on every mailbox server",
-        f"hold mail queued by {', '.join(hold_senders(account))} on "
-        f"{len(env.mtas)} MTA(s): {', '.join(env.mtas) or '-'}",
-    ]
-    return lines
-
-
 def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
     """Lock (history raised first), scramble the password, flush every server's cache, hold
     the queued mail on every MTA: in this order, each with its read-back."""
@@ -99,7 +79,6 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
     locked = "locked the account (zimbraAccountStatus=locked)"
     if history:
         locked += f" and raised the password history to {history} entries"
-    plan_lines = plan(env, account)
     out = [
         Change(
             request=ModifyAccount(account.id, changes),
@@ -108,7 +87,14 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
             target=account.name,
             before={k: account.values(k) for k in changes},
             after=changes,
-            plan=plan_lines[0],
+            plan=f"lock {account.name} (zimbraAccountStatus=locked; now "
+            f"{account.get('zimbraAccountStatus')})"
+            + (
+                f" and raise zimbraPasswordEnforceHistory to {history} so the phished password "
+                "cannot be chosen again"
+                if history
+                else ""
+            ),
             done=locked,
             read=read,
             check=lambda got: attrs_differ(got, changes),
@@ -120,7 +106,7 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
             target=account.name,
             before="(phished password)",
             after="(random, not recorded)",
-            plan="set a random password (never shown)",
+            plan="set a random password (never shown); this invalidates every existing login token",
             done="set a random password (never shown), which invalidates every login token",
             read=read,
             # SetPassword raises the validity value: that it moved says the password was set.

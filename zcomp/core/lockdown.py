@@ -427,15 +427,20 @@ def _dry_run(
         )
     outcome.removed = state.removals
     outcome.kept = [f for f in state.findings if not f.remove]
+    # The plan is the changes themselves, built as the real run builds them (never sent).
+    state.marker = lock_marker(0, datetime.now(timezone.utc))
+    writes = [
+        *contain.contain_changes(env, state),
+        *clean.mailbox_changes(state),
+        *clean.account_writes(state, {})[0],
+    ]
     outcome.plan = [
-        *contain.plan(env, account),
+        *[c.plan for c in writes],
         "store an evidence bundle (attributes, filters, signatures, identities, prefs, sessions)",
-        *clean.plan(state.findings),
         *[
             f"keep {f.detail}" + (f" (reported: {f.reason})" if f.risky else "")
             for f in outcome.kept
         ],
-        "add a zcomp line to zimbraNotes (earlier notes kept)",
         "file a help-desk ticket" if not outcome.ticket else "comment on the existing ticket",
     ]
     outcome.result = Result.PLANNED
