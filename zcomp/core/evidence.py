@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
+import shlex
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from zcomp import __version__
+from zcomp.exitcodes import UsageError, ZcompError
 from zcomp.journal import canonical_json
 from zcomp.journal.guard import ZIMBRA_TOKEN
+from zcomp.securefile import make_private_dirs, mode_text, others_can_write, write_private
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.redact import SECRET_ATTRS  # credentials and their hashes: never kept
 
@@ -65,16 +67,42 @@ def canonical(bundle: dict[str, Any]) -> bytes:
 def write_bundle(
     bundle: dict[str, Any], sha: str, directory: str | Path, account: str, incident: int
 ) -> Path:
-    """<dir>/<account>-incident-<n>.json plus a .sha256 file in `sha256sum -c` format."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    """<dir>/<account>-incident-<n>.json plus a .sha256 file in `sha256sum -c` format.
+
+    Both files are 0600 and written atomically; the directory is made 0700 if missing, and one
+    that group or others can write to is refused (UsageError).
+    """
+    folder = prepare_evidence_dir(directory)
     path = folder / f"{account}-incident-{incident}.json"
-    data = canonical(bundle)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    (folder / (path.name + ".sha256")).write_text(f"{sha}  {path.name}\n")
+    try:
+        write_private(path, canonical(bundle))
+        write_private(path.with_name(path.name + ".sha256"), f"{sha}  {path.name}\n".encode())
+    except OSError as exc:
+        raise ZcompError(f"cannot write evidence {path}: {exc.strerror or exc}") from None
     return path
+
+
+def prepare_evidence_dir(directory: str | Path) -> Path:
+    """The --evidence-dir, created 0700 (with its parents) or checked; callable before any change.
+
+    Someone else able to write into it could swap a bundle and its .sha256 for forgeries.
+    """
+    folder = Path(directory)
+    try:
+        make_private_dirs(folder)
+        st = folder.stat()
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(
+            f"cannot use evidence directory {folder}: it, or a parent, is a file"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot use evidence directory {folder}: {exc.strerror or exc}") from None
+    if others_can_write(st):
+        raise UsageError(
+            f"evidence directory {folder} is writable by group or others (mode {mode_text(st)}); "
+            f"run `chmod 700 {shlex.quote(str(folder))}` or choose another --evidence-dir"
+        )
+    return folder
 
 
 def _now() -> str:

@@ -1,27 +1,79 @@
-"""Where the journal lives on disk and who may read it: dir 0700, database files 0600."""
+"""Where the journal lives on disk and who may read it: dir 0700, database files 0600.
+
+The journal records what was done to whom and steers what zcomp does next, so a state
+directory or journal file that another user owns, or that group or others can write to, is
+refused: someone else could have rewritten it.
+"""
 
 from __future__ import annotations
 
 import errno
 import os
+import shlex
 import stat
 from pathlib import Path
 
+from zcomp.journal.errors import JournalError
+from zcomp.securefile import (
+    FILE_MODE,
+    foreign_owner,
+    make_private_dirs,
+    mode_text,
+    others_can_write,
+)
+
 DB_NAME = "journal.sqlite3"
 SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-FILE_MODE = 0o600
-DIR_MODE = 0o700
+_ELSEWHERE = "set state_dir or ZCOMP_STATE_DIR to a directory you own"
 
 
 def ensure_state_dir(state_dir: Path) -> None:
-    """Create the directory (0700) and its parents; NotADirectoryError names what is in the way."""
+    """Create the directory and its missing parents (0700), then refuse it if it is not safe.
+
+    NotADirectoryError names what is in the way; JournalError when another user owns the
+    directory or a journal file in it, or group or others can write to one of them.
+    """
     try:
-        state_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        make_private_dirs(state_dir)
     except (FileExistsError, NotADirectoryError):
         blocker = _first_non_directory(state_dir)
         if blocker is None:
             raise
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker)) from None
+    refuse_unsafe_dir(state_dir)
+    for name in (DB_NAME, *(DB_NAME + suffix for suffix in SIDE_SUFFIXES)):
+        refuse_unsafe_file(state_dir / name)
+
+
+def refuse_unsafe_dir(state_dir: Path) -> None:
+    st = state_dir.stat()
+    owner = foreign_owner(st)
+    if owner is not None:
+        raise JournalError(f"state directory {state_dir} is owned by {owner}; {_ELSEWHERE}")
+    if others_can_write(st):
+        raise JournalError(
+            f"state directory {state_dir} is writable by group or others (mode "
+            f"{mode_text(st)}); run `chmod 700 {shlex.quote(str(state_dir))}` or {_ELSEWHERE}"
+        )
+
+
+def refuse_unsafe_file(path: Path) -> None:
+    """A journal file, if present, must be ours and writable by us only."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    owner = foreign_owner(st)
+    if owner is not None:
+        raise JournalError(
+            f"journal file {path} is owned by {owner}; move it away if it is not yours, "
+            f"or {_ELSEWHERE}"
+        )
+    if others_can_write(st):
+        raise JournalError(
+            f"journal file {path} is writable by group or others (mode {mode_text(st)}); "
+            f"check nobody changed it, then run `chmod 600 {shlex.quote(str(path))}`"
+        )
 
 
 def _first_non_directory(path: Path) -> Path | None:

@@ -1,8 +1,9 @@
 """The `file` backend: one Markdown ticket per incident, <state_dir>/tickets/zcomp-INC000042.md.
 
-A ticket appears complete or not at all (written to a temporary file, then hard-linked into
-place, which fails if the name exists: two workers can never file two tickets). Comments and
-the resolution are appended under a lock, each with its UTC timestamp. Files are 0600.
+A ticket appears complete or not at all (securefile.write_private, exclusive: a temporary file
+hard-linked into place, which fails if the name exists: two workers can never file two
+tickets). Comments and the resolution are appended under a lock, each with its UTC timestamp.
+The directory is 0700, files are 0600.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from zcomp.securefile import O_NOFOLLOW, make_private_dirs, write_private
 from zcomp.tickets.content import TicketContent, TicketRef, idempotency_key, incident_key
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
@@ -25,8 +26,6 @@ try:  # advisory locking serialises appends between processes (POSIX only)
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 RESOLVED_HEADING = "## Resolved "
 _REF_ID = re.compile(r"INC(\d{6,})")
 
@@ -48,11 +47,11 @@ class FileBackend:
         refuse_secrets(text, f"ticket {key}")
         path = self._path(content.incident_id)
         try:
-            self.directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            make_private_dirs(self.directory)
         except OSError as exc:
             raise TicketError(f"cannot create {self.directory}: {exc.strerror or exc}") from None
         try:
-            _create_exclusive(path, text.encode("utf-8"))
+            write_private(path, text.encode("utf-8"), exclusive=True)
         except FileExistsError:
             pass  # another worker filed it first: same incident, same ticket
         except OSError as exc:
@@ -114,43 +113,11 @@ def _is_resolved(path: Path) -> bool:
         return any(line.startswith(RESOLVED_HEADING) for line in handle)
 
 
-def _create_exclusive(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically; FileExistsError if `path` already exists."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(temp, path)  # fails if `path` exists: O_EXCL for a complete file
-        except FileExistsError:
-            raise
-        except OSError:
-            # No hard links here (some network/FUSE file systems): claim the name, then replace.
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-            os.replace(temp, path)
-        _fsync_dir(path.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform lets a directory be fsynced
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 @contextlib.contextmanager
 def _locked_append(path: Path) -> Iterator[int]:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        # Never through a symlink: a ticket is a file this backend created itself.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | O_NOFOLLOW)
     except OSError as exc:
         raise TicketError(f"cannot update ticket {path}: {exc.strerror or exc}") from None
     try:
@@ -161,12 +128,8 @@ def _locked_append(path: Path) -> Iterator[int]:
         os.close(fd)  # closing releases the lock
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
 def _append(fd: int, text: str) -> None:
-    _write_all(fd, text.encode("utf-8"))  # under the lock: appends never interleave
+    view = memoryview(text.encode("utf-8"))
+    while view:  # under the lock: appends never interleave
+        view = view[os.write(fd, view) :]
     os.fsync(fd)

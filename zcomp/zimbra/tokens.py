@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from zcomp.securefile import O_NOFOLLOW, foreign_owner, make_private_dirs, write_private
 from zcomp.zimbra.model import Secret
 
 KEYRING_SERVICE = "zcomp-admin-token"
@@ -102,28 +103,22 @@ class NoCache:
 
 
 class FileCache:
-    """A JSON map key -> token in a 0600 file; unreadable or foreign-mode files are ignored."""
+    """A JSON map key -> token in a 0600 file; unreadable, foreign or loose files are ignored."""
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
 
     def _load(self) -> dict[str, str]:
         try:
-            if self.path.stat().st_mode & 0o077:
-                return {}  # someone else could read it: do not trust or extend it
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            text = _read_own_private(self.path)
+            data = json.loads(text) if text is not None else None
         except (OSError, ValueError):
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def _save(self, data: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{FILE_NAME}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        make_private_dirs(self.path.parent)
+        write_private(self.path, json.dumps(data).encode("utf-8"))
 
     def get(self, key: str) -> CachedToken | None:
         return _decode(self._load().get(key))
@@ -137,6 +132,19 @@ class FileCache:
         data = self._load()
         if data.pop(key, None) is not None:
             self._save(data)
+
+
+def _read_own_private(path: Path) -> str | None:
+    """The file's text, or None if it is a symlink, not ours, or others could read it."""
+    fd = os.open(path, os.O_RDONLY | O_NOFOLLOW)
+    try:
+        st = os.fstat(fd)
+        if foreign_owner(st) is not None or st.st_mode & 0o077:
+            return None  # someone else wrote it, or could read it: do not trust or extend it
+        with os.fdopen(os.dup(fd), encoding="utf-8") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 class KeyringCache:
