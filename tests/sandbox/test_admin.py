@@ -168,12 +168,9 @@ def test_search_paging_limits_and_lists(raw_admin: RawSoap) -> None:
     }
 
 
-def test_bulk_accounts_are_fast_and_searchable(sandbox: Sandbox, raw_admin: RawSoap) -> None:
-    import time
-
-    start = time.perf_counter()
+def test_bulk_accounts_are_searchable(sandbox: Sandbox, raw_admin: RawSoap) -> None:
+    # How long add_accounts takes is measured in tests/bench/bench_sandbox.py, not here.
     sandbox.add_accounts(2000)
-    assert time.perf_counter() - start < 2.0
     r = raw_admin.xml(f'<SearchDirectoryRequest xmlns="{ADMIN}" query="(uid=user*)" limit="10"/>')
     assert r.body.get("searchTotal") == "2000"
 

@@ -1,28 +1,35 @@
-"""HTTP behaviour: start-up time, shutdown with idle keep-alive clients, injected faults."""
+"""HTTP behaviour: shutdown with idle keep-alive clients, injected faults, latency.
+
+Start-up and stop times are measured in tests/bench/bench_sandbox.py, not asserted here.
+"""
 
 from __future__ import annotations
 
 import http.client
+import threading
 import time
 
 from tests.sandbox.rawsoap import MAIL, RawSoap
 from zcomp.sandbox import Sandbox, SandboxOptions
 
-
-def test_startup_is_fast() -> None:
-    start = time.perf_counter()
-    with Sandbox(SandboxOptions(servers=2)):
-        elapsed = time.perf_counter() - start
-    assert elapsed < 0.5
+# Only against hanging: a stop that waited for an idle client would sit out the handlers'
+# 60 s keep-alive timeout.
+HANG_GUARD_S = 30
 
 
 def test_stop_with_idle_keepalive_client() -> None:
     sb = Sandbox(SandboxOptions(seed="none")).start()
     c = RawSoap(sb.admin_url)
     c.admin_login()
-    start = time.perf_counter()
-    sb.stop()  # the client still holds its connection open
-    assert time.perf_counter() - start < 2
+    stopper = threading.Thread(target=sb.stop)  # the client still holds its connection open
+    stopper.start()
+    stopper.join(timeout=HANG_GUARD_S)
+    assert not stopper.is_alive()
+    # stop() shut the idle connection itself: the client reads end-of-file.
+    sock = c.conn.sock
+    assert sock is not None
+    sock.settimeout(HANG_GUARD_S)
+    assert sock.recv(1) == b""
     c.close()
 
 

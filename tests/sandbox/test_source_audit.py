@@ -56,6 +56,30 @@ def test_set_password_history_keeps_n_entries_including_the_replaced_hash(
     assert original not in {h.split(":", 1)[1] for h in history}  # trimmed away
 
 
+def test_history_keeps_the_newest_hashes_when_set_passwords_come_within_a_millisecond(
+    raw_admin: RawSoap, sandbox: Sandbox
+) -> None:
+    # updateHistory sorts "millis:hash" as strings: only distinct stamps keep that in age order.
+    alice = sandbox.account(ALICE)
+    _modify(raw_admin, alice.id, {"zimbraPasswordEnforceHistory": "3"})
+    hashes = []
+    for n in range(12):
+        hashes.append(alice.first("userPassword"))
+        _set_password(raw_admin, alice.id, f"Rapid-Pass-{n}")
+    history = alice.attrs["zimbraPasswordHistory"]
+    stamps = [int(h.split(":", 1)[0]) for h in history]
+    assert stamps == sorted(set(stamps))
+    assert [h.split(":", 1)[1] for h in history] == hashes[-3:]
+
+
+def test_clock_stamps_strictly_increase(sandbox: Sandbox) -> None:
+    stamps = [sandbox.clock.now_ms() for _ in range(2000)]
+    assert all(a < b for a, b in zip(stamps, stamps[1:], strict=False))
+    assert sandbox.clock.now() * 1000 >= stamps[-1]  # seconds never lag behind a stamp
+    sandbox.clock.advance(60)
+    assert sandbox.clock.now_ms() >= stamps[-1] + 60_000
+
+
 def test_set_password_violation_message_and_dry_run_is_ignored(
     raw_admin: RawSoap, sandbox: Sandbox
 ) -> None:

@@ -181,6 +181,7 @@ def new_history(rc: RequestContext, entry: AccountEntry, keep: int) -> list[str]
     old = entry.first("userPassword")
     if old is None:
         return None
+    # Collections.sort on the "millis:hash" strings: oldest first, as the stamps never tie.
     history = sorted(entry.attrs.get("zimbraPasswordHistory", []))
     while history and len(history) >= keep:
         history.pop(0)
