@@ -465,10 +465,16 @@ def assert_contained_once(
     """Every account locked and clean, with exactly one incident and one ticket across the
     hosts' journals and ticket directories, the ticket linked, and the password changed at
     least once and at most `max_password_changes` times."""
+    problems = contained_once_problems(sb, accounts, hosts, max_password_changes)
+    assert not problems, "\n".join(problems)
+
+
+def contained_once_problems(
+    sb: Sandbox, accounts: Sequence[str], hosts: Sequence[Zcomp], max_password_changes: int = 1
+) -> list[str]:
+    """What assert_contained_once asserts, as a list of what is wrong."""
     truths = TruthReader(sb).read_all(accounts)
-    dirty = [t.describe() for t in truths.values() if not t.contained]
-    assert not dirty, "not contained:\n" + "\n".join(dirty)
-    problems: list[str] = []
+    problems = [f"not contained: {t.describe()}" for t in truths.values() if not t.contained]
     per_account: dict[str, list[tuple[Zcomp, Incident]]] = {}
     for host in hosts:
         tickets = host.tickets()
@@ -501,4 +507,4 @@ def assert_contained_once(
             )
     stray = sorted(set(per_account) - {a.lower() for a in accounts})
     problems += [f"{a}: an incident for an account not in the batch" for a in stray]
-    assert not problems, "\n".join(problems)
+    return problems

@@ -21,6 +21,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,8 @@ class Exchange:
     reply: bytes = b""
     forwarded: bool = False
     dropped: bool = False
+    at: float = 0.0  # time.monotonic() at arrival, for diagnostics
+    peer: int = 0  # the client's port: requests of one connection share it
 
     def has(self, name: str) -> bool:
         return name in self.names
@@ -218,6 +221,8 @@ class LossyProxy:
                 path=handler.path,
                 body=body,
                 names=tuple(m.group(1).decode() for m in _NAMES.finditer(body)),
+                at=time.monotonic(),
+                peer=int(handler.client_address[1]),
             )
             self.exchanges.append(exchange)
             # Decided here, in arrival order, so a seed gives the same pattern every run.

@@ -47,6 +47,9 @@ def _race(sb: Sandbox, hosts: list[Zcomp], argvs: Sequence[tuple[str, ...]]) -> 
 
 def _one_contained(runs: list[Run], name: str) -> None:
     results = sorted(r.results().get(name.lower(), "missing") for r in runs)
+    print(
+        f"\n[reliability] two processes on {name}: {results}, exits {[r.returncode for r in runs]}"
+    )
     # Together one containment: the other saw it busy, or found it already contained.
     assert results in (["already-contained", "contained"], ["busy", "contained"]), "\n\n".join(
         map(str, runs)
@@ -140,5 +143,7 @@ def test_eight_processes_on_overlapping_lists(sb: Sandbox, tmp_path: Path) -> No
         contained_by.update(a for a, r in results.items() if r == "contained")
         if "busy" not in results.values():
             assert run.returncode == 0, str(run)
+    everything = Counter(r for run in runs for r in run.results().values())
+    print(f"\n[reliability] eight processes: {dict(everything)}")
     assert contained_by == Counter(n.lower() for n in names), contained_by
     assert_contained_once(sb, names, [zc])

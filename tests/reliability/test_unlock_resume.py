@@ -3,10 +3,12 @@ owner's temporary password is set once."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.rawjson import user_login
 from tests.reliability.harness import (
+    Run,
     TruthReader,
     Zcomp,
     attack_accounts,
@@ -17,6 +19,7 @@ from tests.reliability.harness import (
 )
 from tests.reliability.proxy import AFTER, BEFORE, KillSwitch, LossyProxy
 from zcomp.sandbox import Sandbox
+from zcomp.tickets.file_backend import RESOLVED_HEADING
 
 TEMP = "Temp-Handback-2024!"
 
@@ -33,34 +36,45 @@ def _unlock_args(name: str, password_file: Path) -> tuple[str, ...]:
     )
 
 
+def _killed_then_resumed(
+    sb: Sandbox, host: Zcomp, name: str, n: int, phase: str, password_file: Path
+) -> Run:
+    """Unlock killed at request n (its own proxy numbers its requests), then run again."""
+    with LossyProxy(sb.urls[0]) as proxy:
+        zc = host.via(proxy)
+        kill = KillSwitch(n=n, phase=phase)
+        killed = zc.run_killed(proxy, kill, *_unlock_args(name, password_file))
+        assert kill.fired, f"{name}: unlock ended before request {n}\n{killed}"
+        proxy.reset()
+        return zc.run(*_unlock_args(name, password_file))
+
+
 def test_unlock_killed_at_each_step_then_resumed(sb: Sandbox, tmp_path: Path) -> None:
     password_file = tmp_path / "temporary-password"
     password_file.write_text(TEMP + "\n")
+    zc = Zcomp.host(tmp_path, sb.admin_url)
+    # One clean unlock through the proxy tells how many requests an unlock makes.
+    [probe] = attack_accounts(sb, 1, prefix="probe")
+    assert zc.run("--json", "lockdown", probe).returncode == 0
     with LossyProxy(sb.urls[0]) as proxy:
-        zc = Zcomp.host(tmp_path, proxy.admin_url)
-        # One clean unlock through the proxy tells how many requests an unlock makes.
-        [probe] = attack_accounts(sb, 1, prefix="probe")
-        assert zc.run("--json", "lockdown", probe).returncode == 0
-        proxy.reset()
-        measured = zc.run(*_unlock_args(probe, password_file))
-        assert measured.returncode == 0, str(measured)
-        steps = [(e.n, "+".join(e.names[:3])) for e in proxy.log()]
-        print(f"\n[reliability] unlock requests: {steps}")
-        moments = [(n, phase) for n, _ in steps for phase in (BEFORE, AFTER)]
+        measured = zc.via(proxy).run(*_unlock_args(probe, password_file))
+    assert measured.returncode == 0, str(measured)
+    steps = [(e.n, "+".join(e.names[:3])) for e in proxy.log()]
+    print(f"\n[reliability] unlock requests: {steps}")
+    moments = [(n, phase) for n, _ in steps for phase in (BEFORE, AFTER)]
 
-        names = attack_accounts(sb, len(moments))
-        listing = write_list(tmp_path / "accounts.txt", names)
-        assert zc.run("--json", "lockdown", "--from", str(listing), "--yes").returncode == 0
-        held = {n: held_messages(sb, n) for n in names}
-        assert all(held.values()), held
-        resumed = {}
-        for name, (n, phase) in zip(names, moments, strict=True):
-            proxy.reset()
-            kill = KillSwitch(n=n, phase=phase)
-            zc.run_killed(proxy, kill, *_unlock_args(name, password_file))
-            assert kill.fired, (name, n, phase)
-            proxy.reset()
-            resumed[name] = zc.run(*_unlock_args(name, password_file))
+    names = attack_accounts(sb, len(moments))
+    listing = write_list(tmp_path / "accounts.txt", names)
+    assert zc.run("--json", "lockdown", "--from", str(listing), "--yes").returncode == 0
+    held = {n: held_messages(sb, n) for n in names}
+    assert all(held.values()), held
+    # One account per moment, several at once: each has its own proxy and request numbers.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            name: pool.submit(_killed_then_resumed, sb, zc, name, n, phase, password_file)
+            for name, (n, phase) in zip(names, moments, strict=True)
+        }
+        resumed = {name: future.result() for name, future in futures.items()}
 
     incidents = incidents_by_account(zc.incidents())
     tickets = zc.tickets()
@@ -82,8 +96,9 @@ def test_unlock_killed_at_each_step_then_resumed(sb: Sandbox, tmp_path: Path) ->
         if incident.state != "closed" or incident.closed_how != "unlocked":
             problems.append(f"{where}: incident {incident.id} {incident.state}")
         text = tickets[incident.id].read_text()
-        if text.count("\n## Resolved ") != 1:
-            problems.append(f"{where}: ticket resolved {text.count('## Resolved ')} times")
+        resolutions = sum(row.startswith(RESOLVED_HEADING) for row in text.splitlines())
+        if resolutions != 1:
+            problems.append(f"{where}: ticket resolved {resolutions} times")
         # Lockdown's random password, then the owner's temporary one: once.
         if password_changes(sb, name) != 2:
             problems.append(f"{where}: password set {password_changes(sb, name)} times")
