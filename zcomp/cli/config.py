@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -45,12 +44,13 @@ def init(app: AppContext, path: Path | None, force: bool) -> None:
 
 def write_private(target: Path, text: str) -> None:
     """Create or replace a file readable by its owner only; the directory is made 0700."""
+    from zcomp.securefile import make_private_dirs
+    from zcomp.securefile import write_private as write_file
+
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its old mode otherwise
-            handle.write(text)
+        make_private_dirs(target.parent)
+        # Atomic and no-follow: a symlink planted at the name is replaced, never written through.
+        write_file(target, text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
 

@@ -28,7 +28,7 @@ from zcomp.core import clean, contain
 from zcomp.core.actor import CLAIM_TTL, Actor, Busy
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
-from zcomp.core.evidence import build_bundle, write_bundle
+from zcomp.core.evidence import build_bundle, prepare_evidence_dir, write_bundle
 from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
@@ -109,6 +109,9 @@ class _Run:
 
     def go(self, name: str) -> None:
         env, outcome, options = self.env, self.outcome, self.options
+        if options.evidence_dir and not options.dry_run:
+            # Refused here, before any change, not after the account was locked.
+            prepare_evidence_dir(options.evidence_dir)
         env.event(name, "resolving")
         asked = datetime.now(timezone.utc)
         account = self._resolve(name)
