@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -444,9 +444,3 @@ class Gate:
 
     def _open(self) -> bool:
         return len(self._arrived | self._gone) >= self.parties
-
-
-@contextlib.contextmanager
-def proxy_to(upstream: str, *, drop_rate: float = 0.0, seed: int = 0) -> Iterator[LossyProxy]:
-    with LossyProxy(upstream, drop_rate=drop_rate, seed=seed) as proxy:
-        yield proxy
