@@ -19,11 +19,12 @@ def refuse_secrets(text: str, where: str) -> None:
         raise TicketError(f'refused to write {where}: it contains "password:" followed by a value')
 
 
-_PASSWORD_VALUE_WHOLE = re.compile(r"(password\s*[:=]\s*)\S+", re.IGNORECASE)
+_PASSWORD_VALUE_WHOLE = re.compile(r"(password)\s*[:=]\s*\S+", re.IGNORECASE)
 
 
 def withhold_secrets(text: str) -> str:
     """`text` with a "password: value" or a token-shaped string replaced, for text a person
     typed (a --reason) that must reach the journal and the ticket without its secret."""
     text = ZIMBRA_TOKEN.sub("(token-shaped text withheld)", text)
-    return _PASSWORD_VALUE_WHOLE.sub(lambda m: m.group(1) + "(withheld)", text)
+    # "password [withheld]": no "password:" left for the ticket guard to (rightly) refuse.
+    return _PASSWORD_VALUE_WHOLE.sub(lambda m: m.group(1) + " [withheld]", text)
