@@ -4,19 +4,165 @@ Data is written with sys.stdout.write (JSON lines with --json), never through ri
 wraps at 80 columns off-terminal and eats [brackets] as markup. Human text goes through a
 rich Console on stderr, created (and rich imported) on first use, always with markup and
 highlighting off, because much of what is printed comes from Zimbra or from an attacker.
+
+Output never stops the work: a write that finds its reader gone (`| head -1`, a closed
+terminal) marks that stream closed, later output to it is dropped, and the file descriptor is
+pointed at /dev/null so the interpreter's flush at exit cannot complain either. Commands decide
+what a closed stream means for them (a lockdown goes on; a listing stops, see `stdout_closed`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+# EPIPE: the reader went away (Python ignores SIGPIPE, so writes raise instead of killing us).
+# EIO: a terminal that hung up (what writing after SIGHUP gives).
+_GONE = frozenset({errno.EPIPE, errno.EIO})
+_closed_lock = threading.RLock()
+# The stream objects found closed. Objects, not fds: CliRunner and pytest swap sys.stdout per
+# run, and a fresh stream must not inherit an earlier one's fate.
+_closed: list[object] = []
+
+
+def is_closed(stream: object) -> bool:
+    with _closed_lock:
+        return any(s is stream for s in _closed)
+
+
+def stdout_closed() -> bool:
+    return is_closed(sys.stdout)
+
+
+def stderr_closed() -> bool:
+    return is_closed(sys.stderr)
+
+
+def _gone(exc: BaseException, stream: object) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in _GONE
+    # ValueError: someone closed the file object itself.
+    return isinstance(exc, ValueError) and bool(getattr(stream, "closed", False))
+
+
+def _mark_closed(stream: Any, *, flush: bool = True) -> None:
+    with _closed_lock:
+        if is_closed(stream):
+            return
+        _closed.append(stream)
+    _point_at_devnull(stream, flush=flush)
+
+
+def _point_at_devnull(stream: Any, *, flush: bool) -> None:
+    """What is still buffered (and what the interpreter flushes at exit) goes nowhere, instead
+    of "Exception ignored ... BrokenPipeError" and exit status 120."""
+    fd = _fileno(stream)
+    if fd is None:
+        return  # not a real file (CliRunner, StringIO): nothing is flushed at exit
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+    if flush:
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _attempt(stream: Any, action: Callable[[], object]) -> None:
+    if is_closed(stream):
+        return
+    try:
+        action()
+    except (OSError, ValueError) as exc:
+        if not _gone(exc, stream):
+            raise
+        _mark_closed(stream)
+
+
+def write_to(stream: IO[str], text: str) -> None:
+    """Write and flush, unless the stream's reader is gone (then drop it, silently)."""
+
+    def write() -> None:
+        stream.write(text)
+        stream.flush()
+
+    _attempt(stream, write)
+
+
+def signal_line(text: str) -> None:
+    """One line on stderr from a signal handler: straight to the file descriptor, since the
+    code the signal interrupted may be inside a write to sys.stderr (a second, reentrant write
+    to a buffered stream raises RuntimeError)."""
+    stream = sys.stderr
+    fd = _fileno(stream)
+    if fd is None:  # no descriptor (CliRunner): an ordinary write
+        write_to(stream, text + "\n")
+        return
+    if is_closed(stream):
+        return
+    data = (text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError as exc:
+        if exc.errno not in _GONE:
+            raise
+        _mark_closed(stream, flush=False)
+
+
+def write_stdout(text: str) -> None:
+    write_to(sys.stdout, text)
+
+
+def write_stderr(text: str) -> None:
+    write_to(sys.stderr, text)
+
+
+class SafeStream:
+    """A text stream for rich that drops output once its reader is gone; it follows writes to
+    the stream it wraps, so a closed pipe found here is closed for `write_to` too."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        _attempt(self.stream, lambda: self.stream.write(text))
+        return len(text)
+
+    def flush(self) -> None:
+        _attempt(self.stream, self.stream.flush)
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.stream.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self.stream, "encoding", None) or "utf-8"
 
 
 def escape(text: object) -> str:
@@ -105,7 +251,7 @@ class Output:
 
             colour = self.colour_enabled()
             self._console = Console(
-                file=sys.stderr,
+                file=SafeStream(sys.stderr),  # type: ignore[arg-type]  # write/flush/isatty
                 no_color=not colour,
                 color_system="auto" if colour else None,
                 highlight=False,
@@ -117,22 +263,30 @@ class Output:
             self._console_stream = sys.stderr
         return self._console
 
+    @property
+    def stdout_closed(self) -> bool:
+        """stdout's reader is gone: a listing stops here, a lockdown goes on."""
+        return stdout_closed()
+
+    @property
+    def stderr_closed(self) -> bool:
+        return stderr_closed()
+
     # ------------------------------------------------------------ data (stdout)
 
     def data(self, obj: Any) -> None:
-        """One record. --json: one JSON object per line. Otherwise a plain rendering."""
+        """One record. --json: one JSON object per line. Otherwise a plain rendering.
+        Dropped, silently, once stdout's reader is gone."""
         if self.json:
-            sys.stdout.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
+            text = json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n"
         elif isinstance(obj, Mapping):
             width = max((len(str(k)) for k in obj), default=0)
-            for key, value in obj.items():
-                sys.stdout.write(f"{str(key).ljust(width)}  {_plain(value)}\n")
+            text = "".join(f"{str(k).ljust(width)}  {_plain(v)}\n" for k, v in obj.items())
         elif isinstance(obj, list | tuple):
-            for item in obj:
-                sys.stdout.write(_plain(item) + "\n")
+            text = "".join(_plain(item) + "\n" for item in obj)
         else:
-            sys.stdout.write(_plain(obj) + "\n")
-        sys.stdout.flush()
+            text = _plain(obj) + "\n"
+        write_stdout(text)
 
     # ------------------------------------------------------------ human text (stderr)
 
@@ -149,6 +303,11 @@ class Output:
 
     def error(self, text: str) -> None:
         self.console.print(f"Error: {text}", style="bold red")
+
+    def line(self, text: str) -> None:
+        """One plain line on stderr even with --quiet: what happens to the run (stopping,
+        interrupted) is never optional."""
+        write_stderr(text + "\n")
 
     def debug(self, text: str) -> None:
         """--debug output (already redacted by its producer)."""

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
 
 import pytest
 
-from zcomp.output import Output, escape
+from zcomp.output import Output, escape, stderr_closed, write_stderr
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_json_data_is_one_line_per_record(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,3 +104,78 @@ def test_plain_data_rendering(capsys: pytest.CaptureFixture[str]) -> None:
         "addresses  a, b",
         "just text",
     ]
+
+
+# ------------------------------------------------------------------ a reader that left
+
+
+def _orphan_pipe() -> tuple[int, IO[str]]:
+    """A text stream on a pipe whose read end is closed (what `| head -1` leaves)."""
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    return write_fd, os.fdopen(write_fd, "w", encoding="utf-8")
+
+
+def test_data_to_a_closed_pipe_is_dropped_and_the_fd_goes_to_devnull(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fd, stream = _orphan_pipe()
+    with stream:
+        monkeypatch.setattr("sys.stdout", stream)
+        out = Output(json=True)
+        assert not out.stdout_closed
+        out.data({"account": "a@x"})  # EPIPE: no exception
+        assert out.stdout_closed
+        out.data({"account": "b@x"})  # dropped
+        stream.write("left in the buffer")  # what the interpreter flushes at exit
+        assert os.write(fd, b"x") == 1  # /dev/null now: nothing can fail any more
+        monkeypatch.setattr("sys.stdout", io.StringIO())
+        assert not out.stdout_closed  # another stream (CliRunner swaps them) is not closed
+
+
+def test_human_text_to_a_closed_pipe_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fd, stream = _orphan_pipe()
+    with stream:
+        monkeypatch.setattr("sys.stderr", stream)
+        out = Output()
+        out.info("first")
+        out.warn("second")
+        out.table(["a"], [["1"]])
+        out.line("third")
+        with out.progress(2, "Locking") as bar:
+            bar.advance("a@x")
+        assert out.stderr_closed
+
+
+def test_write_stderr_drops_text_once_the_reader_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    _fd, stream = _orphan_pipe()
+    with stream:
+        monkeypatch.setattr("sys.stderr", stream)
+        write_stderr("Error: one line\n")
+        write_stderr("Error: another\n")
+        assert stderr_closed()
+
+
+def test_a_process_whose_reader_left_exits_quietly() -> None:
+    """No "Exception ignored ... BrokenPipeError" and no status 120 at interpreter exit."""
+    script = (
+        "import sys\n"
+        "from zcomp.output import Output\n"
+        "out = Output(json=True)\n"
+        "for i in range(200):\n"
+        "    out.data({'i': i, 'pad': 'x' * 1000})\n"
+        "sys.stdout.write('unflushed tail')\n"
+        "print('done', file=sys.stderr)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before anything is written
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=30) == 0
+    assert stderr == b"done\n"

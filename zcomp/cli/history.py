@@ -70,6 +70,8 @@ def action_line(incident_id: int, action: Action) -> str:
 
 def show_lines(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
     for item in found:
+        if out.stderr_closed:
+            return  # the reader left (`2>&1 | head`): a listing just ends
         out.info(incident_line(item))
         if with_actions:
             for action in item.actions:
@@ -113,6 +115,8 @@ def history(app: AppContext, account: str | None, limit: int) -> None:
     out = app.output
     if app.json:
         for item in found:
+            if out.stdout_closed:
+                return  # the reader left (`| head -1`): a listing just ends, status 0
             out.data(item.to_json())
         return
     if not found:
