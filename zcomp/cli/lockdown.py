@@ -49,8 +49,9 @@ def lockdown(
     """Contain ACCOUNT... : lock, scramble the password, revoke tokens, hold queued mail,
     remove planted forwarding/filters/identities/signatures/auto-replies, keep the evidence,
     file a ticket. Safe to re-run: a contained account is verified, not redone."""
-    from zcomp.core.batch import exit_status
     from zcomp.core.lockdown import LockdownOptions, lockdown_account
+    from zcomp.core.report import Report
+    from zcomp.core.stop import StopRequest
 
     settings = app.settings
     if not dry_run:
@@ -61,14 +62,16 @@ def lockdown(
         force=force,
         evidence_dir=str(evidence_dir) if evidence_dir else None,
     )
+    stop = StopRequest()
     outcomes = run_playbook(
         app,
         accounts,
         lambda env, name: lockdown_account(env, name, options),
         verb="lockdown",
+        stop=stop,
         journaled=not dry_run,
         render=lambda outcome: show_outcome(
             app.output, outcome, verbose=len(accounts) == 1 or dry_run
         ),
     )
-    sys.exit(int(exit_status(outcomes)))
+    sys.exit(int(Report(outcomes, stopped=stop.requested).exit_code))

@@ -3,20 +3,29 @@
 Every error becomes one line `Error: ...` on stderr with the exit status of zcomp.exitcodes;
 a traceback only with --debug. This happens inside the group's invoke(), so `main()`, the
 console script, `python -m zcomp` and click.testing.CliRunner all behave the same.
+
+SIGTERM and SIGHUP end a command the way Ctrl-C does (one line, status 130) rather than
+silently; commands that change accounts refine this in zcomp.cli.playbook.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import signal
+import threading
 import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import click
 
 from zcomp import __version__
 from zcomp.exitcodes import ExitCode, ZcompError
+from zcomp.output import write_stderr
 
 # name -> (module, attribute, one-line help). Modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -34,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "history": ("zcomp.cli.history", "history", "Incidents and their actions from the journal."),
     "baseline": ("zcomp.cli.baseline", "baseline", "Record or show known-good account settings."),
+    "ticket": ("zcomp.cli.ticket", "ticket", "File help-desk tickets left pending."),
     "sandbox": ("zcomp.cli.sandbox", "sandbox", "A local Zimbra-compatible server for rehearsals."),
     "demo": ("zcomp.cli.demo", "demo", "The whole story on the built-in sandbox."),
     "login": ("zcomp.cli.auth", "login", "Verify the admin password and store it in the keyring."),
@@ -54,7 +64,7 @@ class ReportedError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]  # per instance, not per class
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"Error: {self.message}", err=True)
+        write_stderr(f"Error: {self.message}\n")
 
 
 INTERRUPTED_MESSAGE = (
@@ -66,11 +76,55 @@ INTERRUPTED_MESSAGE = (
 class Interrupted(ReportedError):
     """Ctrl-C: every step is journaled and idempotent, so running again is how to resume."""
 
-    def __init__(self) -> None:
+    def __init__(self, cause: BaseException | None = None) -> None:
         super().__init__("interrupted", int(ExitCode.INTERRUPTED))
+        self.signal_name = cause.name if isinstance(cause, SignalInterrupt) else "SIGINT"
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"\n{INTERRUPTED_MESSAGE}", err=True)
+        write_stderr(f"{after_echo(self.signal_name)}{INTERRUPTED_MESSAGE}\n")
+
+
+class SignalInterrupt(KeyboardInterrupt):
+    """KeyboardInterrupt raised by zcomp's own handler, naming the signal (SIGTERM ...)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def after_echo(signal_name: str) -> str:
+    """A newline after the terminal's "^C" echo; SIGTERM and SIGHUP leave none to close."""
+    return "\n" if signal_name == "SIGINT" else ""
+
+
+def stop_signals() -> list[signal.Signals]:
+    # SIGHUP: the terminal went away (ssh dropped); absent on Windows.
+    found = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)]
+    return [s for s in found if s is not None]
+
+
+SignalHandler = Callable[[int, FrameType | None], None]
+
+
+@contextmanager
+def signal_handlers(handler: SignalHandler, signals: Sequence[signal.Signals]) -> Iterator[None]:
+    """Install `handler` for `signals` while the block runs, then put the previous ones back.
+    Only the main thread may (CliRunner in a thread: nothing is installed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    # A signal ignored when zcomp started (nohup, a background job) stays ignored.
+    wanted = [sig for sig in signals if signal.getsignal(sig) != signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, handler) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise SignalInterrupt(signal.Signals(signum).name)
 
 
 class LazyGroup(click.Group):
@@ -100,23 +154,26 @@ class LazyGroup(click.Group):
 class RootGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
+        # SIGINT keeps Python's own handler (KeyboardInterrupt); the others join it.
+        terminate = [s for s in stop_signals() if s != signal.SIGINT]
         try:
-            return super().invoke(ctx)
+            with signal_handlers(_interrupt, terminate):
+                return super().invoke(ctx)
         except click.exceptions.Abort as exc:
             # Click turns Ctrl-C at a prompt into Abort; that is an interruption too.
             if isinstance(exc.__context__, KeyboardInterrupt):
-                raise Interrupted() from None
+                raise Interrupted(exc.__context__) from None
             raise
         except (click.ClickException, click.exceptions.Exit):
             raise
         except ZcompError as exc:
             if debug:
-                traceback.print_exc()
+                write_stderr(traceback.format_exc())
             raise ReportedError(exc.message, int(exc.exit_code)) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if debug:
-                traceback.print_exc()
-            raise Interrupted() from None
+                write_stderr(traceback.format_exc())
+            raise Interrupted(exc) from None
         except Exception as exc:
             if debug:
                 raise

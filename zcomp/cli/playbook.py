@@ -1,17 +1,42 @@
-"""Runs a playbook over the accounts of a command: workers, progress, rendering, summary."""
+"""Runs a playbook over the accounts of a command: workers, progress, rendering, summary.
+
+Signals (SIGINT, SIGTERM, SIGHUP) never leave an account half-changed. The first one stops
+the run: if no account is being changed it ends at once (KeyboardInterrupt, as Ctrl-C always
+did); otherwise the accounts being changed finish and no other account starts. The second asks
+those accounts to stop at their next step. The third stops waiting for the run's outcome
+(accounts in worker threads still reach their next step; see zcomp.core.batch).
+
+Output never stops a run that changes accounts: the admin asked for every account to be
+contained, and a closed stdout (`| head -1`) or a closed terminal says nothing about that, so
+the run goes on, journals every result and exits as if the pipe were open. A read-only run
+(inspect, --dry-run) has nothing left to do for a reader that left: it ends, status 0.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from types import FrameType
+
+import click
 
 from zcomp.cli.context import AppContext
+from zcomp.cli.main import (
+    INTERRUPTED_MESSAGE,
+    SignalInterrupt,
+    after_echo,
+    signal_handlers,
+    stop_signals,
+)
 from zcomp.cli.render import summary_line
 from zcomp.cli.runtime import Runtime
-from zcomp.core.batch import Work, run_accounts
+from zcomp.core.batch import Work, run_accounts, runs_inline
 from zcomp.core.environment import Environment
 from zcomp.core.outcome import AccountOutcome
-from zcomp.output import ProgressReporter
+from zcomp.core.report import Report
+from zcomp.core.stop import StopRequest
+from zcomp.output import ProgressReporter, signal_line
 
 
 def run_playbook(
@@ -24,43 +49,86 @@ def run_playbook(
     workers: int | None = None,
     bar: bool = True,
     journaled: bool = False,
+    stop: StopRequest | None = None,
 ) -> list[AccountOutcome]:
     """`bar=False` when the run talks to the terminal itself (password prompts, a generated
     password shown once): a live bar would redraw over them. `journaled`: record the batch run
-    and each account's result in the journal as it finishes (a killed run keeps them)."""
+    and each account's result in the journal as it finishes (a killed run keeps them); a run
+    that is not journaled changes nothing. `stop`: the run's StopRequest, for the caller's
+    Report (one is made if not given)."""
+    stop = stop if stop is not None else StopRequest()
+    workers = app.settings.lockdown.workers if workers is None else workers
     single = len(accounts) == 1
+    inline = runs_inline(accounts, workers)
     # One account reports its steps as they happen; a bar is for batches.
     progress: AbstractContextManager[ProgressReporter | None] = (
         nullcontext(None) if single or not bar else app.output.progress(len(accounts), verb)
     )
-    with Runtime(app) as runtime, progress as reporter:
-        if not single:
-            runtime.login()  # once, before the workers; a refused login ends the run here
-        run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
+    with stop_on_signals(stop, inline=inline), Runtime(app) as runtime:
+        with progress as reporter:
+            if not single:
+                runtime.login()  # once, before the workers; a refused login ends the run here
+            run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
 
-        def make_env() -> Environment:
-            env = runtime.make_env()
-            if single and not app.json:
-                env.events = lambda account, step: app.output.info(f"{account}: {step}")
-            return env
+            def make_env() -> Environment:
+                env = runtime.make_env()
+                if single and not app.json:
+                    env.events = lambda account, step: app.output.info(f"{account}: {step}")
+                return env
 
-        def done(outcome: AccountOutcome) -> None:
-            if reporter is not None:
-                reporter.advance(f"{outcome.account} {outcome.result}")
-            if run_id is not None:
-                runtime.journal().record_run_result(run_id, outcome.account, outcome.result)
-            render(outcome)
+            def done(outcome: AccountOutcome) -> None:
+                if reporter is not None:
+                    reporter.advance(f"{outcome.account} {outcome.result}")
+                if run_id is not None:
+                    runtime.journal().record_run_result(run_id, outcome.account, outcome.result)
+                render(outcome)
+                if not journaled and app.json and app.output.stdout_closed:
+                    raise click.exceptions.Exit(0)  # read-only: the reader left, so do we
 
-        outcomes = run_accounts(
-            accounts,
-            make_env,
-            work,
-            workers=app.settings.lockdown.workers if workers is None else workers,
-            on_done=done,
-        )
-        if run_id is not None:
-            results = {o.account: o.result for o in outcomes}
-            runtime.journal().finish_run(run_id, results=results)
+            outcomes = run_accounts(
+                accounts, make_env, work, workers=workers, stop=stop, on_done=done
+            )
+        cut_short = stop.requested and bool(Report(outcomes, stopped=True).unfinished)
+        if run_id is not None and not cut_short:
+            # A run cut short stays unfinished in the journal (each result is recorded), so
+            # `unfinished_runs` still shows it until the same command is run again.
+            runtime.journal().finish_run(run_id, results={o.account: o.result for o in outcomes})
     if not single:
         app.output.info(summary_line(outcomes))
+    if cut_short:
+        app.output.line(INTERRUPTED_MESSAGE)
     return outcomes
+
+
+@contextmanager
+def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP request `stop` for the duration of the run."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        count = stop.request(name)
+        changing = stop.changing
+        if changing == 0:
+            # Nothing is half-done: end now, as Ctrl-C always did.
+            raise SignalInterrupt(name)
+        lead = after_echo(name)
+        if count == 1:
+            signal_line(
+                f"{lead}stopping: {changing} account(s) being changed will finish first; "
+                "send the signal again to stop them at the next step"
+            )
+        elif count == 2:
+            signal_line(
+                f"{lead}stopping: {changing} account(s) being changed will stop at their next "
+                "step (journaled; the same command resumes them)"
+            )
+        elif not inline:
+            # The workers still reach their next step before the run ends (zcomp.core.batch).
+            raise SignalInterrupt(name)
+        else:
+            # The account is changed in this very thread: an exception here could fall
+            # between a change and its journal record. It stops at its next step.
+            signal_line(f"{lead}still stopping: waiting for the current step to end")
+
+    with signal_handlers(handle, stop_signals()):
+        yield

@@ -124,7 +124,8 @@ def unlock(
     The new password is typed twice at a hidden prompt, read with --new-password-file, or made
     with --generate. Refuses an account without an open incident, and one locked for less than
     [unlock] min_locked_minutes unless --force (journaled once the new password is set)."""
-    from zcomp.core.batch import exit_status
+    from zcomp.core.report import Report
+    from zcomp.core.stop import StopRequest
     from zcomp.core.unlock import UnlockOptions, unlock_account
 
     if release_held and delete_held:
@@ -164,11 +165,13 @@ def unlock(
                 for line in outcome.extra.get("done", []):
                     app.output.info(f"  - {line}")
 
+        stop = StopRequest()
         outcomes = run_playbook(
             app,
             accounts,
             lambda env, name: unlock_account(env, name, options),
             verb="unlock",
+            stop=stop,
             journaled=not dry_run,
             render=render,
             # Prompts cannot interleave: one account at a time when typing passwords.
@@ -178,4 +181,4 @@ def unlock(
     finally:
         if terminal is not None:
             terminal.close()
-    sys.exit(int(exit_status(outcomes)))
+    sys.exit(int(Report(outcomes, stopped=stop.requested).exit_code))

@@ -1,17 +1,25 @@
-"""Many accounts at once: workers in parallel, each with its own Environment."""
+"""Many accounts at once: workers in parallel, each with its own Environment.
+
+A stop (signal) never abandons an account: no account starts after it, and the runner waits
+for the accounts in flight, whatever ended the wait (a stop, KeyboardInterrupt, an error), so
+nothing closes the journal under a worker.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from zcomp.core.environment import Environment
-from zcomp.core.outcome import AccountOutcome, error_of
+from zcomp.core.outcome import AccountOutcome, Result, error_of
+from zcomp.core.report import Report
+from zcomp.core.stop import StopRequest
 from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
 from zcomp.zimbra.errors import ZimbraAuthError
 
 Work = Callable[[Environment, str], AccountOutcome]
+OnDone = Callable[[AccountOutcome], None]
 
 
 def guarded(work: Work, env: Environment, account: str) -> AccountOutcome:
@@ -29,60 +37,171 @@ def guarded(work: Work, env: Environment, account: str) -> AccountOutcome:
     return AccountOutcome(account=account, result="failed", error=error)
 
 
+def not_started(account: str) -> AccountOutcome:
+    return AccountOutcome(account=account, result=Result.NOT_STARTED)
+
+
+def runs_inline(accounts: Sequence[str], workers: int) -> bool:
+    """One account, or one worker: the work runs in the main thread. Prompts in the work
+    (the admin password, unlock's new password) then read the terminal in the thread that
+    Ctrl-C interrupts, so Ctrl-C at a prompt aborts at once."""
+    return len(accounts) <= 1 or workers <= 1
+
+
 def run_accounts(
     accounts: Sequence[str],
     make_env: Callable[[], Environment],
     work: Work,
     *,
     workers: int,
-    on_done: Callable[[AccountOutcome], None] = lambda _o: None,
+    stop: StopRequest,
+    on_done: OnDone = lambda _o: None,
 ) -> list[AccountOutcome]:
     """Run `work` for every account; a failing account never stops the others.
 
-    Results come back in input order; `on_done` sees each as it finishes (main thread).
+    Results come back in input order; `on_done` sees each as it finishes (main thread). An
+    account not started because a stop was requested is NOT_STARTED. `stop` goes into every
+    worker's Environment. When the main thread is interrupted (KeyboardInterrupt) or `on_done`
+    raises, the accounts in flight still finish and every account still reaches `on_done`
+    (the unstarted ones as NOT_STARTED) before the exception goes on.
     """
-    if len(accounts) <= 1 or workers <= 1:
-        env = make_env()
-        outcomes = []
-        for account in accounts:
-            outcome = guarded(work, env, account)
-            on_done(outcome)
-            outcomes.append(outcome)
-        return outcomes
 
+    def env_for_worker() -> Environment:
+        env = make_env()
+        env.stop = stop
+        return env
+
+    if runs_inline(accounts, workers):
+        return _run_inline(accounts, env_for_worker, work, stop, on_done)
+    return _run_threaded(accounts, env_for_worker, work, stop, on_done, workers)
+
+
+def _run_inline(
+    accounts: Sequence[str],
+    make_env: Callable[[], Environment],
+    work: Work,
+    stop: StopRequest,
+    on_done: OnDone,
+) -> list[AccountOutcome]:
+    env: Environment | None = None
+    outcomes: list[AccountOutcome] = []
+    working = False
+    try:
+        for account in accounts:
+            working = True
+            if stop.requested:
+                outcome = not_started(account)
+            else:
+                env = env or make_env()
+                outcome = guarded(work, env, account)
+            working = False
+            outcomes.append(outcome)
+            on_done(outcome)
+    except BaseException:
+        # Raised in the work: that account ends with the exception (zcomp.cli.playbook raises
+        # only while no account is changing). Raised in on_done: that account is done and is
+        # handed again, so its result reaches the journal. The accounts after it never started.
+        again = outcomes[-1:] if not working else []
+        first_unstarted = len(outcomes) + (1 if working else 0)
+        _deliver_quietly(again + [not_started(a) for a in accounts[first_unstarted:]], on_done)
+        raise
+    return outcomes
+
+
+def _run_threaded(
+    accounts: Sequence[str],
+    make_env: Callable[[], Environment],
+    work: Work,
+    stop: StopRequest,
+    on_done: OnDone,
+    workers: int,
+) -> list[AccountOutcome]:
     local = threading.local()
-    made: list[Environment] = []
-    lock = threading.Lock()
 
     def run_one(account: str) -> AccountOutcome:
+        if stop.requested:  # queued before the stop, picked up after it
+            return not_started(account)
         env = getattr(local, "env", None)
         if env is None:
             env = make_env()
             local.env = env
-            with lock:
-                made.append(env)
         return guarded(work, env, account)
 
     results: dict[int, AccountOutcome] = {}
+    delivered: set[int] = set()
+    submitted: dict[int, Future[AccountOutcome]] = {}
     pool = ThreadPoolExecutor(max_workers=min(workers, len(accounts)), thread_name_prefix="zcomp")
     try:
-        futures = {pool.submit(run_one, account): i for i, account in enumerate(accounts)}
-        for future in as_completed(futures):
-            outcome = future.result()
-            results[futures[future]] = outcome
-            on_done(outcome)
+        for i, account in enumerate(accounts):
+            submitted[i] = pool.submit(run_one, account)
+        index = {future: i for i, future in submitted.items()}
+        pending = set(index)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=index.__getitem__):
+                i = index[future]
+                results[i] = future.result()
+                on_done(results[i])
+                delivered.add(i)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _settle(pool, list(submitted.values()))
+        _finish(accounts, submitted, delivered, on_done)
         raise
     pool.shutdown(wait=True)
     return [results[i] for i in range(len(accounts))]
 
 
+def _settle(pool: ThreadPoolExecutor, futures: list[Future[AccountOutcome]]) -> None:
+    """Queued accounts never start; the ones in flight finish. Another Ctrl-C does not cut
+    this short: a worker's changes and their journal records must not be abandoned half-way,
+    nor the journal closed under it (an urgent stop makes the playbooks end at their next
+    step, so this wait is one step long)."""
+    pending = set(futures)
+    cancelled = False
+    while pending:
+        try:
+            if not cancelled:
+                pool.shutdown(wait=False, cancel_futures=True)
+                cancelled = True
+            # A future cancelled by shutdown never notifies wait(): leave those out.
+            pending = {f for f in pending if not f.cancelled()}
+            _done, pending = wait(pending)
+        except KeyboardInterrupt:
+            continue
+
+
+def _finish(
+    accounts: Sequence[str],
+    submitted: dict[int, Future[AccountOutcome]],
+    delivered: set[int],
+    on_done: OnDone,
+) -> None:
+    """Hand on_done every account it has not seen: finished ones with their outcome, the
+    others as NOT_STARTED. One whose delivery was interrupted is handed again, so that its
+    result reaches the journal."""
+    handed: list[AccountOutcome] = []
+    for i, account in enumerate(accounts):
+        future = submitted.get(i)
+        if i in delivered:
+            continue
+        if future is None or future.cancelled():
+            handed.append(not_started(account))
+        elif future.exception() is None:
+            handed.append(future.result())
+        # else: an admin-login failure, which the exception on its way out reports
+    _deliver_quietly(handed, on_done)
+
+
+def _deliver_quietly(outcomes: list[AccountOutcome], on_done: OnDone) -> None:
+    # Best effort while another exception is on its way out; that one is what gets reported.
+    for outcome in outcomes:
+        try:
+            on_done(outcome)
+        except Exception:  # noqa: BLE001, S112
+            continue
+
+
 def exit_status(outcomes: Sequence[AccountOutcome]) -> ExitCode:
-    """0 all done; one account: its own failure status; a batch with failures: 6."""
-    failed = [o for o in outcomes if not o.ok]
-    if not failed:
-        return ExitCode.OK
-    if len(outcomes) == 1:
-        return ExitCode(int((failed[0].error or {}).get("exit", ExitCode.FAILURE)))
-    return ExitCode.PARTIAL
+    """Kept for callers not yet on Report: 0 all done; one account: its own failure status;
+    a batch with failures: 6."""
+    return Report(outcomes).exit_code
