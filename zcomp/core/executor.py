@@ -65,6 +65,12 @@ def answered(result: Any) -> bool:
     return not isinstance(result, ZimbraError) and result is not NOT_RUN and result is not LOST
 
 
+def _unread(result: Any) -> bool:
+    """A read to ask again: never answered, or answered with a failure that may pass. A
+    permanent fault (say, a request this server does not know) is an answer."""
+    return result is NOT_RUN or transient(result)
+
+
 def fault_line(what: str, result: Any) -> str:
     if isinstance(result, ZimbraFault):
         return f"{what} failed: {result.code}: {result.reason}"
@@ -179,7 +185,7 @@ class Executor:
             checks = _unique([r for i in pending if (r := changes[i].read) is not None])
             # The extra reads describe the state after the writes: read them again whenever
             # a write goes out again.
-            wanted = [k for k, r in enumerate(extra) if sending or not answered(r)]
+            wanted = [k for k, r in enumerate(extra) if sending or _unread(r)]
             batch = [
                 *[changes[i].request for i in sending],
                 *checks,
@@ -204,7 +210,7 @@ class Executor:
             if ordered:
                 _stop_after_failure(changes, final)
                 _resend_later_idempotent(changes, final, to_send)
-            if len(final) == len(changes) and all(answered(r) for r in extra):
+            if len(final) == len(changes) and not any(_unread(r) for r in extra):
                 break
             if not self.budget.pause(attempt):
                 break

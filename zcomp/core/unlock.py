@@ -57,6 +57,7 @@ from zcomp.zimbra.requests import (
 
 HELD_CHOICES = ("keep", "release", "delete")
 UNLOCKING = "unlocking"  # incident state: the new password is set, accepted and must be changed
+SENDING = "sending"  # journal status of a SetPassword sent but not yet heard back
 READBACK_ATTRS = (
     "zimbraAccountStatus",
     "zimbraPasswordMustChange",
@@ -127,6 +128,7 @@ class _State:
     problems: list[str] = field(default_factory=list)
     marker: str = ""
     active: bool = False  # zimbraAccountStatus=active reads back
+    resumed: bool = False  # the new password was set by an earlier, interrupted run
 
 
 def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
@@ -193,7 +195,8 @@ def _run(
             "zcomp will not reopen a closed account",
         )
         return
-    resumed = incident.state == UNLOCKING
+    landed = incident.state != UNLOCKING and _password_landed(env.journal, incident, account)
+    resumed = incident.state == UNLOCKING or landed
     if status != "locked" and not resumed:
         outcome.warnings.append(f"status is {status!r}, not 'locked' (changed by hand?)")
     if incident.state not in ("contained", UNLOCKING):
@@ -212,6 +215,7 @@ def _run(
         incident=incident,
         executor=executor,
         held=held_targets(env.journal, incident.id, account.name),
+        resumed=resumed and not options.generate,
     )
     if options.dry_run:
         _dry_run(env, state, options, outcome)
@@ -219,11 +223,15 @@ def _run(
 
     with env.stop.changing_section():
         # 3 password -------------------------------------------------------------------------
-        if resumed and not options.generate:
+        if state.resumed:
             state.done.append(
                 "the new password was set by an earlier run of this unlock (not set again: "
-                "the owner may already have it); the owner must change it at the next login"
+                "the owner may already have it)"
             )
+            if landed and not _must_change(state):
+                _fail(outcome, state, "the incident stays open")
+                return
+            env.journal.set_incident_state(incident.id, UNLOCKING)
         else:
             password = _new_password(account, options)
             if password is None:
@@ -402,19 +410,18 @@ def _set_password(
             else "zimbraAuthTokenValidityValue unchanged"
         ),
     )
-    must_change = Change(
-        request=ModifyAccount(account.id, {"zimbraPasswordMustChange": "TRUE"}),
+    must_change = _must_change_change(account, read)
+    # Journaled before it is sent: a run killed before hearing back finds out from this, and
+    # the validity value, whether the password landed (and then does not set it again).
+    env.journal.record_action(
+        state.incident.id,
         step="unlock",
-        kind="password-must-change",
+        kind="password",
         target=account.name,
-        before=None,
-        after={"zimbraPasswordMustChange": "TRUE"},
-        plan="set zimbraPasswordMustChange=TRUE",
-        done="the owner must choose a new password at the next login",
-        read=read,
-        check=lambda got: (
-            None if (got.get("zimbraPasswordMustChange") or "").upper() == "TRUE" else "unset"
-        ),
+        before={"zimbraAuthTokenValidityValue": validity},
+        after=None,
+        status=SENDING,
+        detail="SetPassword sent",
     )
     # In order: SetPassword clears zimbraPasswordMustChange.
     applied = state.executor.apply([set_pw, must_change], ordered=True)
@@ -450,6 +457,45 @@ def _set_password(
         return False
     state.done += applied.done
     return True
+
+
+def _must_change_change(account: Account, read: GetAccount) -> Change:
+    return Change(
+        request=ModifyAccount(account.id, {"zimbraPasswordMustChange": "TRUE"}),
+        step="unlock",
+        kind="password-must-change",
+        target=account.name,
+        before=None,
+        after={"zimbraPasswordMustChange": "TRUE"},
+        plan="set zimbraPasswordMustChange=TRUE",
+        done="the owner must choose a new password at the next login",
+        read=read,
+        check=lambda got: (
+            None if (got.get("zimbraPasswordMustChange") or "").upper() == "TRUE" else "unset"
+        ),
+    )
+
+
+def _must_change(state: _State) -> bool:
+    """After a password that landed unheard: make sure the owner must change it."""
+    read = GetAccount(state.account.id, by="id", attrs=READBACK_ATTRS)
+    applied = state.executor.apply([_must_change_change(state.account, read)])
+    state.done += applied.done
+    state.problems += applied.problems
+    return applied.ok
+
+
+def _password_landed(journal: Journal, incident: Incident, account: Account) -> bool:
+    """Did a SetPassword an interrupted run sent (journaled as sending, never heard back) land?
+    Yes when the validity value moved since: SetPassword raises it."""
+    sent = None
+    for action in journal.actions(incident.id):
+        if action.step == "unlock" and action.kind == "password":
+            sent = action if action.status == SENDING else None
+    if sent is None or not isinstance(sent.before, dict):
+        return False
+    before = sent.before.get("zimbraAuthTokenValidityValue")
+    return account.get("zimbraAuthTokenValidityValue") not in (None, before)
 
 
 def _record_force(env: Environment, state: _State, outcome: AccountOutcome) -> None:
@@ -532,7 +578,7 @@ def _verify(state: _State, now: Account) -> None:
         state.problems.append("zimbraPasswordMustChange does not read back as TRUE")
     vv_before = int(account.get("zimbraAuthTokenValidityValue") or -1)
     vv_now = int(now.get("zimbraAuthTokenValidityValue") or -1)
-    if vv_now < 0 or vv_now == vv_before:
+    if vv_now < 0 or (vv_now == vv_before and not state.resumed):
         state.problems.append("zimbraAuthTokenValidityValue did not change: old tokens may work")
     history_before = int(account.get("zimbraPasswordEnforceHistory") or 0)
     if int(now.get("zimbraPasswordEnforceHistory") or 0) < history_before:
