@@ -36,6 +36,11 @@ from zcomp.cli.render import show_outcome
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write each evidence bundle (JSON + .sha256) into DIR.",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another zcomp is acting on an account, wait for it instead of reporting it busy.",
+)
 @pass_app
 def lockdown(
     app: AppContext,
@@ -45,6 +50,7 @@ def lockdown(
     force: bool,
     reason: str,
     evidence_dir: Path | None,
+    wait: bool,
 ) -> None:
     """Contain ACCOUNT... : lock, scramble the password, revoke tokens, hold queued mail,
     remove planted forwarding/filters/identities/signatures/auto-replies, keep the evidence,
@@ -61,6 +67,7 @@ def lockdown(
         dry_run=dry_run,
         force=force,
         evidence_dir=str(evidence_dir) if evidence_dir else None,
+        wait=wait,
     )
     stop = StopRequest()
     outcomes = run_playbook(

@@ -82,6 +82,10 @@ class TerminalReveal:
             self._terminal.flush()
 
 
+def _cannot_prompt(account: str) -> Secret:
+    raise UsageError(NO_PROMPT)
+
+
 @click.command()
 @accounts_options()
 @click.option(
@@ -142,7 +146,10 @@ def unlock(
     try:
         if generate and not dry_run and terminal is None:
             raise UsageError(NO_TERMINAL)
-        if prompting and not dry_run and not stdin_is_terminal():
+        no_prompt = prompting and not dry_run and not stdin_is_terminal()
+        # Finishing an unlock (held mail, a killed run) may need no new password: then the
+        # missing prompt is an error only if one is asked for.
+        if no_prompt and not (release_held or delete_held):
             raise UsageError(NO_PROMPT)
         settings = app.settings
         if not dry_run:
@@ -150,7 +157,13 @@ def unlock(
 
         given = read_password_file(password_file) if password_file is not None else None
         options = UnlockOptions(
-            new_password=(lambda _account: given) if given is not None else prompt_password,
+            new_password=(
+                (lambda _account: given)
+                if given is not None
+                else _cannot_prompt
+                if no_prompt
+                else prompt_password
+            ),
             generate=generate,
             held="release" if release_held else "delete" if delete_held else "keep",
             force=force,
