@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from zcomp.cli.main import COMMANDS, cli
+from zcomp.output import write_stdout
 
 HELP = ["-h", "--help"]
 
@@ -44,4 +43,4 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    write_stdout(render())

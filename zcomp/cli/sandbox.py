@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from zcomp.output import write_stderr, write_stdout
+
 if TYPE_CHECKING:
     from zcomp.sandbox import Sandbox
 
@@ -21,7 +23,7 @@ class _OneLineErrors(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            click.echo(f"Error: {exc.format_message()}", err=True)
+            write_stderr(f"Error: {exc.format_message()}\n")
             ctx.exit(2)
 
 
@@ -110,10 +112,10 @@ def serve(
     try:
         sb.start()
     except OSError as exc:
-        click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        write_stderr(f"Error: cannot listen on {host}:{port}: {exc.strerror}\n")
         sys.exit(4)
     try:
-        click.echo(ready_line(sb))
+        write_stdout(ready_line(sb) + "\n")
         sys.stdout.flush()
         # Short waits: the SIGTERM handler only sets the event, and exit should follow at once.
         while not stop.wait(0.05):
@@ -133,5 +135,5 @@ def ready_line(sb: Sandbox) -> str:
 
 
 def _usage(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    write_stderr(f"Error: {message}\n")
     sys.exit(2)

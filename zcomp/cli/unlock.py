@@ -24,6 +24,7 @@ from zcomp.cli.render import show_outcome
 from zcomp.core.outcome import AccountOutcome
 from zcomp.credentials import stdin_is_terminal, strip_one_newline
 from zcomp.exitcodes import UsageError
+from zcomp.output import write_stderr
 from zcomp.zimbra.model import Secret
 
 NO_TERMINAL = (
@@ -61,7 +62,7 @@ def prompt_password(account: str) -> Secret:
         second = getpass.getpass("Type it again: ")
         if first == second:
             return Secret(first)
-        click.echo("The two entries differ; try again.", err=True)
+        write_stderr("The two entries differ; try again.\n")
     raise UsageError("the two entries differed three times; nothing was changed")
 
 

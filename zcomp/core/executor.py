@@ -38,8 +38,10 @@ from zcomp.zimbra.requests import Request
 TRANSIENT_FAULTS = frozenset(
     {"service.FAILURE", "service.TEMPORARILY_UNAVAILABLE", "zcomp.QUEUE_SCAN_INCOMPLETE"}
 )
-BACKOFF_S = (0.2, 0.5, 1.0, 2.0)
-MAX_ROUNDS = 12
+# Short at first (most faults are one lost packet or one busy thread), then up to 5 s so a
+# mailbox server that restarts is waited for within the account's budget.
+BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+MAX_ROUNDS = 40
 
 
 class _Lost:
@@ -92,10 +94,11 @@ class Budget:
         if self.started < 0:
             self.started = self.clock()
 
-    def pause(self, attempt: int) -> bool:
-        """Wait before attempt+1; False when that would overrun the budget."""
-        delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
-        if attempt + 1 >= MAX_ROUNDS or self.clock() + delay - self.started > self.seconds:
+    def pause(self, attempt: int, *, reads_only: bool = False) -> bool:
+        """Wait before attempt+1; False when that would overrun the budget. A round that only
+        reads back what a lost reply did waits least: the backoff is for re-sending."""
+        delay = BACKOFF_S[0] / 4 if reads_only else BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+        if self.clock() + delay - self.started > self.seconds:
             return False
         self.sleep(delay)
         return True
@@ -157,7 +160,7 @@ class Executor:
                 results[i] = reply
             if not any(r is NOT_RUN or transient(r) for r in results):
                 return results
-            if not self.budget.pause(attempt):
+            if attempt + 1 >= MAX_ROUNDS or not self.budget.pause(attempt):
                 if last is not None and all(results[i] is NOT_RUN for i in need):
                     raise last
                 return results
@@ -178,7 +181,9 @@ class Executor:
         final: dict[int, Applied] = {}
         extra: list[Any] = [NOT_RUN] * len(reads)
         to_send = set(range(len(changes)))
-        attempt = 0
+        attempt = 0  # rounds that re-sent writes: the backoff grows with these only
+        rounds = 0
+        ever_sent: set[int] = set()
         while True:
             pending = [i for i in range(len(changes)) if i not in final]
             sending = [i for i in pending if i in to_send]
@@ -195,6 +200,7 @@ class Executor:
                 break
             replies = self._send(batch, as_account, stop=ordered and bool(sending))
             sent = dict(zip(sending, replies, strict=False))
+            ever_sent.update(sending)
             read_back = replies[len(sending) : len(sending) + len(checks)]
             for k, reply in zip(wanted, replies[len(sending) + len(checks) :], strict=True):
                 extra[k] = reply
@@ -202,7 +208,7 @@ class Executor:
             for i in pending:
                 change = changes[i]
                 got = read_back[_index(checks, change.read)] if change.read is not None else None
-                verdict = _decide(change, sent.get(i, NOT_RUN), i in sent, got)
+                verdict = _decide(change, sent.get(i, NOT_RUN), i in sent, got, i in ever_sent)
                 if isinstance(verdict, Applied):
                     final[i] = verdict
                 elif verdict == "send":
@@ -212,9 +218,12 @@ class Executor:
                 _resend_later_idempotent(changes, final, to_send)
             if len(final) == len(changes) and not any(_unread(r) for r in extra):
                 break
-            if not self.budget.pause(attempt):
+            if not self.budget.pause(attempt, reads_only=not to_send):
                 break
-            attempt += 1
+            rounds += 1
+            attempt += 1 if to_send else 0
+            if rounds >= MAX_ROUNDS:
+                break
         applied = [
             final.get(i) or _unconfirmed(changes[i], i in to_send) for i in range(len(changes))
         ]
@@ -246,7 +255,7 @@ class Executor:
             )
 
 
-def _decide(change: Change, reply: Any, was_sent: bool, got: Any) -> Applied | str:
+def _decide(change: Change, reply: Any, was_sent: bool, got: Any, ever_sent: bool) -> Applied | str:
     """The fate of one change after a round: an Applied, "send" (again), or "wait" (read it
     back again before deciding anything)."""
     readable = change.read is not None and answered(got)
@@ -271,7 +280,7 @@ def _decide(change: Change, reply: Any, was_sent: bool, got: Any) -> Applied | s
     # Lost, transient, not run, or only read back this round.
     if readable:
         if differs is None:
-            note = "applied (its reply was lost)" if was_sent else "already in place"
+            note = "in place (its reply was lost)" if ever_sent else "already in place"
             return Applied(change, Status.DONE, note=note)
         return "send"
     if change.read is None:

@@ -24,7 +24,8 @@ class Stopped(Exception):
 
 class StopRequest:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler runs in the main thread, which may hold it already.
+        self._lock = threading.RLock()
         self._requests = 0
         self._changing = 0
         self.why = ""

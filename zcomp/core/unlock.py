@@ -221,9 +221,15 @@ def _run(
         _dry_run(env, state, options, outcome)
         return
 
+    # Asked before the changing section: Ctrl-C at the prompt ends the run at once, and
+    # nothing has been changed yet.
+    password = None if state.resumed else _new_password(account, options)
+    if not state.resumed and password is None:
+        refuse(outcome, "password", "no new password given (empty); nothing was changed")
+        return
     with env.stop.changing_section():
         # 3 password -------------------------------------------------------------------------
-        if state.resumed:
+        if password is None:
             state.done.append(
                 "the new password was set by an earlier run of this unlock (not set again: "
                 "the owner may already have it)"
@@ -233,10 +239,6 @@ def _run(
                 return
             env.journal.set_incident_state(incident.id, UNLOCKING)
         else:
-            password = _new_password(account, options)
-            if password is None:
-                refuse(outcome, "password", "no new password given (empty); nothing was changed")
-                return
             env.event(account.name, "setting the new password")
             if not _set_password(env, state, password, options, outcome):
                 _fail(outcome, state, "the incident stays open")
