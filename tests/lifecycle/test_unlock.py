@@ -124,8 +124,8 @@ def test_risky_settings_back_block_the_unlock(sandbox: Sandbox, no_wait: Environ
     sandbox.stats.reset()
     outcome = unlock_account(no_wait, ALICE, UnlockOptions(new_password=lambda _a: Secret(TEMP)))
     assert outcome.result == "refused"
-    assert outcome.error is not None and outcome.error["code"] == "risky"
-    assert "drop@freemail.test" in outcome.error["message"]
+    assert outcome.error is not None and outcome.error.code == "risky"
+    assert "drop@freemail.test" in outcome.error.message
     assert sandbox.stats.writes == []
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
 
@@ -188,7 +188,7 @@ def test_password_refused_by_policy_reveals_nothing_and_journals_no_force(
     outcome = unlock_account(env, ALICE, options)
 
     assert outcome.result == "failed" and outcome.error is not None
-    message = outcome.error["message"]
+    message = outcome.error.message
     assert "breaks the password policy" in message
     assert "still locked" in message and "was not shown" in message
     assert shown == []

@@ -22,7 +22,7 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
         return
     extra = outcome.extra
     if outcome.error:
-        output.error(f"{outcome.account}: {outcome.error['code']}: {outcome.error['message']}")
+        output.error(f"{outcome.account}: {outcome.error.code}: {outcome.error.message}")
         return
     head = f"{outcome.account}: {outcome.result} (status {extra.get('status')}"
     incident = extra.get("open_incident")

@@ -23,7 +23,7 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
         output.success(head)
     elif outcome.error:
         # One line: what happened to the account and why.
-        output.error(f"{head}: {outcome.error['code']}: {outcome.error['message']}")
+        output.error(f"{head}: {outcome.error.code}: {outcome.error.message}")
     else:
         output.error(head)
     for warning in outcome.warnings:

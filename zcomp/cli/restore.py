@@ -18,9 +18,9 @@ def show_restore(output: Output, outcome: AccountOutcome) -> None:
     if output.json:
         output.data(outcome.to_json())
         return
-    if outcome.error and outcome.error["code"] == "malicious":
+    if outcome.error and outcome.error.code == "malicious":
         # One line: which item and why; nothing else happened.
-        output.error(f"{outcome.account}: {outcome.error['message']}")
+        output.error(f"{outcome.account}: {outcome.error.message}")
         return
     show_outcome(output, outcome)
     for item in outcome.extra.get("restored", []):

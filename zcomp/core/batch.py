@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from zcomp.core.environment import Environment
-from zcomp.core.outcome import AccountOutcome, Result, error_of
+from zcomp.core.outcome import AccountOutcome, Failure, Result, error_of
 from zcomp.core.report import Report
 from zcomp.core.stop import StopRequest
 from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
@@ -33,7 +33,7 @@ def guarded(work: Work, env: Environment, account: str) -> AccountOutcome:
     except ZcompError as exc:
         error = error_of(exc)
     except Exception as exc:  # noqa: BLE001 - a bug hit by one account must not stop the others
-        error = {"code": "internal-error", "message": f"{type(exc).__name__}: {exc}", "exit": 1}
+        error = Failure("internal-error", f"{type(exc).__name__}: {exc}", ExitCode.FAILURE)
     return AccountOutcome(account=account, result="failed", error=error)
 
 

@@ -33,7 +33,7 @@ from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.notes import lock_marker, marker_incident
-from zcomp.core.outcome import AccountOutcome, Result
+from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
@@ -79,7 +79,7 @@ def lockdown_account(env: Environment, name: str, options: LockdownOptions) -> A
                 time.sleep(random.uniform(*WAIT_POLL_S))
                 continue
             outcome.result = Result.BUSY
-            outcome.error = {"code": "busy", "message": exc.message, "exit": int(ExitCode.BUSY)}
+            outcome.error = Failure("busy", exc.message, ExitCode.BUSY)
             break
         except Stopped as exc:
             run.stopped(exc)
@@ -207,13 +207,13 @@ class _Run:
         outcome.extra["done"] = list(state.done)
         if state.problems:
             outcome.result = Result.LOCKED_NOT_CLEANED
-            outcome.error = {
-                "code": "not-cleaned",
-                "message": "locked, password scrambled and tokens revoked, but not all cleaned: "
+            outcome.error = Failure(
+                "not-cleaned",
+                "locked, password scrambled and tokens revoked, but not all cleaned: "
                 + "; ".join(state.problems)
                 + "; run the same command again to finish",
-                "exit": 1,
-            }
+                ExitCode.FAILURE,
+            )
             return
         env.journal.set_incident_state(incident.id, CONTAINED)
         env.stop.checkpoint("the ticket")
@@ -269,11 +269,9 @@ class _Run:
         outcome.result = Result.FAILED
         outcome.warnings += state.warnings
         outcome.extra["done"] = list(state.done)
-        outcome.error = {
-            "code": "contain",
-            "message": "containment did not hold: " + "; ".join(state.problems),
-            "exit": 1,
-        }
+        outcome.error = Failure(
+            "contain", "containment did not hold: " + "; ".join(state.problems), ExitCode.FAILURE
+        )
         return False
 
     def _nothing_came_back(self, incident: Incident) -> bool:
@@ -363,17 +361,17 @@ class _Run:
         outcome, state = self.outcome, self.state
         if state is None or state.incident_id is None:
             outcome.result = Result.NOT_STARTED
-            outcome.error = {"code": "stopped", "message": f"not started ({exc.why})", "exit": 130}
+            outcome.error = Failure("stopped", f"not started ({exc.why})", ExitCode.INTERRUPTED)
             return
         outcome.result = Result.STOPPED
         outcome.extra["done"] = list(state.done)
         where = self.env.journal.incident(state.incident).state
-        outcome.error = {
-            "code": "stopped",
-            "message": f"stopped ({exc.why}) before {exc.step}; incident {state.incident} is "
+        outcome.error = Failure(
+            "stopped",
+            f"stopped ({exc.why}) before {exc.step}; incident {state.incident} is "
             f"{where}: run the same command again to finish",
-            "exit": 130,
-        }
+            ExitCode.INTERRUPTED,
+        )
 
     def failed(self) -> None:
         """An error mid-way: the incident says how far it got."""
@@ -402,16 +400,16 @@ def _refused(
     account = state.account
     if account.get("zimbraAccountStatus") == "closed":
         outcome.result = Result.SKIPPED
-        outcome.error = {
-            "code": "closed",
-            "message": f"{account.name} is closed: it cannot log in or send; nothing to contain",
-            "exit": 1,
-        }
+        outcome.error = Failure(
+            "closed",
+            f"{account.name} is closed: it cannot log in or send; nothing to contain",
+            ExitCode.FAILURE,
+        )
         return True
     why = protection_reason(account, env.settings.lockdown.protected, env.settings.admin)
     if why and not options.force:
         outcome.result = Result.SKIPPED
-        outcome.error = {"code": "protected", "message": f"refused: {why} (use --force)", "exit": 1}
+        outcome.error = Failure("protected", f"refused: {why} (use --force)", ExitCode.FAILURE)
         return True
     if why:
         outcome.warnings.append(f"--force: {why}")

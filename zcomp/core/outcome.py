@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core.findings import Finding
-from zcomp.exitcodes import ZcompError
+from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.zimbra.errors import ZimbraFault
 
 
@@ -47,6 +47,16 @@ _NOT_OK = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why an account did not end as asked: Zimbra's fault code or zcomp's own (busy, verify,
+    stopped, ...), one line, and the exit status it gives a one-account run."""
+
+    code: str
+    message: str
+    exit: ExitCode = ExitCode.FAILURE
+
+
 @dataclass
 class AccountOutcome:
     account: str
@@ -55,7 +65,7 @@ class AccountOutcome:
     ticket: dict[str, Any] | None = None
     removed: list[Finding] = field(default_factory=list)
     kept: list[Finding] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: Failure | None = None
     plan: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     held: int = 0
@@ -88,17 +98,17 @@ class AccountOutcome:
         if self.warnings:
             out["warnings"] = self.warnings
         if self.error:
-            out["error"] = {"code": self.error["code"], "message": self.error["message"]}
+            out["error"] = {"code": self.error.code, "message": self.error.message}
         out.update(self.extra)
         return out
 
 
-def fault_error(fault: ZimbraFault) -> dict[str, Any]:
-    return {"code": fault.code, "message": fault.reason, "exit": int(fault.exit_code)}
+def fault_error(fault: ZimbraFault) -> Failure:
+    return Failure(fault.code, fault.reason, fault.exit_code)
 
 
-def error_of(exc: ZcompError) -> dict[str, Any]:
+def error_of(exc: ZcompError) -> Failure:
     """An outcome's error: Zimbra's fault code, or the kind of trouble (connection, ...)."""
     if isinstance(exc, ZimbraFault):
         return fault_error(exc)
-    return {"code": exc.exit_code.name.lower(), "message": exc.message, "exit": int(exc.exit_code)}
+    return Failure(exc.exit_code.name.lower(), exc.message, exc.exit_code)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from zcomp.core.outcome import AccountOutcome, error_of
-from zcomp.exitcodes import CredentialError, ZcompError
+from zcomp.core.outcome import AccountOutcome, Failure, error_of
+from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
 from zcomp.zimbra.errors import NOT_RUN, ZimbraAuthError, ZimbraFault
 
 
@@ -45,7 +45,7 @@ def record_error(outcome: AccountOutcome, exc: ZcompError) -> None:
 
 def refuse(outcome: AccountOutcome, code: str, message: str, *, result: str = "refused") -> None:
     outcome.result = result
-    outcome.error = {"code": code, "message": message, "exit": 1}
+    outcome.error = Failure(code, message, ExitCode.FAILURE)
 
 
 def iso(value: Any) -> str:

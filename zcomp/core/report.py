@@ -57,7 +57,7 @@ def _own_status(outcome: AccountOutcome) -> ExitCode:
         return ExitCode.BUSY
     if outcome.result in _UNFINISHED:
         return ExitCode.INTERRUPTED
-    return ExitCode(int((outcome.error or {}).get("exit", ExitCode.FAILURE)))
+    return outcome.error.exit if outcome.error else ExitCode.FAILURE
 
 
 def is_done(outcome: AccountOutcome) -> bool:

@@ -25,10 +25,10 @@ from zcomp.core.environment import Environment
 from zcomp.core.evidence import withhold_tokens
 from zcomp.core.executor import Executor, Round
 from zcomp.core.findings import Finding
-from zcomp.core.outcome import AccountOutcome
+from zcomp.core.outcome import AccountOutcome, Failure
 from zcomp.core.replies import must, record_error, refuse
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
-from zcomp.exitcodes import UsageError
+from zcomp.exitcodes import ExitCode, UsageError
 from zcomp.journal import Incident, JournalError
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
@@ -249,7 +249,7 @@ def _run(
     outcome.extra["restored"] = [f.summary() for f in plan.written]
     if plan.problems:
         outcome.result = "failed"
-        outcome.error = {"code": "verify", "message": "; ".join(plan.problems), "exit": 1}
+        outcome.error = Failure("verify", "; ".join(plan.problems), ExitCode.FAILURE)
         return
     outcome.result = "restored"
 

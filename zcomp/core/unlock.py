@@ -36,7 +36,7 @@ from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor
 from zcomp.core.notes import add_marker, unlock_marker
-from zcomp.core.outcome import AccountOutcome, Result
+from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.passwords import random_password
 from zcomp.core.replies import must, record_error, refuse, succeeded
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
@@ -141,14 +141,14 @@ def unlock_account(env: Environment, name: str, options: UnlockOptions) -> Accou
         _run(env, actor, name, options, outcome)
     except Busy as exc:
         outcome.result = Result.BUSY
-        outcome.error = {"code": "busy", "message": exc.message, "exit": int(ExitCode.BUSY)}
+        outcome.error = Failure("busy", exc.message, ExitCode.BUSY)
     except Stopped as exc:
         outcome.result = Result.STOPPED if outcome.extra.get("done") else Result.NOT_STARTED
-        outcome.error = {
-            "code": "stopped",
-            "message": f"stopped ({exc.why}) before {exc.step}: run the same command again",
-            "exit": 130,
-        }
+        outcome.error = Failure(
+            "stopped",
+            f"stopped ({exc.why}) before {exc.step}: run the same command again",
+            ExitCode.INTERRUPTED,
+        )
     except ZcompError as exc:
         record_error(outcome, exc)
     finally:
@@ -680,11 +680,11 @@ def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome
 def _fail(outcome: AccountOutcome, state: _State, consequence: str) -> None:
     outcome.result = "failed"
     outcome.extra["done"] = state.done
-    outcome.error = {
-        "code": "unlock",
-        "message": "; ".join(p.rstrip(".") for p in state.problems) + f" ({consequence})",
-        "exit": 1,
-    }
+    outcome.error = Failure(
+        "unlock",
+        "; ".join(p.rstrip(".") for p in state.problems) + f" ({consequence})",
+        ExitCode.FAILURE,
+    )
 
 
 def _dry_run(
