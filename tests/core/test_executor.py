@@ -213,6 +213,6 @@ def test_what_the_budget_could_not_confirm_is_said_exactly(
 
     [item] = applied.applied
     assert item.status is Status.FAILED
-    assert "could not be confirmed" in item.problem
+    assert "may or may not have applied" in item.problem
     # It did apply (the replies were lost, not the requests): "unknown" is the honest answer.
     assert alice.first("zimbraNotes") == "written"

@@ -12,6 +12,10 @@ import pytest
 from tests.sandbox.rawsoap import RawSoap
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_ready_line_and_interrupt() -> None:
     proc = subprocess.Popen(
         [
@@ -30,6 +34,9 @@ def test_serve_ready_line_and_interrupt() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test run started in the background inherits SIGINT ignored, and Python then keeps
+        # it ignored: give the child the default, as a terminal would.
+        preexec_fn=_default_sigint,
     )
     try:
         assert proc.stdout is not None

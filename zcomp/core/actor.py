@@ -111,7 +111,9 @@ class Actor:
 
     def release_local(self) -> None:
         if self.account_id is not None:
-            self.env.journal.release_account(self.account_id, host=self.host, pid=self.pid)
+            self.env.journal.release_account(
+                self.account_id, holder=self.holder, host=self.host, pid=self.pid
+            )
             self.account_id = None
 
     # ------------------------------------------------------------------ any host
@@ -141,13 +143,14 @@ class Actor:
             read=GetAccount(account.id, by="id", apply_cos=True),
             check=lambda got: None if mine.value in got.values(CLAIM_ATTR) else "no claim",
         )
+        # Set before it is sent: a claim that may have landed is withdrawn at the end.
+        self.claim = mine
         applied = executor.apply([write], reads=[GetAccount(account.id, by="id", apply_cos=True)])
         if not applied.ok:
             raise ZcompError(applied.problems[0])
         fresh = applied.reads[0]
         if not isinstance(fresh, Account):
             raise ZcompError(f"could not read {account.name} back after claiming it")
-        self.claim = mine
         others = [
             c
             for value in fresh.values(CLAIM_ATTR)

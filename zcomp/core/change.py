@@ -33,6 +33,8 @@ class Change:
     # flush, a queue hold), whose reply alone decides and which is re-sent when it is lost.
     read: Request[Any] | None = None
     check: Check | None = None
+    # False when sending it again after it applied would do harm (a password set twice).
+    repeatable: bool = True
 
 
 class Status(str, enum.Enum):

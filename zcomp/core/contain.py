@@ -101,6 +101,7 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
         ),
         Change(
             request=SetPassword(account.id, random_password()),
+            repeatable=False,  # a second random password would push the phished one out
             step="contain",
             kind="password",
             target=account.name,
@@ -158,8 +159,9 @@ def attrs_differ(got: Any, wanted: dict[str, str | list[str]]) -> str | None:
                 return f"{attr[1:]} still has {sorted(left)}"
             continue
         if attr.startswith("+"):
-            if value not in got.values(attr[1:]):
-                return f"{attr[1:]} lacks {value!r}"
+            missing = set([value] if isinstance(value, str) else value) - set(got.values(attr[1:]))
+            if missing:
+                return f"{attr[1:]} lacks {sorted(missing)}"
             continue
         have = got.values(attr)
         want = [value] if isinstance(value, str) else list(value)

@@ -94,10 +94,13 @@ class Budget:
         if self.started < 0:
             self.started = self.clock()
 
+    def restart(self) -> None:
+        self.started = self.clock()
+
     def pause(self, attempt: int, *, reads_only: bool = False) -> bool:
         """Wait before attempt+1; False when that would overrun the budget. A round that only
         reads back what a lost reply did waits least: the backoff is for re-sending."""
-        delay = BACKOFF_S[0] / 4 if reads_only else BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+        delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)] / (4 if reads_only else 1)
         if self.clock() + delay - self.started > self.seconds:
             return False
         self.sleep(delay)
@@ -118,12 +121,6 @@ class Round:
     @property
     def done(self) -> list[str]:
         return [a.change.done for a in self.applied if a.ok]
-
-    def of(self, change: Change) -> Applied:
-        for item in self.applied:
-            if item.change is change:
-                return item
-        raise KeyError(change.kind)
 
     @property
     def ok(self) -> bool:
@@ -181,53 +178,65 @@ class Executor:
         final: dict[int, Applied] = {}
         extra: list[Any] = [NOT_RUN] * len(reads)
         to_send = set(range(len(changes)))
-        attempt = 0  # rounds that re-sent writes: the backoff grows with these only
+        # The last reply heard to each change that was sent: an acceptance read back only in a
+        # later round is still an acceptance (with, e.g., SetPassword's policy message).
+        heard: dict[int, Any] = {}
+        attempt = 0  # rounds that re-sent writes: their backoff grows with these
+        reading = 0  # rounds that only read back: a gentler backoff of their own
         rounds = 0
-        ever_sent: set[int] = set()
-        while True:
-            pending = [i for i in range(len(changes)) if i not in final]
-            sending = [i for i in pending if i in to_send]
-            checks = _unique([r for i in pending if (r := changes[i].read) is not None])
-            # The extra reads describe the state after the writes: read them again whenever
-            # a write goes out again.
-            wanted = [k for k, r in enumerate(extra) if sending or _unread(r)]
-            batch = [
-                *[changes[i].request for i in sending],
-                *checks,
-                *[reads[k] for k in wanted],
+        try:
+            while True:
+                pending = [i for i in range(len(changes)) if i not in final]
+                sending = [i for i in pending if i in to_send]
+                checks = _unique([r for i in pending if (r := changes[i].read) is not None])
+                # The extra reads describe the state after the writes: read them again whenever
+                # a write goes out again.
+                wanted = [k for k, r in enumerate(extra) if sending or _unread(r)]
+                batch = [
+                    *[changes[i].request for i in sending],
+                    *checks,
+                    *[reads[k] for k in wanted],
+                ]
+                if not batch:
+                    break
+                replies = self._send(batch, as_account, stop=ordered and bool(sending))
+                for i, reply in zip(sending, replies, strict=False):
+                    if reply is not NOT_RUN:  # never run by Zimbra: nothing was heard
+                        heard[i] = reply
+                read_back = replies[len(sending) : len(sending) + len(checks)]
+                for k, reply in zip(wanted, replies[len(sending) + len(checks) :], strict=True):
+                    extra[k] = reply
+                to_send = set()
+                for i in pending:
+                    change = changes[i]
+                    got = (
+                        read_back[_index(checks, change.read)] if change.read is not None else None
+                    )
+                    verdict = _decide(change, heard.get(i, NOT_RUN), i in heard, got)
+                    if isinstance(verdict, Applied):
+                        final[i] = verdict
+                    elif verdict == "send":
+                        to_send.add(i)
+                        heard.pop(i, None)
+                if ordered:
+                    _stop_after_failure(changes, final)
+                    to_send -= set(final)
+                    _resend_later(changes, final, to_send)
+                if len(final) == len(changes) and not any(_unread(r) for r in extra):
+                    break
+                if to_send:
+                    paused, attempt = self.budget.pause(attempt), attempt + 1
+                else:
+                    paused, reading = self.budget.pause(reading, reads_only=True), reading + 1
+                rounds += 1
+                if not paused or rounds >= MAX_ROUNDS:
+                    break
+        finally:
+            # Journaled even when an error ends the run: what applied must be on record.
+            applied = [
+                final.get(i) or _unconfirmed(changes[i], i in to_send) for i in range(len(changes))
             ]
-            if not batch:
-                break
-            replies = self._send(batch, as_account, stop=ordered and bool(sending))
-            sent = dict(zip(sending, replies, strict=False))
-            ever_sent.update(sending)
-            read_back = replies[len(sending) : len(sending) + len(checks)]
-            for k, reply in zip(wanted, replies[len(sending) + len(checks) :], strict=True):
-                extra[k] = reply
-            to_send = set()
-            for i in pending:
-                change = changes[i]
-                got = read_back[_index(checks, change.read)] if change.read is not None else None
-                verdict = _decide(change, sent.get(i, NOT_RUN), i in sent, got, i in ever_sent)
-                if isinstance(verdict, Applied):
-                    final[i] = verdict
-                elif verdict == "send":
-                    to_send.add(i)
-            if ordered:
-                _stop_after_failure(changes, final)
-                _resend_later_idempotent(changes, final, to_send)
-            if len(final) == len(changes) and not any(_unread(r) for r in extra):
-                break
-            if not self.budget.pause(attempt, reads_only=not to_send):
-                break
-            rounds += 1
-            attempt += 1 if to_send else 0
-            if rounds >= MAX_ROUNDS:
-                break
-        applied = [
-            final.get(i) or _unconfirmed(changes[i], i in to_send) for i in range(len(changes))
-        ]
-        self._journal(applied)
+            self._journal(applied)
         return Round(applied, extra)
 
     def _send(self, batch: list[Request[Any]], as_account: str | None, *, stop: bool) -> list[Any]:
@@ -255,7 +264,7 @@ class Executor:
             )
 
 
-def _decide(change: Change, reply: Any, was_sent: bool, got: Any, ever_sent: bool) -> Applied | str:
+def _decide(change: Change, reply: Any, was_sent: bool, got: Any) -> Applied | str:
     """The fate of one change after a round: an Applied, "send" (again), or "wait" (read it
     back again before deciding anything)."""
     readable = change.read is not None and answered(got)
@@ -280,7 +289,7 @@ def _decide(change: Change, reply: Any, was_sent: bool, got: Any, ever_sent: boo
     # Lost, transient, not run, or only read back this round.
     if readable:
         if differs is None:
-            note = "in place (its reply was lost)" if ever_sent else "already in place"
+            note = "in place (its reply was lost)" if was_sent else "already in place"
             return Applied(change, Status.DONE, note=note)
         return "send"
     if change.read is None:
@@ -298,7 +307,8 @@ def _unconfirmed(change: Change, would_send: bool) -> Applied:
     return Applied(
         change,
         Status.FAILED,
-        problem=f"{change.plan}: could not be confirmed (no read-back within the retry budget)",
+        problem=f"{change.plan}: may or may not have applied (no read-back within the retry "
+        "budget)",
     )
 
 
@@ -318,15 +328,15 @@ def _stop_after_failure(changes: Sequence[Change], final: dict[int, Applied]) ->
             )
 
 
-def _resend_later_idempotent(
-    changes: Sequence[Change], final: dict[int, Applied], to_send: set[int]
-) -> None:
-    """A flush or hold that follows a change being sent again is sent again after it."""
+def _resend_later(changes: Sequence[Change], final: dict[int, Applied], to_send: set[int]) -> None:
+    """In an ordered list, what follows a change being sent again is sent again after it (a
+    cache flush after the write it flushes; zimbraPasswordMustChange after SetPassword, which
+    clears it), unless sending it twice would do harm (a password already set)."""
     if not to_send:
         return
     first = min(to_send)
     for i in range(first + 1, len(changes)):
-        if changes[i].read is None and i in final and final[i].ok:
+        if changes[i].repeatable and i in final and final[i].ok:
             del final[i]
             to_send.add(i)
 

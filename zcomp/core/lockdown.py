@@ -74,6 +74,12 @@ def lockdown_account(env: Environment, name: str, options: LockdownOptions) -> A
             run.go(name)
             break
         except Busy as exc:
+            if env.stop.requested:  # a signal while waiting: this account was not touched
+                outcome.result = Result.NOT_STARTED
+                outcome.error = Failure(
+                    "stopped", f"not started ({exc.message})", ExitCode.INTERRUPTED
+                )
+                break
             if options.wait and time.monotonic() < deadline:
                 env.event(name, f"waiting: {exc.message}")
                 time.sleep(random.uniform(*WAIT_POLL_S))
@@ -116,7 +122,7 @@ class _Run:
         asked = datetime.now(timezone.utc)
         account = self._resolve(name)
         outcome.account = account.name
-        state = self.state = LockdownState(account=account)
+        state = self.state = LockdownState(account=account, pre_state=account)
         if _refused(env, state, options, outcome):
             return
         self.actor.take_local(account)
@@ -215,11 +221,16 @@ class _Run:
                 ExitCode.FAILURE,
             )
             return
+        # The ticket is recorded as pending before the incident says contained: from then on a
+        # stop or a kill leaves it for the re-run or `zcomp ticket retry`, with all it says.
+        pending = self._ticket_op(env.journal.incident(incident.id), again=recontain)
+        env.journal.set_ticket_pending(incident.id, pending)
         env.journal.set_incident_state(incident.id, CONTAINED)
         env.stop.checkpoint("the ticket")
         env.event(account.name, "ticket")
-        earlier = _earlier_removals(env, state)
-        self._ticket(env.journal.incident(incident.id), earlier=earlier, again=recontain)
+        self._file(env.journal.incident(incident.id), pending)
+        if outcome.result != Result.TICKET_PENDING:
+            outcome.result = Result.CONTAINED
 
     # ------------------------------------------------------------------ pieces
 
@@ -292,8 +303,11 @@ class _Run:
         outcome.result = Result.ALREADY_CONTAINED
         if incident.ticket_pending is not None or not incident.ticket_id:
             state.incident_id = incident.id
-            pending = incident.ticket_pending or open_op(self._ticket_content(incident, []))
-            self._file(incident, pending)
+            pending = incident.ticket_pending
+            if pending is None:
+                pending = open_op(self._ticket_content(incident, _earlier_removals(env, state)))
+                env.journal.set_ticket_pending(incident.id, pending)
+            self._file(env.journal.incident(incident.id), pending)
         return True
 
     def _contained_elsewhere(self, account: Account) -> bool:
@@ -330,20 +344,15 @@ class _Run:
             reason=incident.reason,
         )
 
-    def _ticket(self, incident: Incident, *, earlier: list[Finding], again: bool) -> None:
+    def _ticket_op(self, incident: Incident, *, again: bool) -> dict[str, Any]:
         state = self._state
         if again and incident.ticket_id:
-            pending = comment_op(recontain_comment(state.findings, state.done))
-        else:
-            pending = open_op(self._ticket_content(incident, earlier))
-        self._file(incident, pending)
-        if self.outcome.result != Result.TICKET_PENDING:
-            self.outcome.result = Result.CONTAINED
+            return comment_op(recontain_comment(state.findings, state.done))
+        return open_op(self._ticket_content(incident, _earlier_removals(self.env, state)))
 
     def _file(self, incident: Incident, pending: dict[str, Any]) -> None:
-        """Record the ticket as pending, then file it; a failure leaves it pending."""
+        """File the pending ticket operation; a failure leaves it pending."""
         env, outcome = self.env, self.outcome
-        env.journal.set_ticket_pending(incident.id, pending)
         try:
             ref = file_pending(env.tickets, env.journal, incident, pending)
         except TicketError as exc:

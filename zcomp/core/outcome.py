@@ -21,6 +21,8 @@ class Result(str, enum.Enum):
     # Locked, password scrambled, tokens revoked, but what the attacker planted is not all gone.
     LOCKED_NOT_CLEANED = "locked-not-cleaned"
     UNLOCKED = "unlocked"
+    # Handed back, but the ticket's comment or resolution could not be filed yet.
+    UNLOCKED_TICKET_PENDING = "unlocked-ticket-pending"
     RESTORED = "restored"
     PLANNED = "planned"
     SKIPPED = "skipped"

@@ -9,17 +9,8 @@ from dataclasses import dataclass
 from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.exitcodes import ExitCode
 
-# Results that mean "this account is done as asked" (possibly with nothing to do).
-_DONE = frozenset(
-    {
-        Result.CONTAINED,
-        Result.ALREADY_CONTAINED,
-        Result.UNLOCKED,
-        Result.RESTORED,
-        Result.PLANNED,
-    }
-)
 _UNFINISHED = frozenset({Result.NOT_STARTED, Result.STOPPED})
+_TICKET_PENDING = frozenset({Result.TICKET_PENDING, Result.UNLOCKED_TICKET_PENDING})
 
 
 @dataclass
@@ -42,7 +33,7 @@ class Report:
         if self.stopped and self.unfinished:
             return ExitCode.INTERRUPTED
         bad = [o for o in outcomes if not o.ok]
-        pending = [o for o in outcomes if o.result == Result.TICKET_PENDING]
+        pending = [o for o in outcomes if o.result in _TICKET_PENDING]
         if len(outcomes) == 1 and bad:
             return _own_status(bad[0])
         if bad:
@@ -58,7 +49,3 @@ def _own_status(outcome: AccountOutcome) -> ExitCode:
     if outcome.result in _UNFINISHED:
         return ExitCode.INTERRUPTED
     return outcome.error.exit if outcome.error else ExitCode.FAILURE
-
-
-def is_done(outcome: AccountOutcome) -> bool:
-    return outcome.result in _DONE

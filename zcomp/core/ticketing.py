@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from zcomp.core.evidence import withhold_tokens
 from zcomp.core.findings import Finding
 from zcomp.journal import Incident, Journal
 from zcomp.tickets import TicketBackend, TicketContent, TicketError, TicketRef
@@ -66,9 +65,11 @@ def lockdown_ticket(
         incident_id=incident_id,
         account=account.name,
         title=f"Compromised account {account.name} locked (incident {incident_id})",
-        found=withhold_tokens(found),
-        done=withhold_tokens(done),
-        next_steps=withhold_tokens(next_steps),
+        # Rule names, signatures and identities are the attacker's text: a "password: x"
+        # planted there is withheld, never a reason the ticket is refused.
+        found=[withhold_secrets(line) for line in found],
+        done=[withhold_secrets(line) for line in done],
+        next_steps=[withhold_secrets(line) for line in next_steps],
         evidence_sha256=evidence_sha256,
         created_at=datetime.now(timezone.utc),
         extra={"reason": withhold_secrets(reason)},
@@ -80,7 +81,7 @@ def recontain_comment(findings: list[Finding], done: list[str]) -> str:
     lines = ["Risky settings came back while the account was contained; zcomp contained it again."]
     lines += [f"- found: {f.detail}: {f.reason}" for f in findings if f.remove]
     lines += [f"- done: {line}" for line in done]
-    return str(withhold_tokens("\n".join(lines)))
+    return withhold_secrets("\n".join(lines))
 
 
 # ---------------------------------------------------------------- pending, then filed
@@ -128,25 +129,23 @@ def file_pending(
 ) -> TicketRef:
     """Do the pending ticket operation and link the ticket; raises TicketError (the operation
     stays pending). A ticket a killed run already filed is found and linked, never duplicated:
-    the backends' `open` and `find` are idempotent per incident."""
+    the backends' `open` and `find` are idempotent per incident. The pending record is cleared
+    only if it is still this operation (another process may have queued the next one)."""
     ref = tickets.find(incident.id)
     if ref is None and incident.ticket_id and incident.ticket_backend == tickets.name:
         ref = TicketRef(incident.ticket_backend, incident.ticket_id, incident.ticket_url)
-    if pending["op"] == "open" or ref is None:
-        if ref is None:
-            content = pending.get("content")
-            if content is None:  # a comment for a ticket that was never filed: file it now
-                content = open_op(_fallback(incident, str(pending.get("text") or "")))["content"]
-            ref = tickets.open(_content(content))
-        if pending["op"] == "open":
-            journal.set_ticket(incident.id, ref.backend, ref.id, ref.url)
-            return ref
-    journal.set_ticket(incident.id, ref.backend, ref.id, ref.url, keep_pending=True)
-    tickets.comment(ref, str(pending["text"]))
-    resolve = pending.get("resolve")
-    if resolve:
-        tickets.resolve(ref, str(resolve))
-    journal.set_ticket_pending(incident.id, None)
+    if ref is None:
+        content = pending.get("content")
+        if content is None:  # a comment for a ticket that was never filed: file it now
+            content = open_op(_fallback(incident, str(pending.get("text") or "")))["content"]
+        ref = tickets.open(_content(content))
+    if pending.get("text"):
+        journal.set_ticket(incident.id, ref.backend, ref.id, ref.url)  # linked, still pending
+        tickets.comment(ref, str(pending["text"]))
+        resolve = pending.get("resolve")
+        if resolve:
+            tickets.resolve(ref, str(resolve))
+    journal.set_ticket(incident.id, ref.backend, ref.id, ref.url, done=pending)
     return ref
 
 

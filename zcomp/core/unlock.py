@@ -228,13 +228,15 @@ def _run(
         refuse(outcome, "password", "no new password given (empty); nothing was changed")
         return
     with env.stop.changing_section():
+        executor.budget.restart()  # the time at the prompt is not the retry budget's
         # 3 password -------------------------------------------------------------------------
         if password is None:
             state.done.append(
                 "the new password was set by an earlier run of this unlock (not set again: "
                 "the owner may already have it)"
             )
-            if landed and not _must_change(state):
+            # Idempotent, and SetPassword clears it: make sure, whatever the earlier run did.
+            if not _must_change(state):
                 _fail(outcome, state, "the incident stays open")
                 return
             env.journal.set_incident_state(incident.id, UNLOCKING)
@@ -268,12 +270,19 @@ def _run(
             return
         # The ticket's comment and resolution are recorded before the incident is closed, so a
         # kill between the two leaves them for a re-run or `zcomp ticket retry`.
-        env.journal.set_ticket_pending(incident.id, _ticket_op(env, state))
+        env.journal.set_ticket_pending(incident.id, _ticket_op(env, state, incident))
         env.journal.close_incident(incident.id, how="unlocked")
         state.done.append(f"closed incident {incident.id}")
         _update_ticket(env, env.journal.incident(incident.id), outcome)
-    outcome.result = Result.UNLOCKED
+    outcome.result = _unlocked(outcome)
     outcome.extra["done"] = state.done
+
+
+def _unlocked(outcome: AccountOutcome) -> Result:
+    """Handed back; with a ticket still to comment on or resolve, said so (exit 7)."""
+    return (
+        Result.UNLOCKED_TICKET_PENDING if outcome.extra.get("ticket_pending") else Result.UNLOCKED
+    )
 
 
 def _unfinished(incident: Incident, options: UnlockOptions) -> bool:
@@ -302,12 +311,21 @@ def _finish_closed(
         active=account.get("zimbraAccountStatus") == "active",
     )
     outcome.warnings.append(f"already unlocked (incident {incident.id} is closed): finishing it")
+    if options.held != "keep" and not state.active:
+        # Locked again since (by hand or another zcomp): its held mail is that lockdown's.
+        refuse(
+            outcome,
+            "not-active",
+            f"{account.name} is {account.get('zimbraAccountStatus')}, not active: its held mail "
+            "is not released or deleted",
+        )
+        return
     if options.held != "keep" and not options.dry_run:
         with env.stop.changing_section():
             _held_mail(env, state, options, outcome)
     if incident.ticket_pending is not None and not options.dry_run:
         _update_ticket(env, incident, outcome)
-    outcome.result = Result.PLANNED if options.dry_run else Result.UNLOCKED
+    outcome.result = Result.PLANNED if options.dry_run else _unlocked(outcome)
     outcome.extra["done"] = state.done
 
 
@@ -396,6 +414,7 @@ def _set_password(
     forced = " (under --force)" if outcome.extra.get("forced") else ""
     set_pw = Change(
         request=SetPassword(account.id, password),
+        repeatable=False,  # the owner may already have been told this one
         step="unlock",
         kind="password",
         target=account.name,
@@ -650,7 +669,8 @@ def _held_mail(
 # ---------------------------------------------------------------- ticket, failure, dry run
 
 
-def _ticket_op(env: Environment, state: _State) -> dict[str, Any]:
+def _ticket_op(env: Environment, state: _State, incident: Incident) -> dict[str, Any]:
+    """Comment and resolve; a lockdown ticket still pending is filed first, whole."""
     text = "Unlocked by zcomp ({}):\n{}".format(
         env.operator, "\n".join(f"- {line}" for line in state.done)
     )
@@ -658,7 +678,11 @@ def _ticket_op(env: Environment, state: _State) -> dict[str, Any]:
         f"Incident {state.incident.id} closed: {state.account.name} is active again with a "
         "temporary password the owner must change at the next login."
     )
-    return comment_op(text, resolve=closing)
+    op = comment_op(text, resolve=closing)
+    earlier = env.journal.incident(incident.id).ticket_pending
+    if earlier is not None and earlier.get("op") == "open":
+        return {**earlier, "text": op["text"], "resolve": op["resolve"]}
+    return op
 
 
 def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome) -> None:
@@ -668,6 +692,7 @@ def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome
     try:
         ref = file_pending(env.tickets, env.journal, incident, pending)
     except TicketError as exc:
+        outcome.extra["ticket_pending"] = True
         outcome.warnings.append(
             f"ticket not updated ({exc.message}): it is pending; "
             f"run `zcomp ticket retry {incident.id}` once the help-desk backend works"

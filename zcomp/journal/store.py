@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from zcomp.journal import rows
-from zcomp.journal.codec import decode, encode, refuse_secrets, sha256_hex
+from zcomp.journal.codec import canonical_json, decode, encode, refuse_secrets, sha256_hex
 from zcomp.journal.connection import open_with_retry, sqlite_errors, write_transaction
 from zcomp.journal.errors import IncidentOpenError, JournalError
 from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir
@@ -297,17 +297,19 @@ class Journal:
         ticket_id: str,
         url: str | None = None,
         *,
-        keep_pending: bool = False,
+        done: dict[str, Any] | None = None,
     ) -> None:
-        """Link the incident's ticket; what was pending for it is done (unless `keep_pending`:
-        a further ticket operation, e.g. resolving it, still waits)."""
+        """Link the incident's ticket. `done`: the pending operation just carried out, cleared
+        only if it is still the one pending (another process may have queued the next)."""
         refuse_secrets([backend, ticket_id, url or ""], "ticket")
+        finished = None if done is None else canonical_json(done)
         with self._writing() as conn:
             self._require_incident(conn, incident_id)
             conn.execute(
                 "UPDATE incidents SET ticket_backend = ?, ticket_id = ?, ticket_url = ?,"
-                " ticket_pending_json = CASE WHEN ? THEN ticket_pending_json END WHERE id = ?",
-                (backend, ticket_id, url, keep_pending, incident_id),
+                " ticket_pending_json = CASE WHEN ticket_pending_json = ? THEN NULL"
+                " ELSE ticket_pending_json END WHERE id = ?",
+                (backend, ticket_id, url, finished, incident_id),
             )
 
     def set_ticket_pending(self, incident_id: int, pending: dict[str, Any] | None) -> None:
@@ -350,7 +352,8 @@ class Journal:
                 "SELECT * FROM account_locks WHERE account_id = ?", (account_id,)
             ).fetchone()
             if row is not None:
-                mine = row["host"] == host and int(row["pid"]) == pid
+                # The holder names the thread: two workers of one process are two actors.
+                mine = row["host"] == host and int(row["pid"]) == pid and row["holder"] == holder
                 gone = row["host"] == host and not alive(int(row["pid"]))
                 if not (mine or gone):
                     return AccountLock(
@@ -367,11 +370,12 @@ class Journal:
             )
         return None
 
-    def release_account(self, account_id: str, *, host: str, pid: int) -> None:
+    def release_account(self, account_id: str, *, holder: str, host: str, pid: int) -> None:
         with self._writing() as conn:
             conn.execute(
-                "DELETE FROM account_locks WHERE account_id = ? AND host = ? AND pid = ?",
-                (account_id, host, pid),
+                "DELETE FROM account_locks WHERE account_id = ? AND holder = ? AND host = ?"
+                " AND pid = ?",
+                (account_id, holder, host, pid),
             )
 
     # -- baselines -------------------------------------------------------------------------
