@@ -7,6 +7,7 @@ a refused change, and say exactly what it could not confirm within its budget.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -216,3 +217,26 @@ def test_what_the_budget_could_not_confirm_is_said_exactly(
     assert "may or may not have applied" in item.problem
     # It did apply (the replies were lost, not the requests): "unknown" is the honest answer.
     assert alice.first("zimbraNotes") == "written"
+
+
+def test_a_claim_that_cannot_be_written_never_stops_containment(
+    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+) -> None:
+    replay_attack(sandbox, ALICE)
+    env.settings = dataclasses.replace(
+        env.settings, lockdown=dataclasses.replace(env.settings.lockdown, retry_budget=1.0)
+    )
+
+    def refuse_claims(exchange: Exchange, at: str) -> Verdict | None:
+        # Never let a claim reach Zimbra (as for an admin without the right to write it).
+        adds_claim = b'n="+description"' in exchange.body
+        return Verdict.DROP if at == BEFORE and adds_claim else None
+
+    proxy.hooks.append(refuse_claims)
+
+    outcome = lockdown_account(env, ALICE, LockdownOptions())
+
+    assert outcome.result == Result.CONTAINED, outcome.error
+    assert any("could not claim" in w for w in outcome.warnings), outcome.warnings
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
+    assert not sandbox.account(ALICE).first("zimbraPrefMailForwardingAddress")

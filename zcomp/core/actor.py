@@ -95,6 +95,7 @@ class Actor:
         self.where = f"{self.host}:{journal_key}"
         self.account_id: str | None = None
         self.claim: Claim | None = None
+        self.warnings: list[str] = []
 
     # ------------------------------------------------------------------ this host
 
@@ -146,9 +147,18 @@ class Actor:
         # Set before it is sent: a claim that may have landed is withdrawn at the end.
         self.claim = mine
         applied = executor.apply([write], reads=[GetAccount(account.id, by="id", apply_cos=True)])
-        if not applied.ok:
-            raise ZcompError(applied.problems[0])
         fresh = applied.reads[0]
+        if not applied.ok:
+            # Coordination must never stand in the way of containment (a delegated admin may
+            # lack the right to write `description`): go on, and say what is not guaranteed.
+            self.warnings.append(
+                f"could not claim {account.name} ({applied.problems[0]}): a zcomp on another "
+                "host could act on it at the same time"
+            )
+            # Not withdrawn in the final write either: a refusal there would fail the write
+            # that records the lockdown. A claim that landed unheard expires by itself.
+            self.claim = None
+            return fresh if isinstance(fresh, Account) else account
         if not isinstance(fresh, Account):
             raise ZcompError(f"could not read {account.name} back after claiming it")
         others = [

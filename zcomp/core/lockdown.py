@@ -158,6 +158,7 @@ class _Run:
 
         with env.stop.changing_section():
             fresh = self.actor.claim_remote(self.executor, account)
+            outcome.warnings += self.actor.warnings
             if incident is None and self._contained_elsewhere(fresh):
                 return
             state.account = account = fresh
