@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from zcomp.zimbra.requests import Request
+from zcomp.zimbra.requests import FlushCache, Request
 
 # Given the read-back's result: None when the change is in place, else what differs.
 Check = Callable[[Any], "str | None"]
@@ -57,3 +57,31 @@ class Applied:
     @property
     def ok(self) -> bool:
         return self.status is Status.DONE
+
+
+def flush_change(account_id: str, target: str, *, step: str) -> Change:
+    """Flush the account from every mailbox server's cache (15 minutes otherwise): without it a
+    change made here is invisible to the other servers. Idempotent, nothing to read back."""
+    return Change(
+        request=FlushCache(ids=(account_id,), all_servers=True),
+        step=step,
+        kind="flush-cache",
+        target=target,
+        before=None,
+        after="allServers",
+        plan="flush the account cache on every mailbox server",
+        done="flushed the account cache on every mailbox server",
+    )
+
+
+def password_set(validity_before: str | None) -> Check:
+    """SetPassword's read-back: it raises zimbraAuthTokenValidityValue, so a value that moved
+    says the password was set (a lost reply included)."""
+
+    def check(got: Any) -> str | None:
+        now = got.get("zimbraAuthTokenValidityValue")
+        return (
+            None if now not in (None, validity_before) else "zimbraAuthTokenValidityValue unchanged"
+        )
+
+    return check

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from zcomp.core import findings as F
-from zcomp.core.change import Change, Check
+from zcomp.core.change import Change, Check, flush_change
 from zcomp.core.contain import PRE_STATE_ATTRS
 from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
@@ -21,7 +21,6 @@ from zcomp.zimbra.model import Account, FilterRule, Signature
 from zcomp.zimbra.requests import (
     DeleteIdentity,
     DeleteSignature,
-    FlushCache,
     GetAccount,
     GetFilterRules,
     GetIdentities,
@@ -275,18 +274,7 @@ def account_writes(
                 ),
             )
         )
-    writes.append(
-        Change(
-            request=FlushCache(ids=(account.id,), all_servers=True),
-            step="clean",
-            kind="flush-cache",
-            target=account.name,
-            before=None,
-            after="allServers",
-            plan="flush the account cache on every mailbox server again",
-            done="flushed the account cache on every mailbox server",
-        )
-    )
+    writes.append(flush_change(account.id, account.name, step="clean"))
     return writes, read, fixes
 
 

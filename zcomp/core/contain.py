@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from zcomp.core.change import Change
+from zcomp.core.change import Change, flush_change, password_set
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.passwords import random_password
@@ -20,7 +20,6 @@ from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.requests import (
     AdminGetFilterRules,
-    FlushCache,
     GetAccount,
     GetMailQueue,
     GetSessions,
@@ -111,22 +110,9 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
             done="set a random password (never shown), which invalidates every login token",
             read=read,
             # SetPassword raises the validity value: that it moved says the password was set.
-            check=lambda got: (
-                None
-                if got.get("zimbraAuthTokenValidityValue") not in (None, validity)
-                else "zimbraAuthTokenValidityValue unchanged"
-            ),
+            check=password_set(validity),
         ),
-        Change(
-            request=FlushCache(ids=(account.id,), all_servers=True),
-            step="contain",
-            kind="flush-cache",
-            target=account.name,
-            before=None,
-            after="allServers",
-            plan="flush the account cache on every mailbox server",
-            done="flushed the account cache on every mailbox server",
-        ),
+        flush_change(account.id, account.name, step="contain"),
     ]
     # One query per queue matches every sender (Zimbra ORs the matches of a field).
     for mta in env.mtas:

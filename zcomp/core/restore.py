@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core import findings as F
-from zcomp.core.change import Change, Check
+from zcomp.core.change import Change, Check, flush_change
 from zcomp.core.classify import classify_account
 from zcomp.core.contain import attrs_differ
 from zcomp.core.environment import Environment
@@ -35,7 +35,6 @@ from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
 from zcomp.zimbra.requests import (
     CreateIdentity,
     CreateSignature,
-    FlushCache,
     GetAccount,
     GetFilterRules,
     GetIdentities,
@@ -599,16 +598,7 @@ def _account_changes(plan: _Plan) -> list[Change]:
             read=read,
             check=lambda got: attrs_differ(got, dict(wanted)),
         ),
-        Change(
-            request=FlushCache(ids=(account_id,), all_servers=True),
-            step="restore",
-            kind="flush-cache",
-            target=plan.incident.account_name,
-            before=None,
-            after="allServers",
-            plan="flush the account cache on every mailbox server",
-            done="flushed the account cache on every mailbox server",
-        ),
+        flush_change(account_id, plan.incident.account_name, step="restore"),
     ]
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from zcomp.core.actor import Actor, Busy
-from zcomp.core.change import Change
+from zcomp.core.change import Change, flush_change, password_set
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor
@@ -47,7 +47,6 @@ from zcomp.journal import CLOSED, Incident, Journal
 from zcomp.tickets import TicketError
 from zcomp.zimbra.model import Account, QueueSummary, Secret
 from zcomp.zimbra.requests import (
-    FlushCache,
     GetAccount,
     GetMailQueue,
     MailQueueAction,
@@ -425,11 +424,7 @@ def _set_password(
         detail=f"SetPassword{forced}",
         read=read,
         # SetPassword raises the validity value: that it moved says the password was set.
-        check=lambda got: (
-            None
-            if got.get("zimbraAuthTokenValidityValue") not in (None, validity)
-            else "zimbraAuthTokenValidityValue unchanged"
-        ),
+        check=password_set(validity),
     )
     must_change = _must_change_change(account, read)
     # Journaled before it is sent: a run killed before hearing back finds out from this, and
@@ -569,16 +564,7 @@ def _hand_back(env: Environment, state: _State, outcome: AccountOutcome) -> None
                 else f"status {got.get('zimbraAccountStatus')!r}"
             ),
         ),
-        Change(
-            request=FlushCache(ids=(account.id,), all_servers=True),
-            step="unlock",
-            kind="flush-cache",
-            target=account.name,
-            before=None,
-            after="allServers",
-            plan="flush the account cache on every mailbox server",
-            done="flushed the account cache on every mailbox server",
-        ),
+        flush_change(account.id, account.name, step="unlock"),
     ]
     applied = state.executor.apply(changes, ordered=True, reads=[read])
     state.done += applied.done
