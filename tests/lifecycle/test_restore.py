@@ -57,8 +57,10 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     assert "--force" in lines[0]
     assert sandbox.stats.writes == []
 
-    # ...but the admin who names it gets it back, warned that lockdown would remove it again.
-    result = zcomp("restore", incident, "--filter", "Digest to Junk", "--json")
+    # ...but the admin who names it gets it back, warned that lockdown would remove it again
+    # (the incident given as every screen and ticket shows it).
+    shown = f"INC{lockdown.incident:06d}"
+    result = zcomp("restore", shown, "--filter", "Digest to Junk", "--json")
 
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)

@@ -98,9 +98,16 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             out.table(["at", "step", "kind", "target", "status", "change"], rows)
 
 
+def _incident(text: str | None) -> int | None:
+    """`history INC000042` (as every screen shows it) is that incident, not an account."""
+    if text and text.upper().startswith("INC") and text[3:].isdigit():
+        return int(text[3:])
+    return None
+
+
 @click.command()
 @click.argument("account", required=False)
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=1_000_000), default=20, show_default=True)
 @json_option
 @pass_app
 def history(app: AppContext, account: str | None, limit: int) -> None:
@@ -110,8 +117,9 @@ def history(app: AppContext, account: str | None, limit: int) -> None:
     from zcomp.core.history import history as load
     from zcomp.journal import Journal
 
+    number = _incident(account)
     with Journal.open(app.settings.state_dir) as journal:
-        found = load(journal, account, limit=limit)
+        found = load(journal, account, limit=limit, incident=number)
     out = app.output
     if app.json:
         for item in found:

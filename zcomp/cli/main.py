@@ -24,6 +24,7 @@ from typing import IO, Any
 import click
 
 from zcomp import __version__
+from zcomp.cli.options import FiniteSeconds
 from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.output import write_stderr
 
@@ -200,7 +201,7 @@ _path = click.Path(dir_okay=False, path_type=Path)
 @click.option("--insecure", is_flag=True, default=None, help="Do not verify TLS (dangerous).")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteSeconds(),
     metavar="SECONDS",
     help="Read timeout for each request.",
 )

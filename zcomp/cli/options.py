@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import json
+import math
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO, TypeVar
 
@@ -151,3 +152,39 @@ yes_option = click.option(
 force_option = click.option(
     "--force", is_flag=True, help="Override a safety refusal (protected account, minimum time)."
 )
+
+
+class IncidentType(click.ParamType):  # type: ignore[type-arg]  # generic from Click 8.5 only
+    """An incident as every screen and ticket shows it (INC000042) or as a number (42)."""
+
+    name = "INCIDENT"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removeprefix("INC")
+        if not text.isdigit() or not 0 < int(text) < 2**63:
+            self.fail(f"{value!r} is not an incident (e.g. INC000042 or 42)", param, ctx)
+        return int(text)
+
+
+INCIDENT = IncidentType()
+
+
+class FiniteSeconds(click.ParamType):  # type: ignore[type-arg]  # generic from Click 8.5 only
+    """Seconds > 0 and finite: inf or nan would pass a plain float range and break later."""
+
+    name = "SECONDS"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} must be a finite number of seconds > 0", param, ctx)
+        return number

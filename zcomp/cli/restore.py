@@ -7,7 +7,7 @@ import sys
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.options import dry_run_option, json_option
+from zcomp.cli.options import INCIDENT, dry_run_option, json_option
 from zcomp.cli.render import show_outcome
 from zcomp.cli.runtime import Runtime
 from zcomp.core.outcome import AccountOutcome
@@ -30,7 +30,7 @@ def show_restore(output: Output, outcome: AccountOutcome) -> None:
 
 
 @click.command()
-@click.argument("incident", type=click.IntRange(min=1))
+@click.argument("incident", type=INCIDENT)
 @click.option("--filter", "filters", multiple=True, metavar="NAME", help="A filter rule.")
 @click.option("--forwarding", is_flag=True, help="The forwarding (and local delivery) setting.")
 @click.option("--signature", "signatures", multiple=True, metavar="NAME", help="A signature.")

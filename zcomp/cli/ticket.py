@@ -7,16 +7,8 @@ import sys
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.options import json_option
-from zcomp.exitcodes import ExitCode, UsageError
-
-
-def incident_number(text: str) -> int:
-    """An incident as shown (INC000042) or as a number (42)."""
-    digits = text.strip().upper().removeprefix("INC")
-    if not digits.isdigit() or int(digits) < 1:
-        raise UsageError(f"not an incident: {text!r} (expected e.g. INC000042 or 42)")
-    return int(digits)
+from zcomp.cli.options import INCIDENT, json_option
+from zcomp.exitcodes import ExitCode
 
 
 @click.group("ticket")
@@ -25,10 +17,10 @@ def ticket() -> None:
 
 
 @ticket.command("retry")
-@click.argument("incident", required=False)
+@click.argument("incident", type=INCIDENT, required=False)
 @json_option
 @pass_app
-def retry(app: AppContext, incident: str | None) -> None:
+def retry(app: AppContext, incident: int | None) -> None:
     """File the tickets left pending (a backend that was down, a killed run): every pending
     one, or INCIDENT's. A ticket an earlier run already filed is linked, never filed twice.
     Exit 0 when none is left pending, 7 when some still are."""
@@ -37,7 +29,7 @@ def retry(app: AppContext, incident: str | None) -> None:
     from zcomp.tickets import incident_key, make_backend
 
     settings = app.settings
-    only = incident_number(incident) if incident else None
+    only = incident
     tickets = make_backend(settings.tickets.backend, settings.tickets.options, settings.state_dir)
     with Journal.open(settings.state_dir) as journal:
         results = retry_pending(tickets, journal, only)

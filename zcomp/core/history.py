@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from zcomp.core.replies import iso
-from zcomp.journal import Action, Incident, Journal
+from zcomp.journal import Action, Incident, Journal, JournalError
 
 
 @dataclass
@@ -47,9 +47,15 @@ class IncidentHistory:
 
 
 def history(
-    journal: Journal, account: str | None = None, *, limit: int = 100
+    journal: Journal, account: str | None = None, *, limit: int = 100, incident: int | None = None
 ) -> list[IncidentHistory]:
-    """Newest incident first; `account` is a name (any case) or a zimbraId."""
+    """Newest incident first; `account` is a name (any case) or a zimbraId; `incident` one."""
+    if incident is not None:
+        try:
+            found = journal.incident(incident)
+        except JournalError:
+            return []
+        return [IncidentHistory(found, journal.actions(found.id))]
     return [
         IncidentHistory(i, journal.actions(i.id)) for i in journal.incidents(account, limit=limit)
     ]
