@@ -1,4 +1,4 @@
-"""`zcomp sandbox serve`: run the Zimbra-compatible sandbox until interrupted."""
+"""`zcomp sandbox serve` (the Zimbra-compatible sandbox, until interrupted) and `sandbox attack`."""
 
 from __future__ import annotations
 
@@ -137,3 +137,69 @@ def ready_line(sb: Sandbox) -> str:
 def _usage(message: str) -> None:
     write_stderr(f"Error: {message}\n")
     sys.exit(2)
+
+
+@sandbox.command("attack", cls=_OneLineErrors)
+@click.argument("account", default="alice@sandbox.test")
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    metavar="URL",
+    help="A sandbox server, as `sandbox serve` prints it (repeat for several; the attacker "
+    "uses the last). Default: http://127.0.0.1:7071",
+)
+@click.option("--password", help="The account's password (default: the demo seed's).")
+@click.option("--bcc", default=80, show_default=True, type=click.IntRange(0, 1000))
+@click.option("--outgoing-redirect", is_flag=True, help="Also plant an outgoing redirect rule.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def attack(
+    account: str,
+    urls: tuple[str, ...],
+    password: str | None,
+    bcc: int,
+    outgoing_redirect: bool,
+    as_json: bool,
+) -> None:
+    """Replay the phishing attack on a sandbox ACCOUNT through the web client's API, as the
+    attacker does: log in, forward everything to a freemail address with local delivery off,
+    add a redirect and a discard-all rule, set From/Reply-To to the freemail address, put spam
+    in the signature, send one message to many Bcc recipients. Prints what it planted (never
+    the attacker's token). For rehearsals only: it refuses nothing a real server would."""
+    import json
+    import urllib.error
+
+    from zcomp.sandbox.attack import AttackError, replay_attack
+
+    targets = list(urls) or ["http://127.0.0.1:7071"]
+    try:
+        report = replay_attack(
+            [u.split("/service/")[0] for u in targets],
+            account,
+            password,
+            outgoing_redirect=outgoing_redirect,
+            bcc_count=bcc,
+        )
+    except AttackError as exc:
+        write_stderr(f"Error: {exc}\n")
+        sys.exit(5)
+    except (urllib.error.URLError, OSError) as exc:
+        write_stderr(f"Error: cannot reach the sandbox at {targets[-1]}: {exc}\n")
+        sys.exit(4)
+    planted = {
+        "account": report.account,
+        "via": report.server_url,
+        "forwarding": f"{report.freemail} (local delivery off)",
+        "rules": report.rule_names,
+        "outgoing_rules": report.outgoing_rule_names,
+        "identity": f"From and Reply-To {report.freemail}",
+        "signature": report.signature_text,
+        "sent": f"message {report.message_id} to {len(report.recipients)} recipient(s)",
+    }
+    if as_json:
+        write_stdout(json.dumps(planted) + "\n")
+        return
+    width = max(len(k) for k in planted)
+    for key, value in planted.items():
+        shown = (", ".join(value) or "-") if isinstance(value, list) else value
+        write_stdout(f"{key.ljust(width)}  {shown}\n")
