@@ -10,6 +10,7 @@ silently; commands that change accounts refine this in zcomp.cli.playbook.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import signal
@@ -152,7 +153,79 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _root_options(group: click.Command) -> dict[str, bool]:
+    """The root's own options: each spelling -> whether it takes a value."""
+    found: dict[str, bool] = {}
+    for param in group.params:
+        if isinstance(param, click.Option) and param.name not in ("help", "version"):
+            for spelling in (*param.opts, *param.secondary_opts):
+                found[spelling] = not param.is_flag
+    return found
+
+
+def hoist_root_options(
+    args: list[str], root: dict[str, bool], command: click.Command | None
+) -> tuple[list[str], list[str]]:
+    """Split a command's arguments into root options given after it (as zmprov and gh users
+    type `zcomp lockdown --url U X`) and the rest. An option the command has itself stays the
+    command's; a group's arguments are left alone."""
+    if command is None or isinstance(command, click.Group):
+        return [], args
+    own = {
+        spelling
+        for param in command.params
+        for spelling in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ()))
+    }
+    moved: list[str] = []
+    kept: list[str] = []
+    rest = iter(args)
+    for word in rest:
+        if word == "--":
+            kept += [word, *rest]
+            break
+        name, eq, _value = word.partition("=")
+        if name in root and name not in own:
+            moved.append(word)
+            if root[name] and not eq:
+                value = next(rest, None)
+                if value is not None:
+                    moved.append(value)
+            continue
+        kept.append(word)
+    return moved, kept
+
+
 class RootGroup(LazyGroup):
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and name not in COMMANDS and not name.startswith("-"):
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Find the command among the arguments (skipping root options and their values) and
+        # move root options given after it to the front.
+        root = _root_options(self)
+        index = 0
+        while index < len(args):
+            token = args[index]
+            if token in root:
+                index += 2 if root[token] else 1
+                continue
+            if token.startswith("-"):
+                index += 1
+                continue
+            break
+        if index < len(args) and args[index] in COMMANDS:
+            command = self.get_command(ctx, args[index])
+            moved, kept = hoist_root_options(args[index + 1 :], root, command)
+            args = [*args[:index], *moved, args[index], *kept]
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         # SIGINT keeps Python's own handler (KeyboardInterrupt); the others join it.
