@@ -73,6 +73,7 @@ INTERRUPTED_MESSAGE = (
     "Interrupted: run the same command again to resume "
     "(accounts already contained are verified, not redone)."
 )
+NOTHING_CHANGED_MESSAGE = "Interrupted before anything in Zimbra was changed."
 
 
 class Interrupted(ReportedError):
@@ -83,7 +84,10 @@ class Interrupted(ReportedError):
         self.signal_name = cause.name if isinstance(cause, SignalInterrupt) else "SIGINT"
 
     def show(self, file: IO[Any] | None = None) -> None:
-        write_stderr(f"{after_echo(self.signal_name)}{INTERRUPTED_MESSAGE}\n")
+        from zcomp.core.stop import anything_changed
+
+        message = INTERRUPTED_MESSAGE if anything_changed() else NOTHING_CHANGED_MESSAGE
+        write_stderr(f"{after_echo(self.signal_name)}{message}\n")
 
 
 class SignalInterrupt(KeyboardInterrupt):
@@ -227,6 +231,9 @@ class RootGroup(LazyGroup):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from zcomp.core.stop import forget_changes
+
+        forget_changes()
         debug = bool(ctx.params.get("debug"))
         # SIGINT keeps Python's own handler (KeyboardInterrupt); the others join it.
         terminate = [s for s in stop_signals() if s != signal.SIGINT]

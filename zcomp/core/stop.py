@@ -12,6 +12,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# Set the first time any account of this process enters a changing section: an interruption
+# before that changed nothing in Zimbra, and the message can say so.
+_changed = threading.Event()
+
+
+def anything_changed() -> bool:
+    return _changed.is_set()
+
+
+def forget_changes() -> None:
+    """At the start of a command (tests run many in one process)."""
+    _changed.clear()
+
 
 class Stopped(Exception):
     """Raised by `checkpoint` inside a playbook when an urgent stop was requested."""
@@ -59,6 +72,7 @@ class StopRequest:
             if self._requests:
                 raise Stopped(self.why or "stop requested", "the first change")
             self._changing += 1
+            _changed.set()
         try:
             yield
         finally:
