@@ -13,7 +13,7 @@ def test_one_per_line_with_comments_and_blanks() -> None:
     assert parse_account_lines(text.splitlines(True)) == ["a@x.edu", "b@x.edu"]
 
 
-@pytest.mark.parametrize("column", ["account", "Name", "EMAIL"])
+@pytest.mark.parametrize("column", ["account", "E-mail", "EMAIL"])
 def test_csv_with_header(column: str) -> None:
     text = f'id,{column},note\n1,a@x.edu,"spam, lots"\n2,b@x.edu,\n3,,empty\n'
     assert parse_account_lines(text.splitlines(True)) == ["a@x.edu", "b@x.edu"]
@@ -24,7 +24,7 @@ def test_single_column_header() -> None:
 
 
 def test_json_lines_from_scan() -> None:
-    lines = ['{"account": "a@x", "score": 9}\n', '{"name": "b@x"}\n']
+    lines = ['{"account": "a@x", "score": 9}\n', '{"email": "b@x"}\n']
     assert parse_account_lines(lines) == ["a@x", "b@x"]
 
 
@@ -33,7 +33,7 @@ def test_json_lines_from_scan() -> None:
     [
         (["a@x,b@x\n"], "add a header"),
         (["a@x b@x\n"], "is not one account"),
-        (['{"score": 1}\n'], "no account/name/email"),
+        (['{"score": 1}\n'], "no account/email/mail/primaryEmail"),
         (['{"account": \n'], "not JSON"),
         (["account\n", "\n"], "no accounts"),
     ],

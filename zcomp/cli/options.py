@@ -2,127 +2,125 @@
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import json
 import math
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
+from zcomp.cli.account_input import (
+    AccountInputError,
+    physical_lines,
+    read_accounts,
+)
+from zcomp.cli.account_input import deduplicate as deduplicate  # re-exported: options API
 from zcomp.cli.context import AppContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ACCOUNT_COLUMNS = ("account", "name", "email")
+
+def parse_account_lines(
+    lines: Iterable[bytes | str],
+    origin: str = "--from",
+    *,
+    column: str | None = None,
+    skip_invalid: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
+    """account_input.read_accounts for a command: its error is a usage error (exit 2), and
+    each line skipped with skip_invalid is one warning."""
+    try:
+        result = read_accounts(lines, origin=origin, column=column, skip_invalid=skip_invalid)
+    except AccountInputError as exc:
+        raise click.UsageError(str(exc)) from None
+    for bad in result.skipped:
+        (warn or _warn)(f"{origin}: {bad}; skipped")
+    return result.accounts
 
 
-def parse_account_lines(lines: Iterable[str], origin: str = "--from") -> list[str]:
-    """Accounts from one-per-line text, CSV with a header column, or JSON lines (zcomp scan).
-
-    Blank lines and lines starting with '#' are skipped in the one-per-line form.
-    """
-    text_lines = [line.rstrip("\r\n") for line in lines]
-    meaningful = [line for line in text_lines if line.strip() and not line.lstrip().startswith("#")]
-    if not meaningful:
-        return []
-    first = meaningful[0].strip()
-    if first.startswith("{"):
-        return _from_json_lines(meaningful, origin)
-    header = [cell.strip().lower() for cell in next(csv.reader([first]))]
-    column = next((name for name in ACCOUNT_COLUMNS if name in header), None)
-    if column is not None:
-        return _from_csv(text_lines, header.index(column), origin)
-    found = []
-    for number, line in enumerate(meaningful, start=1):
-        value = line.strip()
-        if "," in value or any(ch.isspace() for ch in value):
-            raise click.UsageError(
-                f"{origin}: line {number} {value!r} is not one account; for CSV, add a header "
-                f"line naming a column {', '.join(ACCOUNT_COLUMNS)}"
-            )
-        found.append(value)
-    return found
-
-
-def _from_csv(lines: list[str], index: int, origin: str) -> list[str]:
-    reader = csv.reader(io.StringIO("\n".join(lines)))
-    next(reader)  # header
-    found = []
-    for row in reader:
-        if len(row) > index and row[index].strip():
-            found.append(row[index].strip())
-    if not found:
-        raise click.UsageError(f"{origin}: the CSV has a header but no accounts")
-    return found
-
-
-def _from_json_lines(lines: list[str], origin: str) -> list[str]:
-    found = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise click.UsageError(f"{origin}: line {number} is not JSON: {exc.msg}") from None
-        value = None
-        if isinstance(record, dict):
-            value = next(
-                (record[k] for k in ACCOUNT_COLUMNS if isinstance(record.get(k), str)), None
-            )
-        if not value:
-            raise click.UsageError(
-                f"{origin}: JSON line {number} has no {'/'.join(ACCOUNT_COLUMNS)} field"
-            )
-        found.append(value.strip())
-    return found
-
-
-def deduplicate(accounts: Iterable[str]) -> list[str]:
-    """Keep the first spelling of each account; Zimbra names are case-insensitive."""
-    seen: set[str] = set()
-    ordered = []
-    for account in accounts:
-        key = account.strip().casefold()
-        if key and key not in seen:
-            seen.add(key)
-            ordered.append(account.strip())
-    return ordered
+def _warn(text: str) -> None:
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(AppContext) if ctx is not None else None
+    if app is not None:
+        app.output.warn(text)
+    else:
+        click.echo(f"Warning: {text}", err=True)
 
 
 def accounts_options(required: bool = True) -> Callable[[F], F]:
-    """ACCOUNT... arguments plus --from FILE|-; the command receives `accounts: list[str]`."""
+    """ACCOUNT... arguments plus --from FILE|- (with --column, --skip-invalid); the command
+    receives `accounts: list[str]`."""
 
     def decorator(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            given: tuple[str, ...] = kwargs.pop("account_args", ())
-            source: TextIO | None = kwargs.pop("from_file", None)
-            accounts = list(given)
-            if source is not None:
-                origin = "--from -" if source.name == "<stdin>" else f"--from {source.name}"
-                accounts.extend(parse_account_lines(source, origin))
-            accounts = deduplicate(accounts)
-            if required and not accounts:
-                raise click.UsageError(
-                    "no accounts given: name them or use --from FILE (- = stdin)"
-                )
-            kwargs["accounts"] = accounts
+            kwargs["accounts"] = _accounts(
+                kwargs.pop("account_args", ()),
+                kwargs.pop("from_file", None),
+                kwargs.pop("column", None),
+                kwargs.pop("skip_invalid", False),
+                required,
+            )
             return func(*args, **kwargs)
 
-        wrapper = click.argument("account_args", metavar="ACCOUNT...", nargs=-1)(wrapper)
-        wrapper = click.option(
-            "--from",
-            "from_file",
-            type=click.File("r", encoding="utf-8"),
-            metavar="FILE",
-            help="Read accounts from FILE (- for stdin): one per line, CSV with an "
-            "account/name/email column, or JSON lines.",
-        )(wrapper)
-        return wrapper  # type: ignore[return-value]
+        return _account_params(wrapper)  # type: ignore[return-value]
 
     return decorator
+
+
+def _accounts(
+    given: tuple[str, ...],
+    source: IO[bytes] | None,
+    column: str | None,
+    skip_invalid: bool,
+    required: bool,
+) -> list[str]:
+    accounts = list(given)
+    if source is not None:
+        accounts.extend(
+            parse_account_lines(
+                physical_lines(source), _origin(source), column=column, skip_invalid=skip_invalid
+            )
+        )
+    elif column is not None or skip_invalid:
+        raise click.UsageError("--column and --skip-invalid apply to --from FILE")
+    accounts = deduplicate(accounts)
+    if required and not accounts:
+        raise click.UsageError("no accounts given: name them or use --from FILE (- = stdin)")
+    return accounts
+
+
+def _origin(source: IO[bytes]) -> str:
+    # Binary stdin is '<stdin>', or has no name at all under CliRunner.
+    name = getattr(source, "name", None)
+    return f"--from {name}" if isinstance(name, str) and name != "<stdin>" else "--from -"
+
+
+def _account_params(wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    # Applied last-shown-first: help lists --from, --column, --skip-invalid.
+    wrapper = click.argument("account_args", metavar="ACCOUNT...", nargs=-1)(wrapper)
+    wrapper = click.option(
+        "--skip-invalid",
+        is_flag=True,
+        help="With --from: warn about each bad line (with its number) and go on with the "
+        "good ones, instead of stopping at the first.",
+    )(wrapper)
+    wrapper = click.option(
+        "--column",
+        metavar="NAME",
+        help="With --from CSV (or JSON lines): the column (field) holding the address, "
+        "instead of the first of account, email, mail, primaryEmail, address, mailbox, "
+        "user, login.",
+    )(wrapper)
+    return click.option(
+        "--from",
+        "from_file",
+        type=click.File("rb"),
+        metavar="FILE",
+        help="Read accounts from FILE (- for stdin): one per line, CSV with a header "
+        "naming the address column, or JSON lines (zcomp --json output).",
+    )(wrapper)
 
 
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
