@@ -313,6 +313,45 @@ class Output:
         """--debug output (already redacted by its producer)."""
         self.console.print(text, style="dim")
 
+    # ------------------------------------------------------------ a command's report (stdout)
+
+    def stdout_interactive(self) -> bool:
+        """Tables only when a person reads stdout; `| grep`, `> file` get plain lines."""
+        try:
+            tty = bool(sys.stdout.isatty())
+        except (AttributeError, ValueError):
+            tty = False
+        return tty and self._env.get("TERM", "") not in ("dumb", "unknown")
+
+    def report(self, text: str) -> None:
+        """One line of the command's report: stdout, verbatim, even with --quiet."""
+        write_stdout(text + "\n")
+
+    def report_table(self, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        """The report as a table on a terminal; elsewhere aligned plain lines, never cut."""
+        cells = [[_plain(c) if c is not None else "" for c in row] for row in rows]
+        if self.stdout_interactive():
+            from rich.console import Console
+            from rich.table import Table
+            from rich.text import Text
+
+            table = Table()
+            for column in columns:
+                table.add_column(Text(column), overflow="fold")
+            for row in cells:
+                table.add_row(*(Text(cell) for cell in row))
+            console = Console(file=SafeStream(sys.stdout), highlight=False, markup=False)  # type: ignore[arg-type]
+            console.print(table)
+            return
+        widths = [
+            max([len(str(h)), *(len(row[i]) for row in cells)]) for i, h in enumerate(columns)
+        ]
+        for row in [list(columns), *cells]:
+            last = len(row) - 1
+            self.report(
+                "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(row))
+            )
+
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None
     ) -> None:

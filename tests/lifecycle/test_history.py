@@ -34,7 +34,7 @@ def test_history_shows_lockdown_and_unlock(
 
     everyone = zcomp("history")
     assert everyone.exit_code == 0
-    assert "bob@sandbox.test" in everyone.stderr and ALICE in everyone.stderr
+    assert "bob@sandbox.test" in everyone.stdout and ALICE in everyone.stdout
     assert "no incidents" in zcomp("history", "carol@sandbox.test").stderr
 
 
@@ -49,21 +49,21 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     assert contained.result == "contained", contained.error
     lockdown_account(no_wait, "bob@sandbox.test", LockdownOptions())
 
-    everyone = zcomp("history")  # CliRunner: stderr is not a terminal
+    everyone = zcomp("history")  # CliRunner: stdout is not a terminal
 
     assert everyone.exit_code == 0, everyone.stderr
-    lines = everyone.stderr.splitlines()
-    assert len(lines) == 2, everyone.stderr  # one per incident, no actions, no table
+    lines = everyone.stdout.splitlines()  # the report is data: stdout
+    assert len(lines) == 2, everyone.stdout  # one per incident, no actions, no table
     head = re.compile(
         rf"incident \d+ account \S+ state contained started {STAMP} closed - ticket \S+$"
     )
     assert all(head.match(line) for line in lines), lines
-    assert not any(box in everyone.stderr for box in "│┃━─")
+    assert not any(box in everyone.stdout for box in "│┃━─")
 
     one = zcomp("history", ALICE)
 
     assert one.exit_code == 0, one.stderr
-    incident, *actions = one.stderr.splitlines()
+    incident, *actions = one.stdout.splitlines()
     assert incident.startswith(f"incident {contained.incident} account {ALICE} ")
     assert len(actions) == len(no_wait.journal.actions(contained.incident or 0))
     step = re.compile(rf"  {STAMP} incident \d+ (contain|clean|record|ticket|evidence) \S+ ")

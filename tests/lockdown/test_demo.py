@@ -17,7 +17,8 @@ def test_demo_runs_the_whole_story(invoke: Callable[..., Result], tmp_path: Path
     assert "alice@sandbox.test: contained" in err
     assert err.count("refused with service.AUTH_EXPIRED") == 2  # the attacker, on both servers
     assert "What the help desk must do next" in err
-    assert result.stdout == ""
+    # Only inspect's report goes to stdout (a report is data); the story is on stderr.
+    assert result.stdout.startswith("alice@sandbox.test: malicious")
     [ticket] = (tmp_path / "demo" / "tickets").iterdir()
     assert "alice@sandbox.test" in ticket.read_text()
 

@@ -82,11 +82,12 @@ def show(app: AppContext, account: str) -> None:
             {"account": shown.account, "captured_at": shown.captured_at, "baseline": shown.data}
         )
         return
-    out.info(f"{shown.account}: baseline of {shown.captured_at}")
+    # The baseline is the command's report: stdout.
+    out.report(f"{shown.account}: baseline of {shown.captured_at}")
     attrs = shown.data.get("attrs", {})
-    out.table(["attribute", "value"], [[k, "; ".join(v)] for k, v in sorted(attrs.items())])
+    out.report_table(["attribute", "value"], [[k, "; ".join(v)] for k, v in sorted(attrs.items())])
     for sig in shown.data.get("signatures") or []:
         text = " | ".join(f"{k}: {v}" for k, v in sorted(sig.get("contents", {}).items()))
-        out.info(f"  signature {sig.get('name')!r} ({sig.get('id')}): {text}")
+        out.report(f"  signature {sig.get('name')!r} ({sig.get('id')}): {text}")
     for ident in shown.data.get("identities") or []:
-        out.info(f"  identity {ident.get('name')!r} ({ident.get('id')})")
+        out.report(f"  identity {ident.get('name')!r} ({ident.get('id')})")

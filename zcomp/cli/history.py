@@ -70,12 +70,12 @@ def action_line(incident_id: int, action: Action) -> str:
 
 def show_lines(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
     for item in found:
-        if out.stderr_closed:
-            return  # the reader left (`2>&1 | head`): a listing just ends
-        out.info(incident_line(item))
+        if out.stdout_closed:
+            return  # the reader left (`| head`): a listing just ends
+        out.report(incident_line(item))
         if with_actions:
             for action in item.actions:
-                out.info(action_line(item.incident.id, action))
+                out.report(action_line(item.incident.id, action))
 
 
 def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
@@ -86,16 +86,16 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             ticket = f"{i.ticket_backend} {i.ticket_id}" if i.ticket_id else ""
             closed = when(i.closed_at) if i.closed_at else ""
             rows.append([i.id, i.account_name, i.state, when(i.started_at), closed, ticket])
-        out.table(["incident", "account", "state", "started", "closed", "ticket"], rows)
+        out.report_table(["incident", "account", "state", "started", "closed", "ticket"], rows)
         return
     for item in found:
         i = item.incident
-        out.info(f"{incident_line(item)} by {i.operator} ({i.reason})")
+        out.report(f"{incident_line(item)} by {i.operator} ({i.reason})")
         rows = [
             [when(a.at), a.step, a.kind, a.target, a.status, change(a, _CELL)] for a in item.actions
         ]
         if rows:
-            out.table(["at", "step", "kind", "target", "status", "change"], rows)
+            out.report_table(["at", "step", "kind", "target", "status", "change"], rows)
 
 
 def _incident(text: str | None) -> int | None:
@@ -130,7 +130,7 @@ def history(app: AppContext, account: str | None, limit: int) -> None:
     if not found:
         out.info(f"no incidents{' for ' + account if account else ''} in the journal")
         return
-    if out.interactive():
+    if out.stdout_interactive():
         show_tables(out, found, with_actions=account is not None)
     else:
         show_lines(out, found, with_actions=account is not None)

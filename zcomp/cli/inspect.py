@@ -27,23 +27,20 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
     head = f"{outcome.account}: {outcome.result} (status {extra.get('status')}"
     incident = extra.get("open_incident")
     head += f", open incident {incident['id']} {incident['state']})" if incident else ")"
-    if outcome.result == "clean":
-        output.success(head)
-    else:
-        # A finding, not a failure of zcomp: a warning line (the exit status is still 1).
-        output.warn(head)
+    # The findings are the command's report: stdout, so `| grep malicious` and `> file` work.
+    output.report(head)
     show_items(output, extra.get("findings", []))
     logon = extra.get("last_logon", {})
-    output.info(f"  last logon: {logon.get('value') or 'never recorded'} ({logon.get('note')})")
+    output.report(f"  last logon: {logon.get('value') or 'never recorded'} ({logon.get('note')})")
     sessions: list[dict[str, Any]] = extra.get("sessions", [])
-    output.info(f"  sessions on this server: {len(sessions)}")
+    output.report(f"  sessions on this server: {len(sessions)}")
     for s in sessions:
-        output.info(f"    {s['type']} {s['session']}… last used {_ms(s['accessed_ms'])}")
+        output.report(f"    {s['type']} {s['session']}… last used {_ms(s['accessed_ms'])}")
     held = extra.get("held_queue", [])
     if held:
-        output.info("  held mail: " + ", ".join(f"{q['total']} on {q['server']}" for q in held))
+        output.report("  held mail: " + ", ".join(f"{q['total']} on {q['server']}" for q in held))
     if extra.get("baseline"):
-        output.info(f"  compared with the baseline of {extra['baseline']}")
+        output.report(f"  compared with the baseline of {extra['baseline']}")
     for warning in outcome.warnings:
         output.warn(f"  {warning}")
 
@@ -51,13 +48,13 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
 def show_items(output: Output, found: list[dict[str, Any]]) -> None:
     if not found:
         return
-    if not output.interactive():
-        # Logs and cron mail: one greppable line per item, never a wrapped table cell.
+    if not output.stdout_interactive():
+        # Pipes, files, logs and cron mail: one greppable line per item, never a wrapped cell.
         for f in found:
-            output.info(f"  [{f['verdict']}] {f['kind']}: {f['detail']} -- {f['reason']}")
+            output.report(f"  [{f['verdict']}] {f['kind']}: {f['detail']} -- {f['reason']}")
         return
     rows = [[f["verdict"], f["kind"], f["detail"], f["reason"]] for f in found]
-    output.table(["verdict", "kind", "item", "reason"], rows)
+    output.report_table(["verdict", "kind", "item", "reason"], rows)
 
 
 def _ms(value: int) -> str:
