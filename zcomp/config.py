@@ -52,6 +52,11 @@ class CliValues:
     timeout: float | None = None
 
 
+# Each worker holds an HTTP session and a thread; Zimbra's own SOAP thread pool is the real
+# limit, and more than this only queues on it.
+MAX_WORKERS = 64
+
+
 @dataclass(frozen=True)
 class LockdownSettings:
     protected: tuple[str, ...] = ()
@@ -161,6 +166,15 @@ def _int_at_least(minimum: int) -> Validator:
     return check
 
 
+def _int_between(low: int, high: int) -> Validator:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _BadValue(f"expected a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
 def _choice(choices: tuple[str, ...]) -> Validator:
     def check(value: Any) -> str:
         if value not in choices:
@@ -193,7 +207,7 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "protected": _string_list,
         "internal_domains": _string_list,
         "confirm_threshold": _int_at_least(0),
-        "workers": _int_at_least(1),
+        "workers": _int_between(1, MAX_WORKERS),
         "retry_budget": _positive_number,
     },
     "unlock": {

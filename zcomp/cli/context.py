@@ -54,6 +54,7 @@ class AppContext:
         self._settings = settings
         self._password_source: PasswordSource | None = None
         self._cleartext_warned = False
+        self.workers: int | None = None  # --workers on the command line; else the config's
 
     def enable_json(self) -> None:
         """A command-level --json ORs with the root one."""

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.options import accounts_options, json_option
+from zcomp.cli.options import accounts_options, json_option, workers_option
 from zcomp.cli.playbook import run_playbook
 from zcomp.core.outcome import AccountOutcome
 from zcomp.exitcodes import ExitCode
@@ -75,6 +75,7 @@ def inspection_status(outcomes: list[AccountOutcome]) -> ExitCode:
 
 @click.command("inspect")
 @accounts_options()
+@workers_option
 @json_option
 @pass_app
 def inspect_cmd(app: AppContext, accounts: list[str]) -> None:

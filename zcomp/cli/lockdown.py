@@ -13,6 +13,7 @@ from zcomp.cli.options import (
     accounts_options,
     dry_run_option,
     json_option,
+    workers_option,
     yes_option,
 )
 from zcomp.cli.playbook import run_playbook
@@ -21,6 +22,7 @@ from zcomp.cli.render import show_outcome
 
 @click.command()
 @accounts_options()
+@workers_option
 @dry_run_option
 @json_option
 @yes_option

@@ -186,3 +186,23 @@ class FiniteSeconds(click.ParamType):  # type: ignore[type-arg]  # generic from 
         if not math.isfinite(number) or number <= 0:
             self.fail(f"{value!r} must be a finite number of seconds > 0", param, ctx)
         return number
+
+
+def _set_workers(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        app = ctx.find_object(AppContext)
+        if app is not None:
+            app.workers = value
+
+
+def workers_option(func: F) -> F:
+    """--workers N: accounts changed at once (default: [lockdown] workers)."""
+    from zcomp.config import MAX_WORKERS
+
+    return click.option(
+        "--workers",
+        type=click.IntRange(1, MAX_WORKERS),
+        expose_value=False,
+        callback=_set_workers,
+        help=f"Accounts processed at once, 1 to {MAX_WORKERS} (default: [lockdown] workers).",
+    )(func)

@@ -57,7 +57,8 @@ def run_playbook(
     that is not journaled changes nothing. `stop`: the run's StopRequest, for the caller's
     Report (one is made if not given)."""
     stop = stop if stop is not None else StopRequest()
-    workers = app.settings.lockdown.workers if workers is None else workers
+    if workers is None:
+        workers = app.workers or app.settings.lockdown.workers
     single = len(accounts) == 1
     inline = runs_inline(accounts, workers)
     # One account reports its steps as they happen; a bar is for batches.

@@ -17,6 +17,7 @@ from zcomp.cli.options import (
     dry_run_option,
     force_option,
     json_option,
+    workers_option,
     yes_option,
 )
 from zcomp.cli.playbook import run_playbook
@@ -89,6 +90,7 @@ def _cannot_prompt(account: str) -> Secret:
 
 @click.command()
 @accounts_options()
+@workers_option
 @click.option(
     "--new-password-file",
     "password_file",
