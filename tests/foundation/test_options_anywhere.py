@@ -47,3 +47,10 @@ def test_a_mistyped_command_gets_a_suggestion(invoke: Callable[..., Result]) -> 
     assert result.exit_code == 2
     assert "No such command 'lokdown'. Did you mean 'lockdown'?" in result.stderr
     assert "lockdown" in COMMANDS
+
+
+def test_the_admin_password_file_is_never_taken_from_after_a_command() -> None:
+    from zcomp.cli.unlock import unlock
+
+    moved, kept = hoist_root_options(["a@x", "--password-file", "pw"], _root_options(cli), unlock)
+    assert moved == [] and kept == ["a@x", "--password-file", "pw"]

@@ -157,11 +157,16 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+# Never taken from after a command: `unlock X --password-file F` must not make the owner's new
+# password file the ADMIN password (it is refused as an unknown option instead).
+_NOT_HOISTED = ("help", "version", "password_file")
+
+
 def _root_options(group: click.Command) -> dict[str, bool]:
     """The root's own options: each spelling -> whether it takes a value."""
     found: dict[str, bool] = {}
     for param in group.params:
-        if isinstance(param, click.Option) and param.name not in ("help", "version"):
+        if isinstance(param, click.Option) and param.name not in _NOT_HOISTED:
             for spelling in (*param.opts, *param.secondary_opts):
                 found[spelling] = not param.is_flag
     return found
