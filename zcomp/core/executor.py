@@ -192,10 +192,12 @@ class Executor:
                 # The extra reads describe the state after the writes: read them again whenever
                 # a write goes out again.
                 wanted = [k for k, r in enumerate(extra) if sending or _unread(r)]
+                # An extra read that is also a read-back is asked once.
+                own = [k for k in wanted if all(reads[k] != c for c in checks)]
                 batch = [
                     *[changes[i].request for i in sending],
                     *checks,
-                    *[reads[k] for k in wanted],
+                    *[reads[k] for k in own],
                 ]
                 if not batch:
                     break
@@ -204,8 +206,11 @@ class Executor:
                     if reply is not NOT_RUN:  # never run by Zimbra: nothing was heard
                         heard[i] = reply
                 read_back = replies[len(sending) : len(sending) + len(checks)]
-                for k, reply in zip(wanted, replies[len(sending) + len(checks) :], strict=True):
+                for k, reply in zip(own, replies[len(sending) + len(checks) :], strict=True):
                     extra[k] = reply
+                for k in wanted:
+                    if k not in own:
+                        extra[k] = read_back[_index(checks, reads[k])]
                 to_send = set()
                 for i in pending:
                     change = changes[i]
