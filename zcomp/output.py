@@ -5,6 +5,10 @@ wraps at 80 columns off-terminal and eats [brackets] as markup. Human text goes 
 rich Console on stderr, created (and rich imported) on first use, always with markup and
 highlighting off, because much of what is printed comes from Zimbra or from an attacker.
 
+A live progress bar (stderr on a terminal) is taken off the screen before any line is written
+to that terminal, stdout's lines included, and drawn again below them on the next advance: a
+line never shares a row with the bar, and sys.stdout is never redirected into the terminal.
+
 Output never stops the work: a write that finds its reader gone (`| head -1`, a closed
 terminal) marks that stream closed, later output to it is dropped, and the file descriptor is
 pointed at /dev/null so the interpreter's flush at exit cannot complain either. Commands decide
@@ -21,7 +25,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from zcomp.timestamps import stamp
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -108,6 +115,12 @@ def write_to(stream: IO[str], text: str) -> None:
     _attempt(stream, write)
 
 
+# A live progress bar is on the terminal's last row (set by Output's bar): a line written
+# straight to the descriptor starts by erasing that row, or it would be glued to the bar.
+_bar_on_screen = False
+_ERASE_ROW = "\r\x1b[2K"
+
+
 def signal_line(text: str) -> None:
     """One line on stderr from a signal handler: straight to the file descriptor, since the
     code the signal interrupted may be inside a write to sys.stderr (a second, reentrant write
@@ -119,7 +132,8 @@ def signal_line(text: str) -> None:
         return
     if is_closed(stream):
         return
-    data = (text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+    lead = _ERASE_ROW if _bar_on_screen else ""
+    data = (lead + text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
     try:
         while data:
             data = data[os.write(fd, data) :]
@@ -173,7 +187,9 @@ def escape(text: object) -> str:
 
 
 def _json_default(value: object) -> object:
-    # Paths, enums, datetimes and the like become their text; Secret's str is already masked.
+    # Paths, enums and the like become their text; Secret's str is already masked.
+    if isinstance(value, datetime):
+        return stamp(value)
     return str(value)
 
 
@@ -202,12 +218,51 @@ class _LineProgress:
 
 
 class _BarProgress:
-    def __init__(self, progress: Any, task: Any) -> None:
+    """A rich bar on stderr's terminal that is never on screen while a line is written.
+
+    Every line (stdout or stderr) first takes the bar off the screen (`hide`); the next
+    `advance` draws it again below the lines. So a line never shares a row with the bar,
+    whether stdout is this terminal or a file. Drawn only on advance (no refresh thread): it
+    changes only then, and a thread drawing on its own would race the lines.
+    """
+
+    def __init__(self, progress: Any, task: Any, *, covers_stdout: bool) -> None:
         self._progress = progress
         self._task = task
+        self._shown = False
+        self.covers_stdout = covers_stdout  # stdout is a terminal too (maybe the same one)
+
+    def show(self) -> None:
+        global _bar_on_screen
+        if not self._shown:
+            self._progress.start()
+            self._shown = _bar_on_screen = True
+        else:
+            self._progress.refresh()
+
+    def hide(self) -> None:
+        global _bar_on_screen
+        if self._shown:
+            # transient: stopping erases the bar and leaves the cursor where it began
+            self._progress.stop()
+            self._shown = _bar_on_screen = False
 
     def advance(self, label: str = "") -> None:
         self._progress.update(self._task, advance=1, item=label)
+        self.show()
+
+
+class _LockedBar:
+    """What `Output.progress` hands out: advances under the Output's write lock (workers'
+    lines may be written meanwhile)."""
+
+    def __init__(self, bar: _BarProgress, lock: threading.RLock) -> None:
+        self._bar = bar
+        self._lock = lock
+
+    def advance(self, label: str = "") -> None:
+        with self._lock:
+            self._bar.advance(label)
 
 
 class Output:
@@ -225,6 +280,9 @@ class Output:
         self._env = os.environ if env is None else env
         self._console: Console | None = None
         self._console_stream: object = None
+        # Lines and the live bar take turns under this lock (workers may write too).
+        self._lock = threading.RLock()
+        self._bar: _BarProgress | None = None
 
     # ------------------------------------------------------------ terminal detection
 
@@ -272,6 +330,22 @@ class Output:
     def stderr_closed(self) -> bool:
         return stderr_closed()
 
+    # ------------------------------------------------------------ lines and the bar
+
+    @contextmanager
+    def _writing(self, *, stdout: bool) -> Iterator[None]:
+        """A write that must not share a row with the live bar: the bar leaves the screen
+        first (a write to stdout only when stdout is a terminal: a file is not the screen)."""
+        with self._lock:
+            bar = self._bar
+            if bar is not None and (bar.covers_stdout or not stdout):
+                bar.hide()
+            yield
+
+    def _say(self, text: str, style: str | None = None) -> None:
+        with self._writing(stdout=False):
+            self.console.print(text, style=style)
+
     # ------------------------------------------------------------ data (stdout)
 
     def data(self, obj: Any) -> None:
@@ -286,32 +360,34 @@ class Output:
             text = "".join(_plain(item) + "\n" for item in obj)
         else:
             text = _plain(obj) + "\n"
-        write_stdout(text)
+        with self._writing(stdout=True):
+            write_stdout(text)
 
     # ------------------------------------------------------------ human text (stderr)
 
     def info(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text)
+            self._say(text)
 
     def success(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text, style="green")
+            self._say(text, style="green")
 
     def warn(self, text: str) -> None:
-        self.console.print(f"Warning: {text}", style="yellow")
+        self._say(f"Warning: {text}", style="yellow")
 
     def error(self, text: str) -> None:
-        self.console.print(f"Error: {text}", style="bold red")
+        self._say(f"Error: {text}", style="bold red")
 
     def line(self, text: str) -> None:
         """One plain line on stderr even with --quiet: what happens to the run (stopping,
         interrupted) is never optional."""
-        write_stderr(text + "\n")
+        with self._writing(stdout=False):
+            write_stderr(text + "\n")
 
     def debug(self, text: str) -> None:
         """--debug output (already redacted by its producer)."""
-        self.console.print(text, style="dim")
+        self._say(text, style="dim")
 
     # ------------------------------------------------------------ a command's report (stdout)
 
@@ -325,36 +401,38 @@ class Output:
 
     def report(self, text: str) -> None:
         """One line of the command's report: stdout, verbatim, even with --quiet."""
-        write_stdout(text + "\n")
+        with self._writing(stdout=True):
+            write_stdout(text + "\n")
 
-    def report_table(self, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-        """The report as a table on a terminal; elsewhere aligned plain lines, never cut."""
+    def report_table(
+        self,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        *,
+        keep: Sequence[int] = (),
+    ) -> None:
+        """The report as a table on a terminal; elsewhere aligned plain lines, never cut.
+
+        `keep`: the columns whose cells are never wrapped or cut (addresses, timestamps). A
+        terminal too narrow for them whole gets the plain lines instead."""
         cells = [[_plain(c) if c is not None else "" for c in row] for row in rows]
-        if self.stdout_interactive():
-            from rich.console import Console
-            from rich.table import Table
-            from rich.text import Text
-
-            table = Table()
-            for column in columns:
-                table.add_column(Text(column), overflow="fold")
-            for row in cells:
-                table.add_row(*(Text(cell) for cell in row))
-            console = Console(file=SafeStream(sys.stdout), highlight=False, markup=False)  # type: ignore[arg-type]
-            console.print(table)
-            return
-        widths = [
-            max([len(str(h)), *(len(row[i]) for row in cells)]) for i, h in enumerate(columns)
-        ]
-        for row in [list(columns), *cells]:
-            last = len(row) - 1
-            self.report(
-                "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(row))
-            )
+        with self._writing(stdout=True):
+            if self.stdout_interactive() and _table_on_stdout(columns, cells, keep):
+                return
+            widths = [
+                max([len(str(h)), *(len(row[i]) for row in cells)]) for i, h in enumerate(columns)
+            ]
+            for row in [list(columns), *cells]:
+                last = len(row) - 1
+                write_stdout(
+                    "  ".join(c if i == last else c.ljust(widths[i]) for i, c in enumerate(row))
+                    + "\n"
+                )
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[object]], title: str | None = None
     ) -> None:
+        """A table for people, on stderr."""
         if self.quiet:
             return
         from rich.table import Table
@@ -366,7 +444,8 @@ class Output:
         for row in rows:
             # Text() cells are never parsed as markup: Zimbra data is printed verbatim.
             table.add_row(*(Text("" if cell is None else _plain(cell)) for cell in row))
-        self.console.print(table)
+        with self._writing(stdout=False):
+            self.console.print(table)
 
     @contextmanager
     def progress(self, total: int, description: str) -> Iterator[ProgressReporter]:
@@ -378,17 +457,60 @@ class Output:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        bar = Progress(
+        progress = Progress(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[item]}", markup=False),
             console=self.console,
-            transient=False,
+            # Never redirect sys.stdout into the terminal: data goes where stdout goes.
+            redirect_stdout=False,
+            redirect_stderr=False,
+            auto_refresh=False,
+            transient=True,
         )
-        with bar:
-            task = bar.add_task(description, total=total, item="")
-            yield _BarProgress(bar, task)
+        task = progress.add_task(description, total=total, item="")
+        bar = _BarProgress(progress, task, covers_stdout=self.stdout_interactive())
+        with self._lock:
+            self._bar = bar
+            bar.show()
+        try:
+            yield _LockedBar(bar, self._lock)
+        finally:
+            with self._lock:
+                bar.hide()
+                self._bar = None
+
+
+def _table_on_stdout(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], keep: Sequence[int]
+) -> bool:
+    """A rich table on stdout's terminal; False (nothing printed) when the kept columns
+    cannot be whole in it."""
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(file=SafeStream(sys.stdout), highlight=False, markup=False)  # type: ignore[arg-type]
+    widths = [
+        max([cell_len(str(h)), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(columns)
+    ]
+    # Kept columns whole; the others may wrap down to a few characters; 3 per column of
+    # borders and padding, plus the last border.
+    needed = sum(w if i in keep else min(w, 10) for i, w in enumerate(widths))
+    if needed + 3 * len(columns) + 1 > console.width:
+        return False
+    table = Table()
+    for i, column in enumerate(columns):
+        if i in keep:
+            table.add_column(Text(column), no_wrap=True, min_width=widths[i])
+        else:
+            table.add_column(Text(column), overflow="fold")
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
+    return True
 
 
 def _plain(value: object) -> str:

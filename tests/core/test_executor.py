@@ -228,9 +228,11 @@ def test_a_claim_that_cannot_be_written_never_stops_containment(
     )
 
     def refuse_claims(exchange: Exchange, at: str) -> Verdict | None:
-        # Never let a claim reach Zimbra (as for an admin without the right to write it).
-        adds_claim = b'n="+description"' in exchange.body
-        return Verdict.DROP if at == BEFORE and adds_claim else None
+        # Zimbra refuses the claim, and only the claim (as for an admin without the right to
+        # write `description`): it rides in the containment batch, which must go on.
+        if at == BEFORE:
+            exchange.body = exchange.body.replace(b'n="+description"', b'n="+zimbraNoSuchAttr"')
+        return None
 
     proxy.hooks.append(refuse_claims)
 

@@ -179,3 +179,82 @@ def test_a_process_whose_reader_left_exits_quietly() -> None:
     proc.stderr.close()
     assert proc.wait(timeout=30) == 0
     assert stderr == b"done\n"
+
+
+# ------------------------------------------------------------------ tables and the live bar
+
+ADDRESS = "a.very.long.address.of.someone@faculty.example.edu"
+
+
+def _table_on(monkeypatch: pytest.MonkeyPatch, columns: int) -> tuple[FakeTerminal, Output]:
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = Output(env={"TERM": "xterm-256color"})
+    out.report_table(
+        ["incident", "account", "change"],
+        [[1, ADDRESS, "removed " + "forwarding to someone@freemail.example " * 4]],
+        keep=(1,),
+    )
+    return terminal, out
+
+
+def test_a_table_on_a_terminal_never_splits_an_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal, _out = _table_on(monkeypatch, 100)
+    rows = terminal.getvalue().splitlines()
+    assert rows[0].startswith("┏")  # a table
+    assert sum(ADDRESS in row for row in rows) == 1  # whole, on one row
+    assert len(rows) > 5  # the long change wrapped instead
+
+
+def test_too_narrow_a_terminal_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal, _out = _table_on(monkeypatch, 60)
+    lines = terminal.getvalue().splitlines()
+    assert not any(box in terminal.getvalue() for box in "┏│└")
+    assert lines[0].split() == ["incident", "account", "change"]
+    assert lines[1].startswith(f"1         {ADDRESS}  removed forwarding")
+
+
+def test_lines_never_share_a_row_with_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout and stderr on one terminal: each line on its own row, the bar gone at the end."""
+    import pyte
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setenv("COLUMNS", "80")
+    out = Output(env={"TERM": "xterm-256color"})
+    with out.progress(3, "lockdown") as bar:
+        out.report("a@x: contained")
+        bar.advance("a@x contained")
+        out.error("b@x: account.NO_SUCH_ACCOUNT: no such account")
+        out.report("b@x: failed (account.NO_SUCH_ACCOUNT)")
+        bar.advance("b@x failed")
+        out.line("a line straight to stderr")
+        bar.advance("c@x contained")
+    out.report("summary: 3 accounts")
+
+    assert "3/3" in terminal.getvalue()  # the bar was drawn
+    screen = pyte.Screen(80, 10)
+    pyte.Stream(screen).feed(terminal.getvalue().replace("\n", "\r\n"))
+    assert [row.rstrip() for row in screen.display if row.strip()] == [
+        "a@x: contained",
+        "Error: b@x: account.NO_SUCH_ACCOUNT: no such account",
+        "b@x: failed (account.NO_SUCH_ACCOUNT)",
+        "a line straight to stderr",
+        "summary: 3 accounts",
+    ]
+
+
+def test_the_bar_never_takes_data_to_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdout a file, stderr the terminal: the data stays in the file (rich's redirection of
+    sys.stdout into the terminal is off)."""
+    terminal, data = FakeTerminal(), io.StringIO()
+    monkeypatch.setattr("sys.stdout", data)
+    monkeypatch.setattr("sys.stderr", terminal)
+    out = Output(json=True, env={"TERM": "xterm-256color"})
+    with out.progress(1, "lockdown") as bar:
+        out.data({"account": "a@x"})
+        bar.advance("a@x")
+    assert data.getvalue() == '{"account": "a@x"}\n'
+    assert "a@x" in terminal.getvalue() and '{"account"' not in terminal.getvalue()

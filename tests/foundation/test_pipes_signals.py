@@ -382,11 +382,18 @@ def test_no_account_starts_after_a_stop(make_env: Callable[[], Environment], wor
             requested.wait(10)  # the other worker's account is in flight meanwhile
         return AccountOutcome(account=name, result=Result.CONTAINED)
 
-    outcomes = run_accounts(accounts, make_env, work, workers=workers, stop=stop)
+    delivered: list[AccountOutcome] = []
+    report = run_accounts(
+        accounts, make_env, work, workers=workers, stop=stop, on_done=delivered.append
+    )
 
     assert sorted(started) == accounts[:2]
-    assert [o.result for o in outcomes] == [Result.CONTAINED] * 2 + [Result.NOT_STARTED] * 4
-    assert Report(outcomes, stopped=stop.requested).exit_code == 130
+    results = {o.account: o.result for o in delivered}  # in the order they finished
+    assert [results[a] for a in accounts] == [Result.CONTAINED] * 2 + [Result.NOT_STARTED] * 4
+    assert len(delivered) == len(accounts)
+    report.stopped = stop.requested
+    assert report.exit_code == 130
+    assert Report(delivered, stopped=True).exit_code == 130
 
 
 def test_an_interrupted_runner_waits_for_the_accounts_in_flight(

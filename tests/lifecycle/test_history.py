@@ -66,7 +66,7 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     incident, *actions = one.stdout.splitlines()
     assert incident.startswith(f"incident {contained.incident} account {ALICE} ")
     assert len(actions) == len(no_wait.journal.actions(contained.incident or 0))
-    step = re.compile(rf"  {STAMP} incident \d+ (contain|clean|record|ticket|evidence) \S+ ")
+    step = re.compile(rf"  {STAMP} incident \d+ (contain|claim|clean|record|ticket|evidence) \S+ ")
     assert all(step.match(line) for line in actions), actions
     # A removed filter shows what was removed (the rules of one write), not its empty "after".
     removed = [a for a in actions if " clean filter " in a]

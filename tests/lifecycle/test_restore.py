@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from click.testing import Result
@@ -16,6 +17,7 @@ from zcomp.zimbra.model import FilterRule, Node
 from zcomp.zimbra.requests import GetAccount, GetFilterRules, GetSignatures, ModifyFilterRules
 
 ALICE = "alice@sandbox.test"
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 JUNK_RULE = FilterRule(
     name="Digest to Junk",
     condition="anyof",
@@ -74,7 +76,8 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     sandbox.stats.reset()
     again = zcomp("restore", incident, "--filter", "Digest to Junk")
     assert again.exit_code == 0, again.stderr
-    assert 'rule "Digest to Junk"' in again.stderr and "already present" in again.stderr
+    # What happened is the report: stdout.
+    assert 'rule "Digest to Junk"' in again.stdout and "already present" in again.stdout
     assert sandbox.stats.writes == []
     assert len([a for a in env.journal.actions(lockdown.incident or 0) if a.step == "restore"]) == 1
     as_json = zcomp("restore", incident, "--filter", "Digest to Junk", "--json")
@@ -90,8 +93,26 @@ def test_restore_after_attack_selection_rules(
     incident = lockdown_account(env, ALICE, LockdownOptions()).incident
     assert incident is not None
 
-    nothing = zcomp("restore", str(incident))
-    assert nothing.exit_code == 2 and "--forwarding" in nothing.stderr
+    # Nothing named: the list of what lockdown removed, each with the option that restores it.
+    sandbox.stats.reset()
+    listing = zcomp("restore", str(incident))
+    assert listing.exit_code == 0, listing.stderr
+    head, _columns, *items = listing.stdout.splitlines()
+    assert re.match(
+        rf"incident {incident} account {ALICE} state contained started {STAMP}: "
+        r"lockdown removed \d+ item\(s\)$",
+        head,
+    ), head
+    assert any(line.startswith("--forwarding ") for line in items), items
+    assert any(line.startswith(f"--filter {RULE_REDIRECT}") for line in items), items
+    assert listing.stderr == ""
+    assert sandbox.stats.writes == []
+    as_json = [
+        json.loads(line) for line in zcomp("restore", str(incident), "--json").stdout.splitlines()
+    ]
+    assert len(as_json) == len(items)
+    assert {"--forwarding", "--filter", "--signature"} <= {line["option"] for line in as_json}
+    assert all(re.fullmatch(STAMP, line["started_at"]) for line in as_json)
     unknown = zcomp("restore", str(incident), "--filter", "Nope")
     assert unknown.exit_code == 2
     assert repr(RULE_REDIRECT) in unknown.stderr  # names the available rules
@@ -132,5 +153,5 @@ def test_restore_after_attack_selection_rules(
     sandbox.stats.reset()
     again = zcomp("restore", str(incident), "--forwarding", "--signature", "Alice Smith")
     assert again.exit_code == 0, again.stderr
-    assert again.stderr.count("already present") >= 2
+    assert again.stdout.count("already present") >= 2
     assert sandbox.stats.writes == []

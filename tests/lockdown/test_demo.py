@@ -14,11 +14,13 @@ def test_demo_runs_the_whole_story(invoke: Callable[..., Result], tmp_path: Path
     assert result.exit_code == 0, result.stderr
     err = result.stderr
     assert "attack replayed on alice@sandbox.test" in err
-    assert "alice@sandbox.test: contained" in err
     assert err.count("refused with service.AUTH_EXPIRED") == 2  # the attacker, on both servers
     assert "What the help desk must do next" in err
-    # Only inspect's report goes to stdout (a report is data); the story is on stderr.
+    # The reports go to stdout (inspect's findings, then lockdown's result: they are data);
+    # the story is on stderr.
     assert result.stdout.startswith("alice@sandbox.test: malicious")
+    assert "\nalice@sandbox.test: contained (incident 1" in result.stdout
+    assert "alice@sandbox.test: contained" not in err
     [ticket] = (tmp_path / "demo" / "tickets").iterdir()
     assert "alice@sandbox.test" in ticket.read_text()
 

@@ -158,8 +158,8 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
         for where, data in places.items():
             assert secret.encode() not in data, f"a secret leaked into {where}"
 
-    # Round trips: login + 6 (the claim that keeps a second zcomp out, then containment is one).
-    assert len(tap.exchanges) <= 7
+    # Round trips: login, resolve, contain (with the claim and the snapshot), clean.
+    assert len(tap.exchanges) == 4, len(tap.exchanges)
     assert out["round_trips"] == len(tap.exchanges)
 
     # A second run verifies, changes nothing, files no second ticket.
@@ -247,9 +247,12 @@ def test_human_output_names_every_removed_item(
     replay_attack(sandbox, ALICE)
     result = _lockdown(invoke, sandbox.admin_url, "lockdown", ALICE)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == ""  # humans read stderr; stdout is for data
-    for text in ('rule "."', 'rule ".."', "forwarding to", 'signature "Alice Smith"', "contained"):
-        assert text in result.stderr
+    # The account's result and what was removed are the report: stdout. The steps as they
+    # happen are for the person watching: stderr.
+    assert result.stdout.startswith(f"{ALICE}: contained (incident ")
+    for text in ('rule "."', 'rule ".."', "forwarding to", 'signature "Alice Smith"'):
+        assert text in result.stdout
+    assert f"{ALICE}: resolving" in result.stderr and "  removed:" not in result.stderr
 
 
 def test_a_refused_admin_login_stops_a_batch_after_one_attempt(

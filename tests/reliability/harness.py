@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,6 +400,12 @@ def ticket_files(directory: Path) -> dict[int, Path]:
     return found
 
 
+def handed_over(incident: Incident) -> bool:
+    """Closed by a zcomp that contained the account in the same moment as another, which
+    cleaned it (zcomp.core.actor)."""
+    return incident.is_closed and (incident.closed_how or "").startswith("handed over")
+
+
 def incidents_by_account(incidents: Iterable[Incident]) -> dict[str, list[Incident]]:
     out: dict[str, list[Incident]] = {}
     for incident in incidents:
@@ -476,6 +483,7 @@ def contained_once_problems(
     truths = TruthReader(sb).read_all(accounts)
     problems = [f"not contained: {t.describe()}" for t in truths.values() if not t.contained]
     per_account: dict[str, list[tuple[Zcomp, Incident]]] = {}
+    handovers: Counter[str] = Counter()
     for host in hosts:
         tickets = host.tickets()
         incidents = host.incidents()
@@ -486,6 +494,12 @@ def contained_once_problems(
             if n not in ids
         ]
         for incident in incidents:
+            if handed_over(incident):
+                # Contained in the same moment as another zcomp, which cleans it: no ticket.
+                handovers[incident.account_name.lower()] += 1
+                if incident.id in tickets or incident.ticket_id:
+                    problems.append(f"{incident.account_name}: handed over, yet a ticket")
+                continue
             per_account.setdefault(incident.account_name.lower(), []).append((host, incident))
             if incident.id not in tickets:
                 problems.append(
@@ -501,10 +515,10 @@ def contained_once_problems(
         if len(found) != 1:
             problems.append(f"{name}: {len(found)} incidents, expected 1")
         changes = password_changes(sb, name)
-        if not 1 <= changes <= max_password_changes:
-            problems.append(
-                f"{name}: password changed {changes} times (expected 1..{max_password_changes})"
-            )
+        # A zcomp that contained in the same moment as another set a random password too.
+        most = max_password_changes + handovers[name.lower()]
+        if not 1 <= changes <= most:
+            problems.append(f"{name}: password changed {changes} times (expected 1..{most})")
     stray = sorted(set(per_account) - {a.lower() for a in accounts})
     problems += [f"{a}: an incident for an account not in the batch" for a in stray]
     return problems

@@ -106,10 +106,13 @@ class LossyProxy:
     AFTER; the first that returns a Verdict decides (DROP at BEFORE: the sandbox never sees it).
     """
 
-    def __init__(self, upstream: str, *, drop_rate: float = 0.0, seed: int = 0) -> None:
+    def __init__(
+        self, upstream: str, *, drop_rate: float = 0.0, seed: int = 0, latency_s: float = 0.0
+    ) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.drop_rate = drop_rate
+        self.latency_s = latency_s  # added to every request, as a WAN link would (benchmarks)
         self.hooks: list[Hook] = []
         self.exchanges: list[Exchange] = []
         self._rng = random.Random(seed)
@@ -232,7 +235,10 @@ class LossyProxy:
             if self._decide(exchange, BEFORE) is Verdict.DROP:
                 self._drop(handler, exchange)
                 return
-            status, headers, reply = self._forward(handler, body)
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            # A hook may have rewritten the body (to make Zimbra refuse one child of a batch).
+            status, headers, reply = self._forward(handler, exchange.body)
             exchange.forwarded = True
             if status is None:  # the sandbox hung up: so do we
                 self._drop(handler, exchange)
@@ -263,7 +269,11 @@ class LossyProxy:
     def _forward(
         self, handler: BaseHTTPRequestHandler, body: bytes
     ) -> tuple[int | None, list[tuple[str, str]], bytes]:
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = {
+            k: v
+            for k, v in handler.headers.items()
+            if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"
+        }
         conn = http.client.HTTPConnection(*self.upstream, timeout=120)
         try:
             conn.request(handler.command, handler.path, body=body, headers=headers)

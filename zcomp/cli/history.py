@@ -7,7 +7,7 @@ On a terminal: tables. Elsewhere (logs, cron mail, pipes): one line per incident
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -15,6 +15,7 @@ import click
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import json_option
 from zcomp.output import Output
+from zcomp.timestamps import stamp
 
 if TYPE_CHECKING:
     from zcomp.core.history import IncidentHistory
@@ -32,12 +33,8 @@ def _short(value: Any, limit: int = _CELL) -> str:
 
 
 def when(value: datetime | None) -> str:
-    """To the second, in UTC: one token, sortable, greppable."""
-    if value is None:
-        return "-"
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """To the second, in UTC: one token, sortable, greppable (zcomp.timestamps)."""
+    return "-" if value is None else stamp(value)
 
 
 def _empty(value: Any) -> bool:
@@ -86,7 +83,10 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             ticket = f"{i.ticket_backend} {i.ticket_id}" if i.ticket_id else ""
             closed = when(i.closed_at) if i.closed_at else ""
             rows.append([i.id, i.account_name, i.state, when(i.started_at), closed, ticket])
-        out.report_table(["incident", "account", "state", "started", "closed", "ticket"], rows)
+        # The address and the times are never split; a terminal too narrow gets plain lines.
+        out.report_table(
+            ["incident", "account", "state", "started", "closed", "ticket"], rows, keep=(1, 3, 4)
+        )
         return
     for item in found:
         i = item.incident
@@ -95,7 +95,7 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             [when(a.at), a.step, a.kind, a.target, a.status, change(a, _CELL)] for a in item.actions
         ]
         if rows:
-            out.report_table(["at", "step", "kind", "target", "status", "change"], rows)
+            out.report_table(["at", "step", "kind", "target", "status", "change"], rows, keep=(0,))
 
 
 def _incident(text: str | None) -> int | None:

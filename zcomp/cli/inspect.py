@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import accounts_options, json_option, workers_option
 from zcomp.cli.playbook import run_playbook
+from zcomp.cli.render import result_line, show_problems
 from zcomp.core.outcome import AccountOutcome
 from zcomp.exitcodes import ExitCode
 from zcomp.output import Output
+from zcomp.timestamps import restamp, stamp_ms
+
+if TYPE_CHECKING:
+    from zcomp.core.report import Report
 
 
 def show_inspection(output: Output, outcome: AccountOutcome) -> None:
@@ -22,7 +26,8 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
         return
     extra = outcome.extra
     if outcome.error:
-        output.error(f"{outcome.account}: {outcome.error.code}: {outcome.error.message}")
+        output.report(result_line(outcome))
+        show_problems(output, outcome)
         return
     head = f"{outcome.account}: {outcome.result} (status {extra.get('status')}"
     incident = extra.get("open_incident")
@@ -31,7 +36,9 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
     output.report(head)
     show_items(output, extra.get("findings", []))
     logon = extra.get("last_logon", {})
-    output.report(f"  last logon: {logon.get('value') or 'never recorded'} ({logon.get('note')})")
+    value = logon.get("value")
+    shown = restamp(value) if value else "never recorded"
+    output.report(f"  last logon: {shown} ({logon.get('note')})")
     sessions: list[dict[str, Any]] = extra.get("sessions", [])
     output.report(f"  sessions on this server: {len(sessions)}")
     for s in sessions:
@@ -40,7 +47,7 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
     if held:
         output.report("  held mail: " + ", ".join(f"{q['total']} on {q['server']}" for q in held))
     if extra.get("baseline"):
-        output.report(f"  compared with the baseline of {extra['baseline']}")
+        output.report(f"  compared with the baseline of {restamp(extra['baseline'])}")
     for warning in outcome.warnings:
         output.warn(f"  {warning}")
 
@@ -58,17 +65,14 @@ def show_items(output: Output, found: list[dict[str, Any]]) -> None:
 
 
 def _ms(value: int) -> str:
-    if not value:
-        return "?"
-    return datetime.fromtimestamp(value / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return stamp_ms(value) if value else "?"
 
 
-def inspection_status(outcomes: list[AccountOutcome]) -> ExitCode:
-    from zcomp.core.batch import exit_status
-
-    if any(not o.ok for o in outcomes):
-        return exit_status(outcomes)
-    if any(o.result != "clean" for o in outcomes):
+def inspection_status(report: Report) -> ExitCode:
+    """Inspecting failed: the run's status; else 1 when anything is not clean."""
+    if report.not_done_count:
+        return report.exit_code
+    if report.total - report.counts["clean"]:
         return ExitCode.FAILURE
     return ExitCode.OK
 
@@ -89,11 +93,11 @@ def inspect_cmd(app: AppContext, accounts: list[str]) -> None:
     reason)."""
     from zcomp.core.inspect import inspect_account
 
-    outcomes = run_playbook(
+    report = run_playbook(
         app,
         accounts,
         inspect_account,
         verb="inspect",
         render=lambda outcome: show_inspection(app.output, outcome),
     )
-    sys.exit(int(inspection_status(outcomes)))
+    sys.exit(int(inspection_status(report)))

@@ -58,7 +58,6 @@ def lockdown(
     remove planted forwarding/filters/identities/signatures/auto-replies, keep the evidence,
     file a ticket. Safe to re-run: a contained account is verified, not redone."""
     from zcomp.core.lockdown import LockdownOptions, lockdown_account
-    from zcomp.core.report import Report
     from zcomp.core.stop import StopRequest
 
     settings = app.settings
@@ -71,16 +70,15 @@ def lockdown(
         evidence_dir=str(evidence_dir) if evidence_dir else None,
         wait=wait,
     )
-    stop = StopRequest()
-    outcomes = run_playbook(
+    report = run_playbook(
         app,
         accounts,
         lambda env, name: lockdown_account(env, name, options),
         verb="lockdown",
-        stop=stop,
+        stop=StopRequest(),
         journaled=not dry_run,
         render=lambda outcome: show_outcome(
             app.output, outcome, verbose=len(accounts) == 1 or dry_run
         ),
     )
-    sys.exit(int(Report(outcomes, stopped=stop.requested).exit_code))
+    sys.exit(int(report.exit_code))

@@ -6,6 +6,9 @@ did); otherwise the accounts being changed finish and no other account starts. T
 those accounts to stop at their next step. The third stops waiting for the run's outcome
 (accounts in worker threads still reach their next step; see zcomp.core.batch).
 
+Results stream: each account's outcome is rendered, journaled and counted as it finishes, and
+then dropped; only the Report's counts and its short list of failures outlive it.
+
 Output never stops a run that changes accounts: the admin asked for every account to be
 contained, and a closed stdout (`| head -1`) or a closed terminal says nothing about that, so
 the run goes on, journals every result and exits as if the pipe were open. A read-only run
@@ -29,7 +32,7 @@ from zcomp.cli.main import (
     signal_handlers,
     stop_signals,
 )
-from zcomp.cli.render import summary_line
+from zcomp.cli.render import show_summary
 from zcomp.cli.runtime import Runtime
 from zcomp.core.batch import Work, run_accounts, runs_inline
 from zcomp.core.environment import Environment
@@ -50,12 +53,12 @@ def run_playbook(
     bar: bool = True,
     journaled: bool = False,
     stop: StopRequest | None = None,
-) -> list[AccountOutcome]:
+) -> Report:
     """`bar=False` when the run talks to the terminal itself (password prompts, a generated
     password shown once): a live bar would redraw over them. `journaled`: record the batch run
     and each account's result in the journal as it finishes (a killed run keeps them); a run
-    that is not journaled changes nothing. `stop`: the run's StopRequest, for the caller's
-    Report (one is made if not given)."""
+    that is not journaled changes nothing. `stop`: the run's StopRequest (one is made if not
+    given). The Report that comes back decides the exit status; a batch's summary is shown."""
     stop = stop if stop is not None else StopRequest()
     if workers is None:
         workers = app.workers or app.settings.lockdown.workers
@@ -66,10 +69,16 @@ def run_playbook(
         nullcontext(None) if single or not bar else app.output.progress(len(accounts), verb)
     )
     with stop_on_signals(stop, inline=inline), Runtime(app) as runtime:
+        if not single:
+            # Once, before the workers (and before the bar, which a password prompt would
+            # share a row with); a refused login ends the run here.
+            runtime.login()
+            # A bare name gets Zimbra's default domain, read once, so that `alice` and
+            # `alice@example.edu` in one list are one account. (One account alone is left to
+            # Zimbra, which completes a bare name the same way.)
+            accounts = runtime.full_names(accounts)
+        run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
         with progress as reporter:
-            if not single:
-                runtime.login()  # once, before the workers; a refused login ends the run here
-            run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
 
             def make_env() -> Environment:
                 env = runtime.make_env()
@@ -78,27 +87,29 @@ def run_playbook(
                 return env
 
             def done(outcome: AccountOutcome) -> None:
-                if reporter is not None:
-                    reporter.advance(f"{outcome.account} {outcome.result}")
                 if run_id is not None:
                     runtime.journal().record_run_result(run_id, outcome.account, outcome.result)
                 render(outcome)
-                if not journaled and app.json and app.output.stdout_closed:
+                if reporter is not None:  # after the lines: the bar is drawn below them
+                    reporter.advance(f"{outcome.account} {outcome.result}")
+                if not journaled and app.output.stdout_closed:
                     raise click.exceptions.Exit(0)  # read-only: the reader left, so do we
 
-            outcomes = run_accounts(
+            report = run_accounts(
                 accounts, make_env, work, workers=workers, stop=stop, on_done=done
             )
-        cut_short = stop.requested and bool(Report(outcomes, stopped=True).unfinished)
+        report.stopped = stop.requested
+        cut_short = stop.requested and bool(report.unfinished)
         if run_id is not None and not cut_short:
             # A run cut short stays unfinished in the journal (each result is recorded), so
-            # `unfinished_runs` still shows it until the same command is run again.
-            runtime.journal().finish_run(run_id, results={o.account: o.result for o in outcomes})
+            # `unfinished_runs` still shows it until the same command is run again. Each
+            # result is already recorded, as it finished: nothing more to write.
+            runtime.journal().finish_run(run_id, results={})
     if not single:
-        app.output.info(summary_line(outcomes))
+        show_summary(app.output, report)
     if cut_short:
         app.output.line(INTERRUPTED_MESSAGE)
-    return outcomes
+    return report
 
 
 @contextmanager

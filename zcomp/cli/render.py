@@ -1,4 +1,11 @@
-"""How playbook outcomes look: one JSON line each with --json, tables on stderr otherwise."""
+"""How playbook outcomes look.
+
+An account's result is the command's data: its line ("alice@x: contained (incident 3, ticket
+file INC000003)") and its details (what was removed or kept, the plan of a dry run, what was
+done, held mail, the evidence copy) go to stdout, and so does a batch's summary. For people,
+on stderr: warnings, the one-line explanation of an account that failed, step progress and
+the bar. --json: one object per account on stdout, nothing else there.
+"""
 
 from __future__ import annotations
 
@@ -6,64 +13,80 @@ from collections.abc import Sequence
 
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
+from zcomp.core.report import Report
 from zcomp.output import Output
+
+
+def result_line(outcome: AccountOutcome) -> str:
+    """One line: `alice@x: contained (incident 3, ticket file INC000003)`; a failure names
+    its code: `ghost@x: failed (account.NO_SUCH_ACCOUNT)`."""
+    notes: list[str] = []
+    if outcome.incident is not None:
+        notes.append(f"incident {outcome.incident}")
+        if outcome.ticket:
+            notes.append(f"ticket {outcome.ticket['backend']} {outcome.ticket['id']}")
+    if outcome.error and outcome.error.code != str(outcome.result):
+        notes.append(outcome.error.code)
+    head = f"{outcome.account}: {outcome.result}"
+    return f"{head} ({', '.join(notes)})" if notes else head
 
 
 def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = True) -> None:
     if output.json:
         output.data(outcome.to_json())
         return
-    head = f"{outcome.account}: {outcome.result}"
-    if outcome.incident is not None:
-        head += f" (incident {outcome.incident}"
-        if outcome.ticket:
-            head += f", ticket {outcome.ticket['backend']} {outcome.ticket['id']}"
-        head += ")"
-    if outcome.ok:
-        output.success(head)
-    elif outcome.error:
-        # One line: what happened to the account and why.
-        output.error(f"{head}: {outcome.error.code}: {outcome.error.message}")
-    else:
-        output.error(head)
-    for warning in outcome.warnings:
-        output.warn(f"  {warning}")
+    output.report(result_line(outcome))
+    show_problems(output, outcome)
     if outcome.plan:
-        output.info("  plan:")
+        output.report("  plan:")
         for step in outcome.plan:
-            output.info(f"    - {step}")
+            output.report(f"    - {step}")
     elif verbose and (outcome.removed or outcome.kept):
         show_findings(output, outcome.removed, title="removed")
-        risky_kept = [f for f in outcome.kept if f.risky]
-        if risky_kept:
-            show_findings(output, risky_kept, title="reported, kept")
+        show_findings(output, [f for f in outcome.kept if f.risky], title="reported, kept")
         benign = [f for f in outcome.kept if not f.risky]
         if benign:
-            output.info("  kept: " + ", ".join(f.detail for f in benign))
+            output.report("  kept: " + ", ".join(f.detail for f in benign))
     if verbose and not outcome.plan:
         for line in outcome.extra.get("done", []):
-            output.info(f"  done: {line}")
+            output.report(f"  done: {line}")
     if outcome.held:
-        output.info(f"  held {outcome.held} queued message(s)")
+        output.report(f"  held {outcome.held} queued message(s)")
     if outcome.evidence_path:
-        output.info(f"  evidence: {outcome.evidence_path}")
+        output.report(f"  evidence: {outcome.evidence_path}")
+
+
+def show_problems(output: Output, outcome: AccountOutcome) -> None:
+    """For people, on stderr: why the account failed (one line), then its warnings."""
+    if outcome.error:
+        output.error(f"{outcome.account}: {outcome.error.code}: {outcome.error.message}")
+    for warning in outcome.warnings:
+        output.warn(f"  {warning}")
 
 
 def show_findings(output: Output, findings: Sequence[Finding], *, title: str) -> None:
     if not findings:
         return
-    if not output.interactive():
-        # Cron mail and log files: one greppable line per item, never a wrapped table cell.
-        output.info(f"  {title}:")
+    output.report(f"  {title}:")
+    if not output.stdout_interactive():
+        # Pipes, files, logs and cron mail: one greppable line per item, never a wrapped cell.
         for f in findings:
-            output.info(f"    - [{f.verdict}] {f.kind}: {f.detail} -- {f.reason}")
+            output.report(f"    - [{f.verdict}] {f.kind}: {f.detail} -- {f.reason}")
         return
     rows = [[f.verdict, f.kind, f.detail, f.reason] for f in findings]
-    output.table(["verdict", "kind", "item", "reason"], rows, title=title)
+    output.report_table(["verdict", "kind", "item", "reason"], rows)
 
 
-def summary_line(outcomes: Sequence[AccountOutcome]) -> str:
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.result] = counts.get(outcome.result, 0) + 1
-    return ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
+def show_summary(output: Output, report: Report) -> None:
+    """A batch's summary, its report: the results counted, then each account that did not end
+    as asked with its fault code. --json has each account's line instead; the count goes to
+    stderr there, for the person watching."""
+    if output.json:
+        output.info(report.summary_line())
+        return
+    output.report(f"summary: {report.summary_line()}")
+    rows = [[n.account, n.result, n.code or "-", n.message] for n in report.not_done]
+    if rows:
+        output.report_table(["account", "result", "code", "message"], rows, keep=(0, 1, 2))
+    if report.not_listed:
+        output.report(f"... and {report.not_listed} more not done (each has its line above)")

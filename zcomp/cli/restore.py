@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import INCIDENT, dry_run_option, json_option
-from zcomp.cli.render import show_outcome
+from zcomp.cli.render import result_line, show_outcome
 from zcomp.cli.runtime import Runtime
 from zcomp.core.outcome import AccountOutcome
 from zcomp.output import Output
+from zcomp.timestamps import stamp
 
 
 def show_restore(output: Output, outcome: AccountOutcome) -> None:
@@ -19,14 +21,53 @@ def show_restore(output: Output, outcome: AccountOutcome) -> None:
         output.data(outcome.to_json())
         return
     if outcome.error and outcome.error.code == "malicious":
-        # One line: which item and why; nothing else happened.
+        # The result, and on stderr one line: which item and why; nothing else happened.
+        output.report(result_line(outcome))
         output.error(f"{outcome.account}: {outcome.error.message}")
         return
     show_outcome(output, outcome)
     for item in outcome.extra.get("restored", []):
-        output.info(f"  restored {item['detail']}")
+        output.report(f"  restored {item['detail']}")
     for item in outcome.extra.get("already_present", []):
-        output.info(f"  {item['detail']}: already present, nothing changed")
+        output.report(f"  {item['detail']}: already present, nothing changed")
+
+
+def show_restorable(app: AppContext, incident_id: int) -> None:
+    """`zcomp restore INCIDENT` alone: what lockdown removed, each with the option that puts
+    it back. The listing is the command's report: stdout (--json: one object per item)."""
+    from zcomp.core.restore import restorable, restore_option
+    from zcomp.journal import Journal
+
+    output = app.output
+    with Journal.open(app.settings.state_dir) as journal:
+        incident, found = restorable(journal, incident_id)
+    rows: list[list[str]] = []
+    for f in found:
+        option = restore_option(f)
+        shown = "-"  # no option restores it
+        if option is not None:
+            # As typed on a command line: a rule named "my rule" pastes as one argument.
+            shown = option[0] if option[1] is None else f"{option[0]} {shlex.quote(option[1])}"
+        if output.json:
+            output.data(
+                {
+                    "incident": incident.id,
+                    "account": incident.account_name,
+                    "started_at": stamp(incident.started_at),
+                    "option": option[0] if option else None,
+                    "name": option[1] if option else None,
+                    **f.summary(),
+                }
+            )
+        rows.append([shown, f.kind, f.detail, f.reason])
+    if output.json:
+        return
+    output.report(
+        f"incident {incident.id} account {incident.account_name} state {incident.state} "
+        f"started {stamp(incident.started_at)}: lockdown removed {len(found)} item(s)"
+    )
+    if rows:
+        output.report_table(["option", "kind", "item", "reason"], rows, keep=(0,))
 
 
 @click.command()
@@ -62,8 +103,11 @@ def restore(
     An item already present is reported ("already present") and not written. An item you name
     is restored even if it classifies as malicious today, with a warning (lockdown would remove
     it again, and unlock refuses while it is there). With --all, such items are refused, exit 1,
-    nothing written, unless --force (journaled)."""
-    from zcomp.core.batch import exit_status
+    nothing written, unless --force (journaled).
+
+    With no item named (and no --all): list what lockdown removed in INCIDENT, each with the
+    option that restores it; changes nothing."""
+    from zcomp.core.report import Report
     from zcomp.core.restore import RestoreSelection, restore_incident
 
     selection = RestoreSelection(
@@ -74,8 +118,11 @@ def restore(
         auto_reply=auto_reply,
         all=everything,
     )
+    if selection.empty:
+        show_restorable(app, incident)
+        return
     with Runtime(app) as runtime:
         env = runtime.make_env()
         outcome = restore_incident(env, incident, selection, dry_run=dry_run, force=force)
     show_restore(app.output, outcome)
-    sys.exit(int(exit_status([outcome])))
+    sys.exit(int(Report([outcome]).exit_code))

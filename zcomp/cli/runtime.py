@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import getpass
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from click import UsageError
 
 from zcomp.core.environment import Environment
 
@@ -47,6 +50,30 @@ class Runtime:
         """Log in once, up front, before workers start (a refused login stops the run here)."""
         self._client(take=False).login()
 
+    def full_names(self, accounts: Sequence[str]) -> list[str]:
+        """Bare names completed with zimbraDefaultDomainName (one GetConfig, only when a bare
+        name is there), duplicates dropped, order kept."""
+        if all("@" in name for name in accounts):
+            return list(accounts)
+        from zcomp.zimbra.errors import ZimbraError
+        from zcomp.zimbra.requests import GetConfig
+
+        try:
+            domains = self._client(take=False).call(GetConfig("zimbraDefaultDomainName"))
+        except ZimbraError as exc:
+            raise UsageError(
+                f"{_first_bare(accounts)}: give the full address (Zimbra's default domain, "
+                f"zimbraDefaultDomainName, could not be read: {exc.message})"
+            ) from None
+        if not domains:
+            raise UsageError(
+                f"{_first_bare(accounts)}: give the full address (Zimbra has no default "
+                "domain: zimbraDefaultDomainName is not set)"
+            )
+        from zcomp.cli.account_input import deduplicate
+
+        return deduplicate(name if "@" in name else f"{name}@{domains[0]}" for name in accounts)
+
     def journal(self) -> Journal:
         """One journal for all workers: its calls are serialised, and opening a fresh file
         from several threads at once is needless contention."""
@@ -86,6 +113,10 @@ class Runtime:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _first_bare(accounts: Sequence[str]) -> str:
+    return next(name for name in accounts if "@" not in name)
 
 
 def _user() -> str:

@@ -38,21 +38,31 @@ def sandbox() -> None:
     "--port",
     default=7071,
     show_default=True,
-    type=int,
+    type=click.IntRange(0, 65535),
     help="Port of mbox1; mboxN uses PORT+N-1. 0: any free port for each server.",
 )
 @click.option(
-    "--servers", default=1, show_default=True, type=int, help="Number of mailbox servers."
+    "--servers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Number of mailbox servers.",
 )
 @click.option(
     "--seed", default="demo", show_default=True, help="demo (a few dozen accounts) or none."
 )
-@click.option("--latency-ms", default=0, show_default=True, type=int, help="Delay every response.")
+@click.option(
+    "--latency-ms",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 60_000),
+    help="Delay every response.",
+)
 @click.option(
     "--fault-rate",
     default=0.0,
     show_default=True,
-    type=float,
+    type=click.FloatRange(0.0, 1.0),
     help="Fraction of requests that fail.",
 )
 @click.option(

@@ -102,7 +102,9 @@ def _cannot_prompt(account: str) -> Secret:
 @click.option(
     "--generate",
     is_flag=True,
-    help="Generate a random temporary password per account, shown once on the terminal "
+    help="Generate a temporary password per account that can be read out by phone: "
+    "pronounceable made-up words (80+ bits), fitted to the account's password policy "
+    "(random characters when the policy has no room for words). Shown once on the terminal "
     "(/dev/tty; never on stdout, stderr or in logs). Needs a terminal.",
 )
 @click.option("--release-held", is_flag=True, help="Release the mail lockdown held.")
@@ -129,9 +131,10 @@ def unlock(
     resolved.
 
     The new password is typed twice at a hidden prompt, read with --new-password-file, or made
-    with --generate. Refuses an account without an open incident, and one locked for less than
-    [unlock] min_locked_minutes unless --force (journaled once the new password is set)."""
-    from zcomp.core.report import Report
+    with --generate; Zimbra checks it against the account's password policy before anything
+    changes (a password it refuses leaves the account locked, exit 1). Refuses an account
+    without an open incident, and one locked for less than [unlock] min_locked_minutes unless
+    --force (journaled once the new password is set)."""
     from zcomp.core.stop import StopRequest
     from zcomp.core.unlock import UnlockOptions, unlock_account
 
@@ -179,10 +182,10 @@ def unlock(
             show_outcome(app.output, outcome, verbose=False)
             if not app.json:
                 for line in outcome.extra.get("done", []):
-                    app.output.info(f"  - {line}")
+                    app.output.report(f"  - {line}")
 
         stop = StopRequest()
-        outcomes = run_playbook(
+        report = run_playbook(
             app,
             accounts,
             lambda env, name: unlock_account(env, name, options),
@@ -197,4 +200,4 @@ def unlock(
     finally:
         if terminal is not None:
             terminal.close()
-    sys.exit(int(Report(outcomes, stopped=stop.requested).exit_code))
+    sys.exit(int(report.exit_code))

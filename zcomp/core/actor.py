@@ -2,13 +2,20 @@
 
 On one host the journal holds the lock (a row per account, taken in a write transaction; the
 row of a killed process is taken over). Across hosts that share nothing, Zimbra holds it: a
-claim value added to the account's multi-valued `description` and read back in the same round
-trip. A process goes on only when its claim is the only live one; otherwise it withdraws its
-claim and reports who is acting (or waits with --wait). Two processes that claim at once both
-see each other and both withdraw (and try again when waiting); no two can both go on, since
-the second to write always reads the first's claim. A claim expires after CLAIM_TTL, so one
-left by a process killed on another host never blocks for long; one left by a killed process
-of this journal is taken over at once (this process holds the journal's lock).
+claim value added to the account's multi-valued `description`.
+
+Containment stays the first write, and costs no extra round trip: a process that finds a live
+claim of another when it resolves the account reports who is acting (or waits with --wait) and
+touches nothing. Otherwise its claim rides in the containment batch, after the containment
+writes, and is read back at the end of that batch. Containing twice is harmless (locked is
+locked; any random password will do), so the claim only decides who goes on to clean: a process
+that reads back a rival's live claim with a lower token hands the account over (its claim
+withdrawn, its incident closed as handed over). Of two processes, the second to write always
+reads the first's claim, so the lowest token always goes on: never no one. In the one exact race
+where each saw only its own claim, both clean, which is safe (the same removals) but files two
+tickets. A claim expires after CLAIM_TTL, so one left by a process killed on another host never
+blocks for long; one left by a killed process of this journal is taken over at once (this
+process holds the journal's lock).
 """
 
 from __future__ import annotations
@@ -16,15 +23,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import re
 import secrets
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from zcomp.core.change import Change
+from zcomp.core.change import Applied, Change
 from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.requests import GetAccount, ModifyAccount
@@ -35,6 +45,8 @@ if TYPE_CHECKING:
 
 CLAIM_ATTR = "description"
 CLAIM_TTL = timedelta(minutes=15)
+CONTEND_ROUNDS = 8
+CONTEND_PAUSE_S = (0.05, 0.5)  # between withdrawing and claiming again, random
 _CLAIM = re.compile(
     r"^zcomp-claim (?P<token>\S+) until (?P<until>\S+) by (?P<who>.*) on (?P<where>\S+)$"
 )
@@ -43,6 +55,17 @@ _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 class Busy(ZcompError):
     exit_code = ExitCode.BUSY
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Another zcomp cleans the account: who, and whether it has already finished."""
+
+    holder: str
+    finished: bool = False
+
+
+FINISHED = Handover("another zcomp contained and cleaned it meanwhile (see zimbraNotes)", True)
 
 
 @dataclass(frozen=True)
@@ -119,9 +142,18 @@ class Actor:
 
     # ------------------------------------------------------------------ any host
 
-    def claim_remote(self, executor: Executor, account: Account) -> Account:
-        """Add this process's claim and read the account back in one round trip; returns the
-        account as read after the claim. Raises Busy (claim withdrawn) if another is live."""
+    def check_free(self, account: Account) -> None:
+        """Raise Busy when another zcomp's live claim is on the account (as resolved)."""
+        rivals = self._rivals(account, mine=None)
+        if rivals:
+            raise Busy(
+                f"busy: {self._holder(rivals)} is acting on {account.name}; "
+                "run again later, or with --wait"
+            )
+
+    def claim_change(self, account: Account, read: GetAccount) -> Change:
+        """This process's claim (and the removal of stale ones), for the containment batch;
+        `read` is that batch's read-back of the account, which must include CLAIM_ATTR."""
         now = datetime.now(timezone.utc)
         mine = Claim(secrets.token_hex(6), now + CLAIM_TTL, self.env.operator, self.where)
         stale = [
@@ -132,7 +164,9 @@ class Actor:
         changes: dict[str, str | list[str]] = {f"+{CLAIM_ATTR}": mine.value}
         if stale:
             changes[f"-{CLAIM_ATTR}"] = stale
-        write = Change(
+        # Set before it is sent: a claim that may have landed is withdrawn at the end.
+        self.claim = mine
+        return Change(
             request=ModifyAccount(account.id, changes),
             step="claim",
             kind="claim",
@@ -141,43 +175,104 @@ class Actor:
             after=None,
             plan="claim the account for this zcomp process",
             done="claimed the account",
-            read=GetAccount(account.id, by="id", apply_cos=True),
+            read=read,
             check=lambda got: None if mine.value in got.values(CLAIM_ATTR) else "no claim",
+            # Coordination never stands in the way of containment.
+            blocks_rest=False,
         )
-        # Set before it is sent: a claim that may have landed is withdrawn at the end.
-        self.claim = mine
-        applied = executor.apply([write], reads=[GetAccount(account.id, by="id", apply_cos=True)])
-        fresh = applied.reads[0]
-        if not applied.ok:
-            # Coordination must never stand in the way of containment (a delegated admin may
-            # lack the right to write `description`): go on, and say what is not guaranteed.
+
+    def settle(
+        self,
+        executor: Executor,
+        account: Account,
+        claimed: Applied,
+        seen: object,
+        finished_elsewhere: Callable[[Account], bool],
+    ) -> Handover | None:
+        """After the containment batch: None when this process goes on to clean, else to whom
+        it hands the account over. `seen` is the account as that
+        batch read it back; `finished_elsewhere(seen)` tells a zcomp that cleaned meanwhile."""
+        if not claimed.ok:
+            # A delegated admin may lack the right to write `description`: go on, and say
+            # what is not guaranteed. A claim that landed unheard expires by itself.
             self.warnings.append(
-                f"could not claim {account.name} ({applied.problems[0]}): a zcomp on another "
-                "host could act on it at the same time"
+                f"could not claim {account.name} ({claimed.problem}): a zcomp on another host "
+                "could act on it at the same time"
             )
-            # Not withdrawn in the final write either: a refusal there would fail the write
-            # that records the lockdown. A claim that landed unheard expires by itself.
             self.claim = None
-            return fresh if isinstance(fresh, Account) else account
-        if not isinstance(fresh, Account):
-            raise ZcompError(f"could not read {account.name} back after claiming it")
-        others = [
+            return None
+        if not isinstance(seen, Account) or self.claim is None:
+            return None
+        if finished_elsewhere(seen):
+            return FINISHED
+        if not self._rivals(seen, mine=self.claim):
+            return None
+        return self._contend(executor, account, finished_elsewhere)
+
+    def _contend(
+        self, executor: Executor, account: Account, finished_elsewhere: Callable[[Account], bool]
+    ) -> Handover | None:
+        """Rivals claimed the account in the same moment: withdraw, look, and claim again
+        until one process holds it alone. A process that finds a rival's claim after
+        withdrawing its own hands over; of two, the later to look always sees the other's
+        claim gone or live, so they never both hand over, and one that reads back only its own
+        claim is the only one (any later claimant reads it). Bounded: past the rounds, go on
+        (two cleaners are safe, none is not)."""
+        for _ in range(CONTEND_ROUNDS):
+            seen = self._write(executor, account, {f"-{CLAIM_ATTR}": self._mine().value})
+            self.claim = None
+            if rivals := self._rivals(seen, mine=None):
+                return Handover(self._holder(rivals))
+            if finished_elsewhere(seen):
+                return FINISHED
+            time.sleep(random.uniform(*CONTEND_PAUSE_S))  # apart, so one claims first
+            now = datetime.now(timezone.utc)
+            self.claim = Claim(secrets.token_hex(6), now + CLAIM_TTL, self.env.operator, self.where)
+            seen = self._write(executor, account, {f"+{CLAIM_ATTR}": self.claim.value})
+            if self.claim.value in seen.values(CLAIM_ATTR) and not self._rivals(
+                seen, mine=self.claim
+            ):
+                return None
+        self.warnings.append(
+            f"could not settle with another zcomp which one cleans {account.name}: both may"
+        )
+        return None
+
+    def _mine(self) -> Claim:
+        if self.claim is None:
+            raise RuntimeError("no claim to withdraw")  # a programming error
+        return self.claim
+
+    @staticmethod
+    def _write(
+        executor: Executor, account: Account, changes: dict[str, str | list[str]]
+    ) -> Account:
+        """One round trip: a claim write and the account read back (a transient failure is
+        retried within the budget by the client's batch; anything else ends the run)."""
+        read = GetAccount(account.id, by="id", attrs=(CLAIM_ATTR, "zimbraNotes"))
+        results = executor.read([ModifyAccount(account.id, changes), read])
+        seen = results[1]
+        if not isinstance(seen, Account):
+            raise ZcompError(f"could not read {account.name} back while settling the claim")
+        return seen
+
+    def _rivals(self, account: Account, *, mine: Claim | None) -> list[Claim]:
+        now = datetime.now(timezone.utc)
+        return [
             c
-            for value in fresh.values(CLAIM_ATTR)
+            for value in account.values(CLAIM_ATTR)
             if (c := Claim.parse(value)) is not None
-            and c.token != mine.token
+            and (mine is None or c.token != mine.token)
             and c.until > now
             and c.where != self.where
         ]
-        if others:
-            self.release_remote(executor, account)
-            first = min(others, key=lambda c: c.until)
-            raise Busy(
-                f"busy: {first.who} (zcomp on {first.where.split(':')[0]}) has been acting on "
-                f"{account.name} since {_since(first.until - CLAIM_TTL)}; run again later, "
-                "or with --wait"
-            )
-        return fresh
+
+    @staticmethod
+    def _holder(rivals: list[Claim]) -> str:
+        """Who: "ops as admin@x (zcomp on adm2, since 2026-11-30T05:37:13Z)"."""
+        first = min(rivals, key=lambda c: c.until)
+        host = first.where.split(":")[0]
+        return f"{first.who} (zcomp on {host}, since {_since(first.until - CLAIM_TTL)})"
 
     def release_changes(self) -> dict[str, str | list[str]]:
         """The ModifyAccount change that withdraws the claim (to add to a final write)."""

@@ -21,6 +21,7 @@ from zcomp.core.environment import Environment
 from zcomp.core.replies import must, problem
 from zcomp.core.snapshot import BASELINE_ATTRS, Baseline, MailboxState
 from zcomp.journal import CLOSED
+from zcomp.timestamps import stamp
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, FilterRule, Identity, SearchPage, Signature
 from zcomp.zimbra.requests import (
@@ -292,4 +293,4 @@ def latest_baseline(env: Environment, name: str) -> ShownBaseline | None:
     row = env.journal.latest_baseline(account.id)
     if row is None:
         return None
-    return ShownBaseline(account.name, account.id, row.captured_at.isoformat(), row.data)
+    return ShownBaseline(account.name, account.id, stamp(row.captured_at), row.data)

@@ -56,14 +56,16 @@ def run_accounts(
     workers: int,
     stop: StopRequest,
     on_done: OnDone = lambda _o: None,
-) -> list[AccountOutcome]:
+) -> Report:
     """Run `work` for every account; a failing account never stops the others.
 
-    Results come back in input order; `on_done` sees each as it finishes (main thread). An
-    account not started because a stop was requested is NOT_STARTED. `stop` goes into every
-    worker's Environment. When the main thread is interrupted (KeyboardInterrupt) or `on_done`
-    raises, the accounts in flight still finish and every account still reaches `on_done`
-    (the unstarted ones as NOT_STARTED) before the exception goes on.
+    Each outcome goes to `on_done` as it finishes (main thread), in the order they finish, and
+    into the returned Report; none is kept here, so memory does not grow with the number of
+    accounts (at most a few per worker are in flight). An account not started because a stop
+    was requested is NOT_STARTED. `stop` goes into every worker's Environment. When the main
+    thread is interrupted (KeyboardInterrupt) or `on_done` raises, the accounts in flight
+    still finish and every account still reaches `on_done` (the unstarted ones as NOT_STARTED)
+    before the exception goes on.
     """
 
     def env_for_worker() -> Environment:
@@ -71,9 +73,12 @@ def run_accounts(
         env.stop = stop
         return env
 
+    report = Report()
     if runs_inline(accounts, workers):
-        return _run_inline(accounts, env_for_worker, work, stop, on_done)
-    return _run_threaded(accounts, env_for_worker, work, stop, on_done, workers)
+        _run_inline(accounts, env_for_worker, work, stop, on_done, report)
+    else:
+        _run_threaded(accounts, env_for_worker, work, stop, on_done, workers, report)
+    return report
 
 
 def _run_inline(
@@ -82,9 +87,11 @@ def _run_inline(
     work: Work,
     stop: StopRequest,
     on_done: OnDone,
-) -> list[AccountOutcome]:
+    report: Report,
+) -> None:
     env: Environment | None = None
-    outcomes: list[AccountOutcome] = []
+    last: AccountOutcome | None = None
+    finished = 0  # accounts whose outcome is known (the last one maybe still being handed on)
     working = False
     try:
         for account in accounts:
@@ -95,17 +102,18 @@ def _run_inline(
                 env = env or make_env()
                 outcome = guarded(work, env, account)
             working = False
-            outcomes.append(outcome)
+            last = outcome
+            finished += 1
+            report.add(outcome)
             on_done(outcome)
     except BaseException:
         # Raised in the work: that account ends with the exception (zcomp.cli.playbook raises
         # only while no account is changing). Raised in on_done: that account is done and is
         # handed again, so its result reaches the journal. The accounts after it never started.
-        again = outcomes[-1:] if not working else []
-        first_unstarted = len(outcomes) + (1 if working else 0)
+        again = [last] if last is not None and not working else []
+        first_unstarted = finished + (1 if working else 0)
         _deliver_quietly(again + [not_started(a) for a in accounts[first_unstarted:]], on_done)
         raise
-    return outcomes
 
 
 def _run_threaded(
@@ -115,7 +123,8 @@ def _run_threaded(
     stop: StopRequest,
     on_done: OnDone,
     workers: int,
-) -> list[AccountOutcome]:
+    report: Report,
+) -> None:
     local = threading.local()
 
     def run_one(account: str) -> AccountOutcome:
@@ -127,28 +136,34 @@ def _run_threaded(
             local.env = env
         return guarded(work, env, account)
 
-    results: dict[int, AccountOutcome] = {}
-    delivered: set[int] = set()
-    submitted: dict[int, Future[AccountOutcome]] = {}
+    # Submitted a few at a time, not all at once: a Future keeps its outcome, and 100,000
+    # of them would keep every outcome of the run. Two per worker keeps every worker busy.
+    window = 2 * workers
+    queue = iter(enumerate(accounts))
+    pending: dict[Future[AccountOutcome], int] = {}  # submitted, not yet handed on
     pool = ThreadPoolExecutor(max_workers=min(workers, len(accounts)), thread_name_prefix="zcomp")
+
+    def top_up() -> None:
+        for i, account in queue:
+            pending[pool.submit(run_one, account)] = i
+            if len(pending) >= window:
+                return
+
     try:
-        for i, account in enumerate(accounts):
-            submitted[i] = pool.submit(run_one, account)
-        index = {future: i for i, future in submitted.items()}
-        pending = set(index)
+        top_up()
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in sorted(done, key=index.__getitem__):
-                i = index[future]
-                results[i] = future.result()
-                on_done(results[i])
-                delivered.add(i)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=pending.__getitem__):
+                outcome = future.result()
+                report.add(outcome)
+                on_done(outcome)
+                del pending[future]  # after on_done: one it did not finish is handed again
+            top_up()
     except BaseException:
-        _settle(pool, list(submitted.values()))
-        _finish(accounts, submitted, delivered, on_done)
+        _settle(pool, list(pending))
+        _finish(accounts, pending, [account for _i, account in queue], on_done)
         raise
     pool.shutdown(wait=True)
-    return [results[i] for i in range(len(accounts))]
 
 
 def _settle(pool: ThreadPoolExecutor, futures: list[Future[AccountOutcome]]) -> None:
@@ -172,23 +187,21 @@ def _settle(pool: ThreadPoolExecutor, futures: list[Future[AccountOutcome]]) -> 
 
 def _finish(
     accounts: Sequence[str],
-    submitted: dict[int, Future[AccountOutcome]],
-    delivered: set[int],
+    pending: dict[Future[AccountOutcome], int],
+    unsubmitted: list[str],
     on_done: OnDone,
 ) -> None:
     """Hand on_done every account it has not seen: finished ones with their outcome, the
-    others as NOT_STARTED. One whose delivery was interrupted is handed again, so that its
-    result reaches the journal."""
+    others as NOT_STARTED, in input order. One whose delivery was interrupted is handed again,
+    so that its result reaches the journal."""
     handed: list[AccountOutcome] = []
-    for i, account in enumerate(accounts):
-        future = submitted.get(i)
-        if i in delivered:
-            continue
-        if future is None or future.cancelled():
-            handed.append(not_started(account))
+    for future in sorted(pending, key=pending.__getitem__):
+        if future.cancelled():
+            handed.append(not_started(accounts[pending[future]]))
         elif future.exception() is None:
             handed.append(future.result())
         # else: an admin-login failure, which the exception on its way out reports
+    handed += [not_started(account) for account in unsubmitted]
     _deliver_quietly(handed, on_done)
 
 
@@ -199,9 +212,3 @@ def _deliver_quietly(outcomes: list[AccountOutcome], on_done: OnDone) -> None:
             on_done(outcome)
         except Exception:  # noqa: BLE001, S112
             continue
-
-
-def exit_status(outcomes: Sequence[AccountOutcome]) -> ExitCode:
-    """Kept for callers not yet on Report: 0 all done; one account: its own failure status;
-    a batch with failures: 6."""
-    return Report(outcomes).exit_code

@@ -35,6 +35,9 @@ class Change:
     check: Check | None = None
     # False when sending it again after it applied would do harm (a password set twice).
     repeatable: bool = True
+    # False when, in an ordered list, what follows does not depend on it (a queue hold on one
+    # MTA, the claim on the account): its failure is reported but stops nothing.
+    blocks_rest: bool = True
 
 
 class Status(str, enum.Enum):

@@ -1,9 +1,9 @@
-"""Lockdown steps 4 and 5: remove what the attacker planted, then verify by reading back.
+"""Lockdown's cleaning: remove what the attacker planted, then verify by reading back.
 
-Step 4 is one user-side BatchRequest: every write (filter lists, signatures, identities)
-followed by the reads that verify them. Step 5 is one admin BatchRequest: the account
-attributes (forwarding, auto-reply, the zimbraNotes marker), a cache flush, and a read-back.
-Both go through the change executor: journaled, verified, retried only when not applied.
+One BatchRequest: the mailbox writes (filter lists, signatures, identities), the account
+attributes (forwarding, auto-reply, the zimbraNotes marker), a cache flush, then the reads
+that verify them. It goes through the change executor: journaled, verified, retried only when
+not applied.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from zcomp.core import findings as F
 from zcomp.core.change import Change, Check, flush_change
-from zcomp.core.contain import PRE_STATE_ATTRS
+from zcomp.core.contain import READBACK_ATTRS
 from zcomp.core.executor import Executor
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
@@ -78,7 +78,7 @@ def describe_done(f: Finding) -> str:
     return f"{_PAST.get(verb, verb)} {rest}"
 
 
-# ---------------------------------------------------------------- step 4: mailbox settings
+# ---------------------------------------------------------------- mailbox settings
 
 
 def mailbox_changes(state: LockdownState) -> list[Change]:
@@ -141,15 +141,6 @@ def _change(
     )
 
 
-def clean_mailbox(executor: Executor, state: LockdownState) -> None:
-    changes = mailbox_changes(state)
-    if not changes:
-        return
-    applied = executor.apply(changes, as_account=state.account.id)
-    state.done += applied.done
-    state.problems += applied.problems
-
-
 def kept_rules(rules: list[FilterRule], removed: list[Finding]) -> list[FilterRule]:
     removed_dicts = [f.item for f in removed]
     return [r for r in rules if r.to_dict() not in removed_dicts]
@@ -206,7 +197,7 @@ def _identity_check(account: Account, f: Finding) -> Check:
     return check
 
 
-# ---------------------------------------------------------------- step 5: account attributes
+# ---------------------------------------------------------------- account attributes
 
 
 def account_changes(state: LockdownState) -> tuple[dict[str, str | list[str]], list[Finding]]:
@@ -232,7 +223,7 @@ def account_writes(
     if notes is None:
         state.warnings.append("zimbraNotes is full (1024 characters): no zcomp line was added")
         state.marker = ""
-    read = GetAccount(account.id, by="id", attrs=(*PRE_STATE_ATTRS, *[f.key for f in fixes]))
+    read = GetAccount(account.id, by="id", attrs=(*READBACK_ATTRS, *[f.key for f in fixes]))
     writes: list[Change] = []
     if changes:
         writes.append(
@@ -278,13 +269,14 @@ def account_writes(
     return writes, read, fixes
 
 
-def clean_account(
-    executor: Executor, state: LockdownState, release: dict[str, str | list[str]]
-) -> bool:
-    """The account's writes (see account_writes); True when the marker's write applied (and
-    with it the claim's withdrawal)."""
+def clean(executor: Executor, state: LockdownState, release: dict[str, str | list[str]]) -> bool:
+    """Every write in one round trip: the mailbox's (user-side, through the <account> header,
+    which admin requests in the same batch ignore) and the account's (see account_writes),
+    then their read-backs. True when the marker's write applied (and with it the claim's
+    withdrawal)."""
+    mailbox = mailbox_changes(state)
     writes, read, fixes = account_writes(state, release)
-    applied = executor.apply(writes, reads=[read])
+    applied = executor.apply([*mailbox, *writes], as_account=state.account.id, reads=[read])
     state.done += [
         a.change.done for a in applied.applied if a.ok and a.change.kind != "flush-cache"
     ]

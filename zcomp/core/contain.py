@@ -3,14 +3,16 @@
 One BatchRequest (through the executor, in order, stopping at the first failure): status
 locked + password history raised, a random password (which also raises
 zimbraAuthTokenValidityValue and so kills every token), caches flushed on all servers, the
-sender's queued mail held on every MTA; then the read-back and the evidence reads (held-queue
-summary, sessions, admin filter scripts).
+sender's queued mail held on every MTA (and this process's claim, added by the caller); then
+the read-back and the evidence reads (held-queue summary, sessions, admin filter scripts). The
+caller adds the mailbox snapshot's reads to the same batch.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+from zcomp.core.actor import CLAIM_ATTR
 from zcomp.core.change import Change, flush_change, password_set
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown_state import LockdownState
@@ -31,12 +33,13 @@ from zcomp.zimbra.requests import (
 
 HOLD_QUEUES = ("incoming", "active", "deferred")
 HELD_SUMMARY_LIMIT = 1000
-PRE_STATE_ATTRS = (
+READBACK_ATTRS = (
     "zimbraAccountStatus",
     "zimbraAuthTokenValidityValue",
     "zimbraPasswordEnforceHistory",
     "zimbraPasswordMustChange",
     "zimbraNotes",
+    CLAIM_ATTR,  # the claim that rides in the containment batch (zcomp.core.actor)
 )
 _ADMIN_SCRIPTS: list[tuple[Literal["before", "after"], bool]] = [
     ("before", False),
@@ -56,6 +59,11 @@ def hold_senders(account: Account) -> list[str]:
     return [account.name, *aliases]
 
 
+def readback(account: Account) -> GetAccount:
+    """The read that verifies containment (and the claim beside it)."""
+    return GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
+
+
 def lock_changes(env: Environment, account: Account) -> dict[str, str | list[str]]:
     current = int(account.get("zimbraPasswordEnforceHistory") or 0)
     changes: dict[str, str | list[str]] = {"zimbraAccountStatus": "locked"}
@@ -72,7 +80,7 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
     changes = lock_changes(env, account)
     senders = hold_senders(account)
     state.held_senders = senders
-    read = GetAccount(account.id, by="id", attrs=PRE_STATE_ATTRS)
+    read = readback(account)
     validity = account.get("zimbraAuthTokenValidityValue")
     history = changes.get("zimbraPasswordEnforceHistory")
     locked = "locked the account (zimbraAccountStatus=locked)"
@@ -129,6 +137,7 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
                     after={"mtas": [mta], "queue": queue, "senders": senders},
                     plan=f"hold the {queue} mail of {', '.join(senders)} on {mta}",
                     done=f"held the {queue} mail of {', '.join(senders)} on {mta}",
+                    blocks_rest=False,  # one MTA's trouble never keeps the others from holding
                 )
             )
     return out

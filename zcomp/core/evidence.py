@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from zcomp.exitcodes import UsageError, ZcompError
 from zcomp.journal import canonical_json
 from zcomp.journal.guard import ZIMBRA_TOKEN
 from zcomp.securefile import make_private_dirs, mode_text, others_can_write, write_private
+from zcomp.timestamps import stamp
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.redact import SECRET_ATTRS  # credentials and their hashes: never kept
 
@@ -106,4 +106,4 @@ def prepare_evidence_dir(directory: str | Path) -> Path:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp()

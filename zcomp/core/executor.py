@@ -319,8 +319,9 @@ def _unconfirmed(change: Change, would_send: bool) -> Applied:
 
 def _stop_after_failure(changes: Sequence[Change], final: dict[int, Applied]) -> None:
     """In an ordered list nothing runs after a change that failed (the order is the point:
-    e.g. the password history is raised before the password is set)."""
-    failed = [i for i, a in final.items() if not a.ok]
+    e.g. the password history is raised before the password is set), unless that change
+    blocks nothing (`blocks_rest=False`)."""
+    failed = [i for i, a in final.items() if not a.ok and changes[i].blocks_rest]
     if not failed:
         return
     first = min(failed)

@@ -19,6 +19,7 @@ from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import iso, must, problem, record_error
 from zcomp.core.snapshot import load_baseline, read_mailbox, session_rows
+from zcomp.timestamps import restamp
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.requests import GetAccount, GetMailQueue, GetSessions
@@ -97,7 +98,7 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
             "verdict": verdict,
             "findings": [finding_json(f) for f in found],
             "last_logon": {
-                "value": account.get("zimbraLastLogonTimestamp"),
+                "value": _restamp(account.get("zimbraLastLogonTimestamp")),
                 "note": LAST_LOGON_NOTE,
             },
             "sessions": sessions,
@@ -117,6 +118,11 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
     )
     # Items go under "findings" only: removed/kept are lockdown's words (what it changed
     # and left) and stay empty here, since inspect changes nothing.
+
+
+def _restamp(value: str | None) -> str | None:
+    # Zimbra's generalized time (20261130053713Z), shown as every zcomp timestamp is.
+    return restamp(value) if value else value
 
 
 def _sessions(

@@ -1,19 +1,20 @@
 """Lockdown: resolve, contain, snapshot, clean, verify, record, ticket — in that order.
 
 Round trips after login (whatever the number of rules, signatures and identities):
-  1 resolve   GetAccount (+ domains and MTAs, once per worker)
-  2 claim     this process's claim on the account, read back (zcomp.core.actor)
-  3 contain   one BatchRequest: the containment changes, their read-back, the evidence reads
-  4 snapshot  one user-side BatchRequest: filter rules in/out, signatures, identities, prefs
-  5 clean     one user-side BatchRequest: the writes, then their read-back (zcomp.core.clean)
-  6 account   one BatchRequest: forwarding/auto-reply/notes (+ the claim withdrawn), FlushCache,
-              read-back
-Every write goes through the change executor (journaled, verified, retried only when a
-read-back shows it did not apply). The incident says where the account is: open (nothing
-confirmed yet), locked-not-cleaned, contained, failed. The ticket is recorded as pending before
-it is filed; an account contained without its ticket is reported as such (exit 7).
-A second run on a contained account reads (1 and 4), finds nothing to do and says so; if
-something risky came back, it contains and cleans again under the same incident.
+  1 resolve   GetAccount (+ domains and MTAs, once per worker); a live claim of another zcomp
+              on the account ends here, before any write (zcomp.core.actor)
+  2 contain   one BatchRequest: the containment changes, this process's claim, their
+              read-back, the evidence reads, and the mailbox snapshot (filter rules in/out,
+              signatures, identities, prefs) read through the <account> header
+  3 clean     one BatchRequest: the mailbox and account writes (+ the claim withdrawn),
+              FlushCache, their read-backs (zcomp.core.clean)
+Containment is the first write. Every write goes through the change executor (journaled,
+verified, retried only when a read-back shows it did not apply). The incident says where the
+account is: open (nothing confirmed yet), locked-not-cleaned, contained, failed. The ticket is
+recorded as pending before it is filed; an account contained without its ticket is reported as
+such (exit 7). A second run on a contained account reads, finds nothing to do and says so (1
+and a snapshot); if something risky came back, it contains and cleans again under the same
+incident.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zcomp.core import clean, contain
-from zcomp.core.actor import CLAIM_TTL, Actor, Busy
+from zcomp.core.actor import CLAIM_TTL, Actor, Busy, Handover
+from zcomp.core.change import Applied
 from zcomp.core.classify import classify_account
 from zcomp.core.environment import Environment
 from zcomp.core.evidence import build_bundle, prepare_evidence_dir, write_bundle
-from zcomp.core.executor import Executor
+from zcomp.core.executor import Executor, answered
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
-from zcomp.core.notes import lock_marker, marker_incident
+from zcomp.core.notes import lock_marker, marker_incident, marker_line
 from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
@@ -110,6 +112,9 @@ class _Run:
         self.executor = Executor(env)
         self.actor = Actor(env)
         self.state: LockdownState | None = None
+        self.claimed: Applied | None = None  # this process's claim, as the contain batch left it
+        self.seen: Any = None  # the account as the contain batch read it back
+        self.snapshot: list[Any] = []  # the mailbox reads of the contain batch
 
     # ------------------------------------------------------------------ the steps
 
@@ -156,12 +161,8 @@ class _Run:
             _dry_run(env, self.executor, state, outcome)
             return
 
+        self.actor.check_free(account)
         with env.stop.changing_section():
-            fresh = self.actor.claim_remote(self.executor, account)
-            outcome.warnings += self.actor.warnings
-            if incident is None and self._contained_elsewhere(fresh):
-                return
-            state.account = account = fresh
             self._change(incident, recontain)
 
     def _change(self, incident: Incident | None, recontain: bool) -> None:
@@ -181,16 +182,15 @@ class _Run:
         if resume:
             state.resumed = True
             outcome.warnings.append("already locked by the interrupted run: not locked again")
-        else:
-            env.event(account.name, "containing")
-            self._contain()
-            if not self._locked():
-                return
+        env.event(account.name, "snapshot" if resume else "containing")
+        self._contain(lock=not resume)
+        if not resume and not self._locked():
+            return
         env.journal.set_incident_state(incident.id, LOCKED)
+        if not self._settle_claim():
+            return
+        state.mailbox = MailboxState.from_results([must(r) for r in self.snapshot])
 
-        env.stop.checkpoint("the snapshot")
-        env.event(account.name, "snapshot")
-        state.mailbox = self._read_mailbox()
         state.findings = classify_account(
             account, state.mailbox, env.organisation, env.settings.policy, state.baseline
         )
@@ -203,8 +203,7 @@ class _Run:
 
         env.stop.checkpoint("cleaning")
         env.event(account.name, "cleaning")
-        clean.clean_mailbox(self.executor, state)
-        if clean.clean_account(self.executor, state, self.actor.release_changes()):
+        if clean.clean(self.executor, state, self.actor.release_changes()):
             self.actor.claim = None  # withdrawn in the marker's write
 
         outcome.removed = state.removals
@@ -254,20 +253,80 @@ class _Run:
         results = self.executor.read(mailbox_reads(), as_account=self._state.account.id)
         return MailboxState.from_results([must(r) for r in results])
 
-    def _contain(self) -> None:
+    def _contain(self, *, lock: bool) -> None:
+        """One round trip: containment (unless an interrupted run confirmed it), the claim,
+        the read-backs, the evidence and the mailbox snapshot. The <account> header makes the
+        mailbox reads the user's; the admin requests of the batch do not look at it."""
         env, state = self.env, self._state
-        changes = contain.contain_changes(env, state)
+        account = state.account
+        changes = contain.contain_changes(env, state) if lock else []
+        claim = self.actor.claim_change(account, contain.readback(account))
+        evidence = contain.evidence_reads(env, state) if lock else []
         applied = self.executor.apply(
-            changes, ordered=True, reads=contain.evidence_reads(env, state)
+            [*changes, claim],
+            ordered=True,
+            as_account=account.id,
+            reads=[contain.readback(account), *evidence, *mailbox_reads()],
         )
-        contain.absorb(env, state, applied.reads)
-        state.done += [a.change.done for a in applied.applied if a.ok]
-        state.containment = applied.applied
-        for item in applied.applied:
+        self.seen, *reads = applied.reads
+        if lock:
+            contain.absorb(env, state, reads[: len(evidence)])
+        self.snapshot = reads[len(evidence) :]
+        *applied_changes, self.claimed = applied.applied
+        state.done += [a.change.done for a in applied_changes if a.ok]
+        state.containment = applied_changes
+        for item in applied_changes:
             if not item.ok and item.change.kind == "mail-queue-hold":
                 state.warnings.append(item.problem)  # the account is contained all the same
             elif not item.ok:
                 state.problems.append(item.problem)
+
+    def _settle_claim(self) -> bool:
+        """True: go on to clean. Else the account is handed over to the zcomp that cleans it
+        (Busy is raised while that one is at work)."""
+        state, claimed = self._state, self.claimed
+        if claimed is None:
+            return True
+        resolved = marker_line(state.account.get("zimbraNotes") or "")
+
+        def finished_elsewhere(seen: Account) -> bool:
+            # Another zcomp's marker appeared since we resolved: it contained and cleaned.
+            return marker_line(seen.get("zimbraNotes") or "") != resolved
+
+        handover = self.actor.settle(
+            self.executor, state.account, claimed, self.seen, finished_elsewhere
+        )
+        self.outcome.warnings += self.actor.warnings
+        if handover is None:
+            return True
+        self._hand_over(handover)
+        return False
+
+    def _hand_over(self, handover: Handover) -> None:
+        """Another zcomp cleans this account: keep what this run read as evidence, close its
+        incident as handed over, and say so: already contained when that zcomp is done, else
+        busy (exit 8, Busy raised) naming who acts."""
+        env, state, outcome = self.env, self._state, self.outcome
+        if all(answered(r) for r in self.snapshot):
+            state.mailbox = MailboxState.from_results(self.snapshot)
+            state.findings = classify_account(
+                state.account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+            )
+            outcome.evidence_sha256 = env.journal.store_evidence(
+                state.incident, build_bundle(evidence_parts(state))
+            )
+        env.journal.close_incident(state.incident, how=f"handed over: {handover.holder}")
+        outcome.extra["done"] = list(state.done)
+        here = f"incident {state.incident} here is closed as handed over"
+        if handover.finished:
+            outcome.result = Result.ALREADY_CONTAINED
+            outcome.warnings.append(
+                f"contained in the same moment as another zcomp; {handover.holder}; {here}"
+            )
+            return
+        raise Busy(
+            f"busy: contained in the same moment as {handover.holder}, which cleans it; {here}"
+        )
 
     def _locked(self) -> bool:
         """Containment held (locked, password scrambled)? If not, the account failed."""
@@ -323,7 +382,6 @@ class _Run:
         )
         if state.removals:
             return False  # risky settings are back: contain and clean it here
-        self.actor.release_remote(self.executor, account)
         outcome.kept = state.findings
         outcome.result = Result.ALREADY_CONTAINED
         outcome.warnings.append(

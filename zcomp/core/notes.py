@@ -5,19 +5,21 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from zcomp.timestamps import stamp
+
 NOTES_MAX = 1024  # zimbraNotes max in zimbra-attrs.xml
 _MARKER = re.compile(r"^\[zcomp\] .*$", re.MULTILINE)
 
 
 def lock_marker(incident_id: int, at: datetime) -> str:
     return (
-        f"[zcomp] locked {at:%Y-%m-%d %H:%M}Z, incident {incident_id}; "
+        f"[zcomp] locked {stamp(at)}, incident {incident_id}; "
         "do not unlock by hand, use zcomp unlock"
     )
 
 
 def unlock_marker(incident_id: int, at: datetime) -> str:
-    return f"[zcomp] unlocked {at:%Y-%m-%d %H:%M}Z, incident {incident_id} closed"
+    return f"[zcomp] unlocked {stamp(at)}, incident {incident_id} closed"
 
 
 def add_marker(notes: str, marker: str) -> str | None:
@@ -34,6 +36,12 @@ def add_marker(notes: str, marker: str) -> str | None:
 
 
 _LOCKED = re.compile(r"^\[zcomp\] locked .*?, incident (\d+);", re.MULTILINE)
+
+
+def marker_line(notes: str) -> str | None:
+    """The zcomp line of zimbraNotes, if there is one."""
+    m = _MARKER.search(notes)
+    return m.group(0) if m else None
 
 
 def marker_incident(notes: str) -> int | None:

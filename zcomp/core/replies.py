@@ -7,6 +7,7 @@ from typing import Any
 
 from zcomp.core.outcome import AccountOutcome, Failure, error_of
 from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
+from zcomp.timestamps import stamp
 from zcomp.zimbra.errors import NOT_RUN, ZimbraAuthError, ZimbraFault
 
 
@@ -49,4 +50,5 @@ def refuse(outcome: AccountOutcome, code: str, message: str, *, result: str = "r
 
 
 def iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    """A moment as every output shows it (zcomp.timestamps)."""
+    return stamp(value) if isinstance(value, datetime) else str(value)

@@ -29,7 +29,7 @@ from zcomp.core.outcome import AccountOutcome, Failure
 from zcomp.core.replies import must, record_error, refuse
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.exitcodes import ExitCode, UsageError
-from zcomp.journal import Incident, JournalError
+from zcomp.journal import Incident, Journal, JournalError
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
 from zcomp.zimbra.requests import (
@@ -108,16 +108,42 @@ def removed_items(
     env: Environment, incident_id: int
 ) -> tuple[Incident, MailboxState, list[Finding]]:
     """The incident, the mailbox as lockdown first saw it, and what lockdown removed."""
+    incident, bundle, found = _removed(env.journal, incident_id)
+    return incident, MailboxState.from_dict(bundle.get("mailbox", {})), found
+
+
+def restorable(journal: Journal, incident_id: int) -> tuple[Incident, list[Finding]]:
+    """The incident and what lockdown removed in it (journal only, no Zimbra)."""
+    incident, _bundle, found = _removed(journal, incident_id)
+    return incident, found
+
+
+def _removed(journal: Journal, incident_id: int) -> tuple[Incident, dict[str, Any], list[Finding]]:
     try:
-        incident = env.journal.incident(incident_id)
+        incident = journal.incident(incident_id)
     except JournalError as exc:
         raise UsageError(exc.message) from None
-    evidence = env.journal.evidence(incident_id)
+    evidence = journal.evidence(incident_id)
     if evidence is None:
         raise UsageError(f"incident {incident_id} has no evidence bundle: nothing to restore from")
     bundle = evidence.bundle
     found = [Finding.from_dict(d) for d in bundle.get("findings", []) if d.get("remove")]
-    return incident, MailboxState.from_dict(bundle.get("mailbox", {})), found
+    return incident, bundle, found
+
+
+def restore_option(finding: Finding) -> tuple[str, str | None] | None:
+    """The option (and the name it takes) that restores this item; None if none does."""
+    if finding.kind in (F.FILTER, F.OUTGOING_FILTER):
+        return "--filter", finding.key
+    if finding.kind == F.SIGNATURE:
+        return "--signature", finding.key
+    if finding.kind == F.IDENTITY:
+        return "--identity", finding.key
+    if finding.kind in FORWARDING_KINDS:
+        return "--forwarding", None
+    if finding.kind == F.AUTO_REPLY:
+        return "--auto-reply", None
+    return None
 
 
 def available(found: list[Finding]) -> dict[str, list[str]]:

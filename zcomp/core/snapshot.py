@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from zcomp.core.replies import must
+from zcomp.timestamps import stamp
 from zcomp.zimbra.model import FilterRule, Identity, SessionInfo, Signature
 from zcomp.zimbra.requests import (
     GetFilterRules,
@@ -52,7 +53,7 @@ def load_baseline(
     row = journal.latest_baseline(account_id, before=before)
     if row is None:
         return None
-    return Baseline.from_dict(row.data, row.captured_at.isoformat())
+    return Baseline.from_dict(row.data, stamp(row.captured_at))
 
 
 def read_mailbox(client: ZimbraAPI, account_id: str) -> MailboxState:

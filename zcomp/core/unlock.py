@@ -1,9 +1,13 @@
 """Unlock: hand a contained account back to its owner, safely and on the record.
 
 Round trips after login:
-  1 resolve    GetAccount (+ domains and MTAs, once per worker)
-  2 re-check   one user-side BatchRequest: filters, signatures, identities, prefs (classified
-               exactly as lockdown does; anything lockdown would remove blocks the unlock)
+  1 resolve    GetAccount with its COS applied (+ domains and MTAs, once per worker); then the
+               new password is asked for (typed, read from a file, or generated to fit the
+               account's password policy), before anything else is sent
+  2 re-check   one BatchRequest for the account: filters, signatures, identities, prefs
+               (classified exactly as lockdown does; anything lockdown would remove blocks the
+               unlock), and Zimbra's own check of the new password against the account's policy
+               (CheckPasswordStrength): a password it refuses is refused here, nothing changed
   3 password   one BatchRequest (stop on error): SetPassword, then zimbraPasswordMustChange=TRUE
                (SetPassword clears it). A policy violation Zimbra only reports stops here, with
                the account still locked.
@@ -13,7 +17,8 @@ Round trips after login:
                count, for exactly the senders and MTAs lockdown journaled holding mail for.
 Every write goes through the change executor. Nothing before step 3 changes the account; a
 refusal leaves it exactly as it was. A generated password is revealed only after step 3
-succeeded, and a --force override is journaled only then.
+succeeded, and a --force override is journaled only then. No password is ever journaled,
+logged or put in an error: --debug masks it on the wire.
 
 Resumable: killed at any step, the same command finishes it. The incident says how far it got
 ("unlocking": the new password is set and accepted, so it is not set again; the owner may
@@ -37,7 +42,7 @@ from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor
 from zcomp.core.notes import add_marker, unlock_marker
 from zcomp.core.outcome import AccountOutcome, Failure, Result
-from zcomp.core.passwords import random_password
+from zcomp.core.passwords import PasswordPolicy, readable_password
 from zcomp.core.replies import must, record_error, refuse, succeeded
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.core.stop import Stopped
@@ -45,8 +50,11 @@ from zcomp.core.ticketing import comment_op, file_pending
 from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.journal import CLOSED, Incident, Journal
 from zcomp.tickets import TicketError
+from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary, Secret
+from zcomp.zimbra.redact import redact
 from zcomp.zimbra.requests import (
+    CheckPasswordStrength,
     GetAccount,
     GetMailQueue,
     MailQueueAction,
@@ -72,7 +80,8 @@ def _no_reveal(account: str, password: Secret) -> None:
 
 @dataclass
 class UnlockOptions:
-    """How to unlock. `new_password(account)` is asked only once every check has passed."""
+    """How to unlock. `new_password(account)` is asked only once the journal and the account
+    allow the unlock, just before the re-check (which Zimbra's policy check of it joins)."""
 
     new_password: Callable[[str], Secret] | None = None
     generate: bool = False
@@ -204,9 +213,21 @@ def _run(
             "not finish cleanly; the re-check below decides"
         )
 
-    # 2 re-check (read only) -----------------------------------------------------------------
+    # The new password comes before the re-check, so that Zimbra's policy check of it rides in
+    # the re-check's round trip. Asked outside the changing section: Ctrl-C at the prompt ends
+    # the run at once, with nothing changed.
+    reuse = resumed and not options.generate
+    password = None
+    if not options.dry_run and not reuse:
+        password = _new_password(account, options, outcome)
+        if password is None:
+            refuse(outcome, "password", "no new password given (empty); nothing was changed")
+            return
+        executor.budget.restart()  # the time at the prompt is not the retry budget's
+
+    # 2 re-check and policy check (read only) ------------------------------------------------
     env.event(account.name, "re-checking")
-    if not _nothing_came_back(env, executor, account, incident, outcome):
+    if not _recheck(env, executor, account, incident, password, options, outcome):
         return
 
     state = _State(
@@ -214,20 +235,13 @@ def _run(
         incident=incident,
         executor=executor,
         held=held_targets(env.journal, incident.id, account.name),
-        resumed=resumed and not options.generate,
+        resumed=reuse,
     )
     if options.dry_run:
         _dry_run(env, state, options, outcome)
         return
 
-    # Asked before the changing section: Ctrl-C at the prompt ends the run at once, and
-    # nothing has been changed yet.
-    password = None if state.resumed else _new_password(account, options)
-    if not state.resumed and password is None:
-        refuse(outcome, "password", "no new password given (empty); nothing was changed")
-        return
     with env.stop.changing_section():
-        executor.budget.restart()  # the time at the prompt is not the retry budget's
         # 3 password -------------------------------------------------------------------------
         if password is None:
             state.done.append(
@@ -356,16 +370,22 @@ def _old_enough(
     return True
 
 
-def _nothing_came_back(
+def _recheck(
     env: Environment,
     executor: Executor,
     account: Account,
     incident: Incident,
+    password: Secret | None,
+    options: UnlockOptions,
     outcome: AccountOutcome,
 ) -> bool:
-    """Classify as lockdown does; anything lockdown would remove blocks the unlock."""
-    results = executor.read(mailbox_reads(), as_account=account.id)
-    mailbox = MailboxState.from_results([must(r) for r in results])
+    """Classify as lockdown does (anything lockdown would remove blocks the unlock), and have
+    Zimbra check the new password against the account's policy, in one round trip."""
+    # An admin request may share the batch: the <account> header only targets user requests.
+    checks = [] if password is None else [CheckPasswordStrength(account.id, password)]
+    results = executor.read([*mailbox_reads(), *checks], as_account=account.id)
+    reads, checked = results[: len(results) - len(checks)], results[len(results) - len(checks) :]
+    mailbox = MailboxState.from_results([must(r) for r in reads])
     baseline = load_baseline(env.journal, account.id, before=incident.started_at)
     findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
     outcome.kept = findings
@@ -373,21 +393,59 @@ def _nothing_came_back(
     for f in findings:
         if f.risky and not f.remove:
             outcome.warnings.append(f"{f.detail}: {f.reason} ({f.verdict}, kept by policy)")
-    if not back:
+    if back:
+        refuse(
+            outcome,
+            "risky",
+            "refusing to unlock: risky settings are back: "
+            + "; ".join(f"{f.detail} ({f.reason})" for f in back)
+            + f". Nothing was changed; investigate with `zcomp inspect {account.name}`",
+        )
+        return False
+    return all(_policy_accepts(account, result, options, outcome) for result in checked)
+
+
+def _policy_accepts(
+    account: Account, result: Any, options: UnlockOptions, outcome: AccountOutcome
+) -> bool:
+    """CheckPasswordStrength's answer. Any refusal, or no answer, stops the unlock before
+    anything changes (SetPassword by a full admin would set a bad password anyway)."""
+    if succeeded(result):
         return True
+    what = "the generated password" if options.generate else "the new password"
+    unchanged = "Nothing was changed: the account is still locked"
+    if isinstance(result, ZimbraFault) and result.code == "account.INVALID_PASSWORD":
+        # redact: Zimbra's reason may quote a refused character of the password.
+        refuse(
+            outcome,
+            "password-policy",
+            f"{account.name}'s password policy refuses {what}: {redact(result.reason)} "
+            f"(policy: {PasswordPolicy.of(account).describe()}). {unchanged}; run unlock again "
+            "with a password that fits",
+        )
+        return False
+    why = (
+        f"{result.code}: {redact(result.reason)}"
+        if isinstance(result, ZimbraFault)
+        else "no answer"
+    )
     refuse(
         outcome,
-        "risky",
-        "refusing to unlock: risky settings are back: "
-        + "; ".join(f"{f.detail} ({f.reason})" for f in back)
-        + f". Nothing was changed; investigate with `zcomp inspect {account.name}`",
+        "password-check",
+        f"could not check {what} against {account.name}'s password policy ({why}). {unchanged}",
     )
     return False
 
 
-def _new_password(account: Account, options: UnlockOptions) -> Secret | None:
+def _new_password(
+    account: Account, options: UnlockOptions, outcome: AccountOutcome
+) -> Secret | None:
     if options.generate:
-        return random_password()
+        made = readable_password(PasswordPolicy.of(account))
+        outcome.extra["password_style"] = str(made.style)
+        if made.note:
+            outcome.warnings.append(f"generated random characters, not words: {made.note}")
+        return made.secret
     if options.new_password is None:
         raise ValueError("UnlockOptions needs new_password or generate=True")
     password = options.new_password(account.name)
@@ -709,7 +767,10 @@ def _dry_run(
         held = _held_total([s for s in summaries if succeeded(s)])
     outcome.held = held
     who = ", ".join(targets.senders)
-    how = "generated, shown once" if options.generate else "as given"
+    how = "as given"
+    if options.generate:
+        # Drawn only to say what kind the policy allows; never shown, never sent.
+        how = f"generated: {readable_password(PasswordPolicy.of(account)).describe()}; shown once"
     held_step = {
         "keep": f"leave {held} held message(s) from {who} on hold",
         "release": f"release {held} held message(s) from {who} for delivery",
@@ -719,6 +780,8 @@ def _dry_run(
         held_step = "lockdown held no mail: nothing to release or delete"
     outcome.plan = [
         "re-check done: nothing lockdown would remove is back",
+        "have Zimbra check the new password against the account's password policy "
+        "(CheckPasswordStrength) with the re-check: nothing changes if it is refused",
         f"set a new temporary password ({how}); this invalidates every existing login token",
         "then set zimbraPasswordMustChange=TRUE (SetPassword clears it)",
         f"set zimbraAccountStatus=active (now {account.get('zimbraAccountStatus')})",

@@ -139,11 +139,19 @@ class Journal:
         return rows.incident(row)
 
     def incidents(self, account: str | None = None, *, limit: int = 100) -> list[Incident]:
-        """Newest first; `account` matches the account id or (case-insensitively) its name."""
+        """Newest first; `account` matches the account id or (case-insensitively) its name; a
+        bare name (no @, as zmprov users type it) matches that name in any domain."""
         with self._reading() as conn:
             if account is None:
                 found = conn.execute(
                     rows.INCIDENT_SELECT + " ORDER BY i.id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            elif "@" not in account:
+                local = account.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                found = conn.execute(
+                    rows.INCIDENT_SELECT + " WHERE i.account_id = ?"
+                    " OR i.account_name LIKE ? ESCAPE '\\' ORDER BY i.id DESC LIMIT ?",
+                    (account, f"{local}@%", limit),
                 ).fetchall()
             else:
                 found = conn.execute(

@@ -16,7 +16,12 @@ from zcomp.sandbox.faults import (
     password_recently_used,
     perm_denied,
 )
-from zcomp.sandbox.passwords import hash_password, policy_violation, verify_password
+from zcomp.sandbox.passwords import (
+    hash_password,
+    password_rules,
+    policy_violation,
+    verify_password,
+)
 from zcomp.sandbox.schema import INT_MAX
 from zcomp.sandbox.tokens import Token
 
@@ -159,17 +164,7 @@ def audit_ok(rc: RequestContext, entry: AccountEntry) -> None:
 
 
 def password_policy(d: Directory, entry: AccountEntry, password: str) -> str | None:
-    names = [
-        "zimbraPasswordMinLength",
-        "zimbraPasswordMaxLength",
-        "zimbraPasswordMinUpperCaseChars",
-        "zimbraPasswordMinLowerCaseChars",
-        "zimbraPasswordMinPunctuationChars",
-        "zimbraPasswordMinNumericChars",
-    ]
-    return policy_violation(
-        password, {n: d.effective_int(entry, n, 0 if "Min" in n[13:] else 64) for n in names}
-    )
+    return policy_violation(password, password_rules(d, entry))
 
 
 def new_history(rc: RequestContext, entry: AccountEntry, keep: int) -> list[str] | None:

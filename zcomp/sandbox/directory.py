@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from zcomp.sandbox.clock import Clock, gentime
 from zcomp.sandbox.element import El
-from zcomp.sandbox.faults import account_exists, no_such_account, no_such_domain
+from zcomp.sandbox.faults import account_exists, invalid_request, no_such_account, no_such_domain
 from zcomp.sandbox.passwords import hash_password
 from zcomp.sandbox.schema import info, schema
 
@@ -80,6 +80,12 @@ class Directory:
             "zimbraDomainType": ["local"],
             "o": [f"{DOMAIN} domain"],
         }
+        # Global config: the schema's defaults, and the domain Zimbra's installer makes the
+        # default (zimbraDefaultDomainName), which completes a bare account name.
+        self.config_attrs: Attrs = {
+            i.name: list(i.global_default) for i in schema().values() if i.global_default
+        }
+        self.config_attrs["zimbraDefaultDomainName"] = [DOMAIN]
         self.servers: list[ServerEntry] = []
         self.lists: dict[str, DistributionList] = {}
         self.revoked_token_ids: set[str] = set()
@@ -93,8 +99,19 @@ class Directory:
         with self.lock:
             if by == "id":
                 return self.accounts.get(key)
-            acct_id = self._by_name.get(key.strip().lower())
+            acct_id = self._by_name.get(self.full_name(key).lower())
             return self.accounts.get(acct_id) if acct_id else None
+
+    def full_name(self, name: str) -> str:
+        """A bare name gets zimbraDefaultDomainName, as LdapProvisioning.fixupAccountName
+        does; with no default domain Zimbra refuses it."""
+        name = name.strip()
+        if "@" in name:
+            return name
+        domain = next(iter(self.config_attrs.get("zimbraDefaultDomainName", [])), "")
+        if not domain:
+            raise invalid_request(f"must be valid email address: {name}")
+        return f"{name}@{domain}"
 
     def get(self, key: str, by: str = "name") -> AccountEntry:
         entry = self.find(key, by)

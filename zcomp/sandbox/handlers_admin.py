@@ -25,6 +25,7 @@ from zcomp.sandbox.faults import (
     SoapFault,
     auth_failed,
     auth_required,
+    invalid_password,
     invalid_request,
     maintenance_mode,
     missing_attr,
@@ -35,6 +36,7 @@ from zcomp.sandbox.faults import (
     too_many_search_results,
 )
 from zcomp.sandbox.ldapfilter import compile_filter
+from zcomp.sandbox.passwords import password_rules, policy_violation
 from zcomp.sandbox.schema import apply_mods, parse_mods, validate_mods
 
 A = NS_ADMIN
@@ -313,6 +315,29 @@ def set_password_handler(rc: RequestContext, req: El) -> El:
     return resp
 
 
+@handler(A, "CheckPasswordStrengthRequest", "admin")
+def check_password_strength(rc: RequestContext, req: El) -> El:
+    """admin/CheckPasswordStrength: id and password read first, then the account; only
+    LdapProvisioning.checkPasswordStrength (no history, no minimum age); nothing changes."""
+    acct_id = req.get("id")
+    if acct_id is None:
+        raise missing_attr("id")
+    password = req.get("password")
+    if password is None:
+        raise missing_attr("password")
+    entry = rc.dir.find(acct_id, "id")
+    if entry is None:
+        raise no_such_account(acct_id)
+    violation = policy_violation(password, password_rules(rc.dir, entry))
+    if violation is not None:
+        raise invalid_password(violation)
+    if rc.world.logs.enabled:
+        rc.world.logs.audit(
+            rc.now(), rc.log_ctx(), [("cmd", "CheckPasswordStrength"), ("name", entry.name)]
+        )
+    return _resp(req)
+
+
 _CACHE_TYPES = frozenset(
     [
         "acl",
@@ -452,6 +477,20 @@ def get_domain(rc: RequestContext, req: El) -> El:
         raise no_such_domain(key)
     resp = _resp(req)
     _domain_el(rc, resp)
+    return resp
+
+
+@handler(A, "GetConfigRequest", "admin")
+def get_config(rc: RequestContext, req: El) -> El:
+    """One attribute of the global config (GetConfig.java: exactly one <a n=...>)."""
+    a = req.child("a")
+    if a is None:
+        raise missing_element("a")
+    name = a.get("n")
+    if not name:
+        raise missing_attr("n")
+    resp = _resp(req)
+    attrs_el(resp, rc.dir.config_attrs, wanted={name.lower()})
     return resp
 
 

@@ -12,14 +12,14 @@ import contextlib
 import os
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 from zcomp.securefile import O_NOFOLLOW, make_private_dirs, write_private
 from zcomp.tickets.content import TicketContent, TicketRef, idempotency_key, incident_key
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
-from zcomp.tickets.render import render_text, utc_text
+from zcomp.tickets.render import render_text
+from zcomp.timestamps import stamp
 
 try:  # advisory locking serialises appends between processes (POSIX only)
     import fcntl
@@ -99,7 +99,7 @@ class FileBackend:
 
 
 def _now() -> str:
-    return utc_text(datetime.now(timezone.utc))
+    return stamp()
 
 
 def _entry(kind: str, text: str) -> str:

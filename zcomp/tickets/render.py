@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from zcomp.tickets.content import TicketContent, incident_key
+from zcomp.timestamps import stamp
 
 
 def utc_text(moment: datetime) -> str:
-    """2024-05-01T12:00:00Z; a naive datetime is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """2024-05-01T12:00:00Z (zcomp.timestamps); a naive datetime is taken as UTC."""
+    return stamp(moment)
 
 
 def one_line(text: str) -> str:

@@ -87,6 +87,14 @@ def _set_password(r: rq.SetPassword) -> Element:
     return body
 
 
+@_builds(rq.CheckPasswordStrength)
+def _check_password_strength(r: rq.CheckPasswordStrength) -> Element:
+    # Zimbra reads id and password with Element.getAttribute, which takes a child element too.
+    body = el(ADMIN, "CheckPasswordStrengthRequest", {"id": r.id})
+    sub(body, ADMIN, "password", text=r.password.reveal())
+    return body
+
+
 @_builds(rq.DelegateAuth)
 def _delegate_auth(r: rq.DelegateAuth) -> Element:
     body = el(ADMIN, "DelegateAuthRequest", {"duration": str(r.duration_s)})
@@ -145,6 +153,13 @@ def _get_domain(r: rq.GetDomain) -> Element:
 @_builds(rq.GetAllDomains)
 def _get_all_domains(r: rq.GetAllDomains) -> Element:
     return el(ADMIN, "GetAllDomainsRequest")
+
+
+@_builds(rq.GetConfig)
+def _get_config(r: rq.GetConfig) -> Element:
+    body = el(ADMIN, "GetConfigRequest")
+    sub(body, ADMIN, "a", {"n": r.attr})
+    return body
 
 
 def _senders(sender: str | None, senders: tuple[str, ...]) -> list[str]:

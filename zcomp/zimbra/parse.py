@@ -150,6 +150,11 @@ def _domains(r: Any, body: Element) -> list[Domain]:
     return [Domain(*_entry(d)) for d in children(body, "domain")]
 
 
+@_parses(rq.GetConfig)
+def _config(r: rq.GetConfig, body: Element) -> list[str]:
+    return attrs_of(body).get(r.attr, [])
+
+
 @_parses(rq.GetMailQueue)
 def _queue(r: rq.GetMailQueue, body: Element) -> QueueSummary:
     server = child(body, "server")

@@ -49,6 +49,9 @@ _JSON_ATTR_NAME = re.compile(rf'"n"\s*:\s*"{_ATTRS}"')
 _JSON_ATTR_VALUE = re.compile(rf'("_content"\s*:\s*){_JSON_STR}')
 # The usual adjacent shape, matched directly too (does not depend on where objects start).
 _JSON_ATTR_PAIR = re.compile(rf'("n"\s*:\s*"{_ATTRS}"\s*,\s*"_content"\s*:\s*){_JSON_STR}')
+# checkPasswordStrength's fault names the refused character ("invalid password: x is not an
+# allowed character"): a piece of the password, escaped or not, in XML or JSON.
+_REFUSED_CHAR = re.compile(r"(invalid password: ).{1,12}?( is not an allowed character)", re.DOTALL)
 
 
 def _mask_json_attr(match: re.Match[str]) -> str:
@@ -65,4 +68,5 @@ def redact(text: str) -> str:
     text = _JSON_STRING.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _JSON_CONTENT.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
     text = _JSON_ATTR_PAIR.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
+    text = _REFUSED_CHAR.sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
     return _JSON_OBJECT.sub(_mask_json_attr, text)

@@ -124,6 +124,13 @@ class GetAllDomains(Request[list[Domain]]):
 
 
 @dataclass(frozen=True)
+class GetConfig(Request[list[str]]):
+    """One global config attribute's values (Zimbra's GetConfigRequest takes exactly one)."""
+
+    attr: str
+
+
+@dataclass(frozen=True)
 class GetMailQueue(Request[QueueSummary]):
     server: str  # MTA server name
     queue: str = "deferred"  # deferred|active|incoming|hold|corrupt
@@ -270,3 +277,18 @@ class DeleteIdentity(Request[None]):
 @dataclass(frozen=True)
 class NoOp(Request[None]):
     side = "user"
+
+
+# ---------------------------------------------------------------- appended
+
+
+@dataclass(frozen=True)
+class CheckPasswordStrength(Request[None]):
+    """Zimbra's own check of a password against the account's effective policy
+    (LdapProvisioning.checkPasswordStrength: lengths, character classes, allowed characters,
+    user name, common passwords; not history or minimum age). Changes nothing; a violation is
+    an account.INVALID_PASSWORD fault whose reason says which rule ("invalid password: too
+    short"). Proxied by Zimbra to the account's home server."""
+
+    id: str
+    password: Secret

@@ -1,0 +1,60 @@
+"""A 100,000-account `lockdown --dry-run` against the sandbox: the peak memory of zcomp.
+
+Results are streamed (each account's plan printed and dropped), so the peak must stay under
+200 MiB whatever the number of accounts. The real CLI runs in its own process with 16 workers,
+its stdout (100,000 JSON plans) to /dev/null; the peak is that process's maximum resident set
+(wait4's ru_maxrss). 10,000 accounts first, for the trend.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.reliability.harness import ADMIN, ADMIN_PASSWORD, write_list
+from zcomp.sandbox import Sandbox, SandboxOptions
+
+SIZES = (10_000, 100_000)
+WORKERS = 16
+
+
+def dry_run(url: str, listing: Path, state: Path) -> tuple[float, float, int]:
+    """Wall seconds, peak MiB, exit status."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZCOMP_")}
+    env.update(ZCOMP_PASSWORD=ADMIN_PASSWORD, ZCOMP_STATE_DIR=str(state), ZCOMP_TOKEN_CACHE="off")
+    argv = [sys.executable, "-m", "zcomp", "--url", url, "--admin", ADMIN, "--json"]
+    argv += ["lockdown", "--dry-run", "--from", str(listing), "--yes", "--workers", str(WORKERS)]
+    started = time.perf_counter()
+    child = subprocess.Popen(  # noqa: S603 - our own CLI
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, child.returncode
+
+
+def main() -> None:
+    print(f"lockdown --dry-run --workers {WORKERS}, stdout to /dev/null")
+    print("accounts   wall time  accounts/s  peak RSS  exit")
+    with (
+        Sandbox(SandboxOptions(servers=1, seed="none")) as sb,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        names: list[str] = []
+        for size in SIZES:
+            names += sb.add_accounts(size - len(names), prefix=f"d{size}x")
+            listing = write_list(Path(tmp) / f"{size}.txt", names)
+            state = Path(tmp) / f"state{size}"
+            state.mkdir()
+            seconds, peak, code = dry_run(sb.admin_url, listing, state)
+            print(
+                f"{size:>8}  {seconds:8.1f} s  {size / seconds:10.0f}  {peak:6.1f} MiB  {code:>4}"
+            )
+
+
+if __name__ == "__main__":
+    main()

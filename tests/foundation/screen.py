@@ -1,0 +1,114 @@
+"""zcomp on a real pseudo-terminal, and what a person would see on it at the end.
+
+The child writes to the pty as to any terminal (isatty, a window size, TERM); everything it
+wrote is fed to pyte, a VT100 emulator, whose screen rows are what the test asserts on. The
+run is over when the child has closed the terminal and exited: no sleeping, no timing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import termios
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyte
+
+from tests.foundation.child import child_env
+
+
+@dataclass
+class Screen:
+    exit_code: int
+    rows: list[str]  # the screen at the end, each row without trailing blanks
+    raw: bytes  # everything written to the terminal, escape codes and all
+    cols: int
+
+    @property
+    def lines(self) -> list[str]:
+        """The non-blank lines shown, a line the terminal wrapped (a full row followed by
+        its rest) joined again."""
+        lines: list[str] = []
+        wrapped = False
+        for row in self.rows:
+            if wrapped:
+                lines[-1] += row
+            elif row.strip():
+                lines.append(row)
+            wrapped = len(row) == self.cols
+        return lines
+
+
+def default_signals() -> None:
+    # A test run started in the background inherits SIGINT ignored, and Python then keeps it
+    # ignored: give the child the defaults, as a terminal would.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def run_on_screen(
+    argv: list[str],
+    *,
+    cols: int = 120,
+    rows: int = 60,
+    stdout: Path | None = None,
+    timeout: float = 120,
+) -> Screen:
+    """Run argv with stdin and stderr on a pty of cols x rows, and stdout too unless it goes
+    to the file `stdout` (as in `zcomp ... > file`)."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = {**child_env(), "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+    env.pop("NO_COLOR", None)
+    out = stdout.open("wb") if stdout is not None else None
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=terminal,
+            stdout=out if out is not None else terminal,
+            stderr=terminal,
+            env=env,
+            start_new_session=True,
+            preexec_fn=default_signals,
+        )
+    finally:
+        os.close(terminal)
+        if out is not None:
+            out.close()
+    try:
+        raw = _read_until_closed(controller, timeout)
+        code = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:  # a failed test leaves no child behind
+            proc.kill()
+            proc.wait()
+        os.close(controller)
+    screen = pyte.Screen(cols, rows)
+    pyte.ByteStream(screen).feed(raw)
+    return Screen(code, [row.rstrip() for row in screen.display], raw, cols)
+
+
+def _read_until_closed(fd: int, timeout: float) -> bytes:
+    """Everything written to the terminal, until the child's side is closed (it exited)."""
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; the terminal showed {seen[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: every descriptor of the child's side is closed
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
