@@ -28,7 +28,17 @@ CONFIG_FILE_NAME = "config.toml"
 
 POLICY_CHOICES = ("remove", "report", "ignore")
 TOKEN_CACHE_CHOICES = ("auto", "keyring", "file", "off")
-TICKET_BACKENDS = ("file", "email", "rt", "jira", "servicenow", "zendesk", "webhook")
+TICKET_BACKENDS = (  # zcomp.tickets.registry.BACKENDS, without importing the ticket layer
+    "file",
+    "email",
+    "rt",
+    "znuny",
+    "zammad",
+    "jira",
+    "servicenow",
+    "zendesk",
+    "webhook",
+)
 
 ENV_CONFIG = "ZCOMP_CONFIG"
 ENV_PROFILE = "ZCOMP_PROFILE"

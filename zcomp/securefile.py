@@ -112,6 +112,22 @@ def make_private_dirs(directory: Path) -> None:
         os.chmod(new, DIR_MODE)  # a umask may have taken owner bits too
 
 
+TEAM_FILE_MODE = 0o660
+
+
+def team_group(st: os.stat_result) -> int | None:
+    """The group of an on-call team's shared directory, if `st` is one this user may use:
+    setgid (new files take its group), group rwx, nothing for others, and this user in its
+    group. None for any other directory."""
+    mode = stat.S_IMODE(st.st_mode)
+    if not mode & stat.S_ISGID or mode & 0o007 or mode & 0o070 != 0o070:
+        return None
+    getgroups = getattr(os, "getgroups", None)
+    if getgroups is None:  # no groups on Windows
+        return None
+    return st.st_gid if st.st_gid in {os.getegid(), *getgroups()} else None
+
+
 def others_can_write(st: os.stat_result) -> bool:
     return bool(st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 

@@ -46,7 +46,9 @@ GOOD = [f"{name}@sandbox.test" for name in ("bob", "carol", "dave", "erin")]
 BATCH = [GOOD[0], GOOD[1], GHOST, GOOD[2], GOOD[3]]
 NO_SUCH = f"{GHOST}: failed (account.NO_SUCH_ACCOUNT)"
 EXPLAINED = f"Error: {GHOST}: account.NO_SUCH_ACCOUNT: no such account: {GHOST}"
-CONTAINED = re.compile(r"(\S+@sandbox\.test): contained \(incident \d+, ticket file INC\d{6}\)")
+CONTAINED = re.compile(
+    r"(\S+@sandbox\.test): contained \(incident (INC-[0-9A-Z]{8}), ticket file \2\)"
+)
 SUMMARY = "summary: 5 accounts: 4 contained, 1 failed"
 BOX = "┏┃┡│└"  # the rows of a rich table
 WARNING = "Warning: "  # a warning is a whole line too (none is expected here today)

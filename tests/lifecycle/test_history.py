@@ -39,6 +39,7 @@ def test_history_shows_lockdown_and_unlock(
 
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+KEY = r"INC-[0-9A-Z]{8}"
 
 
 def test_history_off_terminal_is_one_line_per_incident_and_action(
@@ -55,7 +56,7 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     lines = everyone.stdout.splitlines()  # the report is data: stdout
     assert len(lines) == 2, everyone.stdout  # one per incident, no actions, no table
     head = re.compile(
-        rf"incident \d+ account \S+ state contained started {STAMP} closed - ticket \S+$"
+        rf"incident {KEY} account \S+ state contained started {STAMP} closed - ticket \S+$"
     )
     assert all(head.match(line) for line in lines), lines
     assert not any(box in everyone.stdout for box in "│┃━─")
@@ -66,7 +67,9 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     incident, *actions = one.stdout.splitlines()
     assert incident.startswith(f"incident {contained.incident} account {ALICE} ")
     assert len(actions) == len(no_wait.journal.actions(contained.incident or 0))
-    step = re.compile(rf"  {STAMP} incident \d+ (contain|claim|clean|record|ticket|evidence) \S+ ")
+    step = re.compile(
+        rf"  {STAMP} incident {KEY} (contain|claim|clean|record|ticket|evidence) \S+ "
+    )
     assert all(step.match(line) for line in actions), actions
     # A removed filter shows what was removed (the rules of one write), not its empty "after".
     removed = [a for a in actions if " clean filter " in a]

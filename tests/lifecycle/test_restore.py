@@ -60,8 +60,9 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     assert sandbox.stats.writes == []
 
     # ...but the admin who names it gets it back, warned that lockdown would remove it again
-    # (the incident given as every screen and ticket shows it).
-    shown = f"INC{lockdown.incident:06d}"
+    # (the incident typed short and in lower case: its first 4 characters after INC-).
+    assert lockdown.incident is not None
+    shown = lockdown.incident.removeprefix("INC-")[:4].lower()
     result = zcomp("restore", shown, "--filter", "Digest to Junk", "--json")
 
     assert result.exit_code == 0, result.stderr

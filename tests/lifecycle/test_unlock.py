@@ -22,7 +22,7 @@ TEMP = "Temp-Handback-2024!"
 NEW = "Owner-Chose-This-9#"
 
 
-def _locked(env: Environment, name: str = ALICE) -> int:
+def _locked(env: Environment, name: str = ALICE) -> str:
     outcome = lockdown_account(env, name, LockdownOptions())
     assert outcome.incident is not None, outcome.error
     return outcome.incident
@@ -76,7 +76,7 @@ def test_attack_lockdown_unlock_owner_handback(
     assert {"account-status", "flush-cache", "mail-queue-delete"} <= {a.kind for a in unlock}
     tickets = env.tickets
     assert isinstance(tickets, FileBackend)
-    ref = tickets.find(incident.id)
+    ref = tickets.find(incident.key)
     assert ref is not None and tickets.is_resolved(ref), line
     # Nothing secret was kept anywhere zcomp writes.
     for path in Path(env.journal.path).parent.rglob("*"):

@@ -42,13 +42,13 @@ TOO_SHORT = "Short-Temp-1"  # 12 characters
 FITS = "Owner-Handback-Temp-2024"
 
 
-def _locked(env: Environment) -> int:
+def _locked(env: Environment) -> str:
     outcome = lockdown_account(env, ALICE, LockdownOptions())
     assert outcome.incident is not None, outcome.error
     return outcome.incident
 
 
-def _unlock_actions(state_dir: Path, incident: int) -> list[tuple[str, str]]:
+def _unlock_actions(state_dir: Path, incident: str) -> list[tuple[str, str]]:
     with Journal.open(state_dir) as journal:
         return [(a.kind, a.status) for a in journal.actions(incident) if a.step == "unlock"]
 

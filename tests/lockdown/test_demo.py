@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def test_demo_runs_the_whole_story(invoke: Callable[..., Result], tmp_path: Path
     # The reports go to stdout (inspect's findings, then lockdown's result: they are data);
     # the story is on stderr.
     assert result.stdout.startswith("alice@sandbox.test: malicious")
-    assert "\nalice@sandbox.test: contained (incident 1" in result.stdout
+    assert re.search(r"\nalice@sandbox.test: contained \(incident INC-[0-9A-Z]{8}", result.stdout)
     assert "alice@sandbox.test: contained" not in err
     [ticket] = (tmp_path / "demo" / "tickets").iterdir()
     assert "alice@sandbox.test" in ticket.read_text()

@@ -237,7 +237,7 @@ def test_an_interrupted_incident_is_resumed_not_duplicated(
     assert result.exit_code == 0, result.stderr
     [out] = _json_lines(result)
     assert out["result"] == "contained"
-    assert out["incident"] == first.id
+    assert out["incident"] == first.key
     assert any("resuming" in w for w in out["warnings"])
 
 

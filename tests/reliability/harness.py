@@ -43,7 +43,7 @@ KNOWN_RESULTS = CONTAINED | {
     "failed",
     "skipped",
 }
-_TICKET_FILE = re.compile(r"zcomp-INC(\d+)\.md")
+_TICKET_FILE = re.compile(r"zcomp-(INC-[0-9A-Z]{8}|INC\d{6,})\.md")
 
 
 # ---------------------------------------------------------------- the sandbox side
@@ -381,22 +381,22 @@ class Zcomp:
                 except JournalError:
                     return found
 
-    def tickets(self, directory: Path | None = None) -> dict[int, Path]:
+    def tickets(self, directory: Path | None = None) -> dict[str, Path]:
         return ticket_files(directory or self.state_dir / "tickets")
 
 
-def ticket_files(directory: Path) -> dict[int, Path]:
-    """Ticket files by incident number. Anything else there (but a hidden temporary file a
+def ticket_files(directory: Path) -> dict[str, Path]:
+    """Ticket files by incident key. Anything else there (but a hidden temporary file a
     killed writer may leave) is a stray ticket and fails the test."""
     if not directory.is_dir():
         return {}
-    found: dict[int, Path] = {}
+    found: dict[str, Path] = {}
     for path in sorted(directory.iterdir()):
         if path.name.startswith("."):
             continue
         match = _TICKET_FILE.fullmatch(path.name)
         assert match is not None, f"unexpected file among the tickets: {path}"
-        found[int(match.group(1))] = path
+        found[match.group(1)] = path
     return found
 
 
@@ -487,7 +487,7 @@ def contained_once_problems(
     for host in hosts:
         tickets = host.tickets()
         incidents = host.incidents()
-        ids = {i.id for i in incidents}
+        ids = {i.key for i in incidents}
         problems += [
             f"{host.state_dir}: ticket {p.name} has no incident"
             for n, p in tickets.items()
@@ -497,17 +497,17 @@ def contained_once_problems(
             if handed_over(incident):
                 # Contained in the same moment as another zcomp, which cleans it: no ticket.
                 handovers[incident.account_name.lower()] += 1
-                if incident.id in tickets or incident.ticket_id:
+                if incident.key in tickets or incident.ticket_id:
                     problems.append(f"{incident.account_name}: handed over, yet a ticket")
                 continue
             per_account.setdefault(incident.account_name.lower(), []).append((host, incident))
-            if incident.id not in tickets:
+            if incident.key not in tickets:
                 problems.append(
-                    f"{incident.account_name}: incident {incident.id} has no ticket file"
+                    f"{incident.account_name}: incident {incident.key} has no ticket file"
                 )
-            if incident.ticket_id != f"INC{incident.id:06d}":
+            if incident.ticket_id != incident.key:
                 problems.append(
-                    f"{incident.account_name}: incident {incident.id} ticket not linked "
+                    f"{incident.account_name}: incident {incident.key} ticket not linked "
                     f"(ticket_id={incident.ticket_id!r})"
                 )
     for name in accounts:

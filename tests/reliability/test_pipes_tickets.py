@@ -82,16 +82,16 @@ def test_a_failing_ticket_desk_then_ticket_retry_files_each_ticket_once(
 
     desk.unlink()  # the desk is back
     one = incidents[first.lower()]
-    retry = zc.run("--json", "ticket", "retry", f"INC{one.id:06d}")
+    retry = zc.run("--json", "ticket", "retry", one.key)
     assert retry.returncode == 0, str(retry)
-    assert set(ticket_files(desk)) == {one.id}
+    assert set(ticket_files(desk)) == {one.key}
     linked = {i.account_name.lower(): i.ticket_id for i in zc.incidents()}
-    assert linked == {first.lower(): f"INC{one.id:06d}", second.lower(): None}
+    assert linked == {first.lower(): one.key, second.lower(): None}
 
     retry = zc.run("--json", "ticket", "retry")  # every pending one
     assert retry.returncode == 0, str(retry)
     tickets = ticket_files(desk)
-    assert set(tickets) == {i.id for i in incidents.values()}
+    assert set(tickets) == {i.key for i in incidents.values()}
     assert all(first in p.read_text() or second in p.read_text() for p in tickets.values())
     contents = {n: p.read_bytes() for n, p in tickets.items()}
 
@@ -102,7 +102,7 @@ def test_a_failing_ticket_desk_then_ticket_retry_files_each_ticket_once(
     assert set(again.results().values()) == {"already-contained"}, str(again)
     assert {n: p.read_bytes() for n, p in ticket_files(desk).items()} == contents
     for incident in zc.incidents():
-        assert incident.ticket_id == f"INC{incident.id:06d}", incident
+        assert incident.ticket_id == incident.key, incident
 
 
 def test_a_password_in_the_reason_blocks_nothing_and_stays_out_of_the_ticket(

@@ -94,8 +94,8 @@ def test_unlock_killed_at_each_step_then_resumed(sb: Sandbox, tmp_path: Path) ->
             problems.append(f"{where}: {truth.describe()}, must change {truth.must_change}")
         [incident] = incidents[name.lower()]
         if incident.state != "closed" or incident.closed_how != "unlocked":
-            problems.append(f"{where}: incident {incident.id} {incident.state}")
-        text = tickets[incident.id].read_text()
+            problems.append(f"{where}: incident {incident.key} {incident.state}")
+        text = tickets[incident.key].read_text()
         resolutions = sum(row.startswith(RESOLVED_HEADING) for row in text.splitlines())
         if resolutions != 1:
             problems.append(f"{where}: ticket resolved {resolutions} times")

@@ -127,7 +127,12 @@ def _show(value: Any) -> Any:
 @json_option
 @pass_app
 def show(app: AppContext) -> None:
-    """Print the effective values and where each came from (never a password)."""
+    """Print the effective values and where each came from (never a password). The ticket
+    backend's settings are checked too (its secrets read, nothing sent): a bad one is one
+    line naming the file and key, exit 2."""
+    from zcomp.cli.runtime import make_tickets
+
+    make_tickets(app)
     rows = effective_values(app.settings, app.env)
     if app.json:
         app.output.data(

@@ -85,7 +85,7 @@ def _run(app: AppContext, state_dir: Path) -> None:
             state_dir=state_dir,
             debug=app.output.debug if app.debug else None,
         )
-        with Runtime(demo_app, connection) as runtime:
+        with Runtime(demo_app, connection, files_tickets=True) as runtime:
             from zcomp.cli.inspect import show_inspection
             from zcomp.core.inspect import inspect_account
             from zcomp.core.lockdown import LockdownOptions, lockdown_account

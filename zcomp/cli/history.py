@@ -53,14 +53,14 @@ def incident_line(item: IncidentHistory) -> str:
     ticket = f"{i.ticket_backend}:{i.ticket_id}" if i.ticket_id else "-"
     closed = when(i.closed_at) + (f" ({i.closed_how})" if i.closed_how else "")
     return (
-        f"incident {i.id} account {i.account_name} state {i.state} started {when(i.started_at)} "
+        f"incident {i.key} account {i.account_name} state {i.state} started {when(i.started_at)} "
         f"closed {closed} ticket {ticket}"
     )
 
 
-def action_line(incident_id: int, action: Action) -> str:
+def action_line(incident_key: str, action: Action) -> str:
     return (
-        f"  {when(action.at)} incident {incident_id} {action.step} {action.kind} "
+        f"  {when(action.at)} incident {incident_key} {action.step} {action.kind} "
         f"{action.target} {action.status}: {change(action, _LINE)}"
     )
 
@@ -72,7 +72,7 @@ def show_lines(out: Output, found: list[IncidentHistory], with_actions: bool) ->
         out.report(incident_line(item))
         if with_actions:
             for action in item.actions:
-                out.report(action_line(item.incident.id, action))
+                out.report(action_line(item.incident.key, action))
 
 
 def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -> None:
@@ -98,10 +98,10 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             out.report_table(["at", "step", "kind", "target", "status", "change"], rows, keep=(0,))
 
 
-def _incident(text: str | None) -> int | None:
-    """`history INC000042` (as every screen shows it) is that incident, not an account."""
-    if text and text.upper().startswith("INC") and text[3:].isdigit():
-        return int(text[3:])
+def _incident(text: str | None) -> str | None:
+    """`history INC-7K3MQ9XA` (as every screen shows it) is that incident, not an account."""
+    if text and text.strip().upper().startswith("INC") and "@" not in text:
+        return text
     return None
 
 

@@ -31,7 +31,17 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
         return
     head = f"{outcome.account}: {outcome.result} (status {extra.get('status')}"
     incident = extra.get("open_incident")
-    head += f", open incident {incident['id']} {incident['state']})" if incident else ")"
+    marker = extra.get("zcomp_marker")
+    if incident:
+        head += f", open incident {incident['id']} {incident['state']})"
+    elif marker:
+        # Contained by a zcomp with another journal (a colleague, another host).
+        by = f" by {marker['by']}" if marker["by"] else ""
+        desk = f", ticket on {marker['ticket_backend']}" if marker["ticket_backend"] else ""
+        head += f", contained by zcomp{by} at {marker['locked_at']}: incident "
+        head += f"{marker['incident']}{desk})"
+    else:
+        head += ")"
     # The findings are the command's report: stdout, so `| grep malicious` and `> file` work.
     output.report(head)
     show_items(output, extra.get("findings", []))

@@ -77,6 +77,7 @@ def lockdown(
         verb="lockdown",
         stop=StopRequest(),
         journaled=not dry_run,
+        files_tickets=not dry_run,
         render=lambda outcome: show_outcome(
             app.output, outcome, verbose=len(accounts) == 1 or dry_run
         ),

@@ -153,19 +153,20 @@ force_option = click.option(
 
 
 class IncidentType(click.ParamType):  # type: ignore[type-arg]  # generic from Click 8.5 only
-    """An incident as every screen and ticket shows it (INC000042) or as a number (42)."""
+    """An incident as every screen and ticket shows it (INC-7K3MQ9XA), in any case, or its
+    first 4+ characters; older ones as INC000042 or 42. The journal finds it."""
 
     name = "INCIDENT"
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int):
-            return value
-        text = str(value).strip().upper().removeprefix("INC")
-        if not text.isdigit() or not 0 < int(text) < 2**63:
-            self.fail(f"{value!r} is not an incident (e.g. INC000042 or 42)", param, ctx)
-        return int(text)
+    ) -> str:
+        from zcomp.journal.keys import normalise_key
+
+        text = str(value).strip()
+        if not normalise_key(text):
+            self.fail(f"{value!r} is not an incident (e.g. INC-7K3MQ9XA, or 7K3M)", param, ctx)
+        return text
 
 
 INCIDENT = IncidentType()

@@ -52,6 +52,7 @@ def run_playbook(
     workers: int | None = None,
     bar: bool = True,
     journaled: bool = False,
+    files_tickets: bool = False,
     stop: StopRequest | None = None,
 ) -> Report:
     """`bar=False` when the run talks to the terminal itself (password prompts, a generated
@@ -68,7 +69,12 @@ def run_playbook(
     progress: AbstractContextManager[ProgressReporter | None] = (
         nullcontext(None) if single or not bar else app.output.progress(len(accounts), verb)
     )
-    with stop_on_signals(stop, inline=inline), Runtime(app) as runtime:
+    with (
+        stop_on_signals(stop, inline=inline),
+        Runtime(app, files_tickets=files_tickets) as runtime,
+    ):
+        if files_tickets:
+            runtime.tickets()  # its settings checked before anything is sent to Zimbra
         if not single:
             # Once, before the workers (and before the bar, which a password prompt would
             # share a row with); a refused login ends the run here.

@@ -32,7 +32,7 @@ def show_restore(output: Output, outcome: AccountOutcome) -> None:
         output.report(f"  {item['detail']}: already present, nothing changed")
 
 
-def show_restorable(app: AppContext, incident_id: int) -> None:
+def show_restorable(app: AppContext, incident_id: str) -> None:
     """`zcomp restore INCIDENT` alone: what lockdown removed, each with the option that puts
     it back. The listing is the command's report: stdout (--json: one object per item)."""
     from zcomp.core.restore import restorable, restore_option
@@ -51,7 +51,7 @@ def show_restorable(app: AppContext, incident_id: int) -> None:
         if output.json:
             output.data(
                 {
-                    "incident": incident.id,
+                    "incident": incident.key,
                     "account": incident.account_name,
                     "started_at": stamp(incident.started_at),
                     "option": option[0] if option else None,
@@ -63,7 +63,7 @@ def show_restorable(app: AppContext, incident_id: int) -> None:
     if output.json:
         return
     output.report(
-        f"incident {incident.id} account {incident.account_name} state {incident.state} "
+        f"incident {incident.key} account {incident.account_name} state {incident.state} "
         f"started {stamp(incident.started_at)}: lockdown removed {len(found)} item(s)"
     )
     if rows:
@@ -86,7 +86,7 @@ def show_restorable(app: AppContext, incident_id: int) -> None:
 @pass_app
 def restore(
     app: AppContext,
-    incident: int,
+    incident: str,
     filters: tuple[str, ...],
     forwarding: bool,
     signatures: tuple[str, ...],

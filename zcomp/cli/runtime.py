@@ -14,13 +14,25 @@ from zcomp.core.environment import Environment
 if TYPE_CHECKING:
     from zcomp.cli.context import AppContext
     from zcomp.journal import Journal
+    from zcomp.tickets import TicketBackend
     from zcomp.zimbra.client import ZimbraClient
     from zcomp.zimbra.settings import ConnectionSettings
 
 
 class Runtime:
-    def __init__(self, app: AppContext, connection: ConnectionSettings | None = None) -> None:
+    """`files_tickets`: the command files help-desk tickets (lockdown, unlock). Only then is
+    the backend made (its settings checked, its secrets read); a read-only command never
+    touches it, so a desk that is misconfigured or down never stops an inspect."""
+
+    def __init__(
+        self,
+        app: AppContext,
+        connection: ConnectionSettings | None = None,
+        *,
+        files_tickets: bool = False,
+    ) -> None:
         self.app = app
+        self.files_tickets = files_tickets
         self.connection = connection or app.connection_settings()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
@@ -85,15 +97,18 @@ class Runtime:
                 self._opened.append(self._journal)
             return self._journal
 
+    def tickets(self) -> TicketBackend:
+        """The configured backend, checked: a bad setting is one line naming file and key."""
+        return make_tickets(self.app)
+
     def make_env(self) -> Environment:
-        from zcomp.tickets import make_backend
+        from zcomp.tickets.backend import NoTickets
 
         settings = self.app.settings
         client = self._client()
         journal = self.journal()
-        tickets = make_backend(
-            settings.tickets.backend, settings.tickets.options, settings.state_dir
-        )
+        # One backend per worker: backends need not be thread-safe.
+        tickets = self.tickets() if self.files_tickets else NoTickets()
         return Environment(
             client=client,
             journal=journal,
@@ -113,6 +128,24 @@ class Runtime:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def make_tickets(app: AppContext) -> TicketBackend:
+    from zcomp.exitcodes import ConfigError
+    from zcomp.tickets import make_backend
+
+    settings = app.settings
+    try:
+        return make_backend(
+            settings.tickets.backend,
+            settings.tickets.options,
+            settings.state_dir,
+            debug=app.output.debug,
+            warn=app.output.warn,
+        )
+    except ConfigError as exc:
+        where = settings.config_path
+        raise ConfigError(f"{where}: {exc.message}" if where else exc.message) from None
 
 
 def _first_bare(accounts: Sequence[str]) -> str:

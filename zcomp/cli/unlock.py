@@ -192,6 +192,7 @@ def unlock(
             verb="unlock",
             stop=stop,
             journaled=not dry_run,
+            files_tickets=not dry_run,
             render=render,
             # Prompts cannot interleave: one account at a time when typing passwords.
             workers=1 if prompting else None,

@@ -17,7 +17,7 @@ class IncidentHistory:
     def to_json(self) -> dict[str, Any]:
         i = self.incident
         return {
-            "incident": i.id,
+            "incident": i.key,
             "account": i.account_name,
             "account_id": i.account_id,
             "state": i.state,
@@ -47,7 +47,11 @@ class IncidentHistory:
 
 
 def history(
-    journal: Journal, account: str | None = None, *, limit: int = 100, incident: int | None = None
+    journal: Journal,
+    account: str | None = None,
+    *,
+    limit: int = 100,
+    incident: int | str | None = None,
 ) -> list[IncidentHistory]:
     """Newest incident first; `account` is a name (any case) or a zimbraId; `incident` one."""
     if incident is not None:

@@ -16,6 +16,7 @@ from zcomp.core.classify import classify_account
 from zcomp.core.contain import hold_senders
 from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
+from zcomp.core.notes import lock_marker_of
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import iso, must, problem, record_error
 from zcomp.core.snapshot import load_baseline, read_mailbox, session_rows
@@ -90,7 +91,7 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
     verdict = worst_verdict(found)
     outcome.result = "clean" if verdict == F.OK else verdict
     if incident is not None:
-        outcome.incident = incident.id
+        outcome.incident = incident.key
     outcome.held = sum(q["total"] for q in held)
     outcome.extra.update(
         {
@@ -105,11 +106,14 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
             "open_incident": None
             if incident is None
             else {
-                "id": incident.id,
+                "id": incident.key,
                 "state": incident.state,
                 "started_at": iso(incident.started_at),
                 "ticket": incident.ticket_id,
             },
+            # The account's own record, for a team: contained by a zcomp with another journal
+            # (or by this one), who, when, and where the ticket is.
+            "zcomp_marker": _marker(account),
             "held_queue": held,
             "baseline": baseline.captured_at if baseline else None,
             "password_must_change": (account.get("zimbraPasswordMustChange") or "FALSE").upper()
@@ -153,3 +157,17 @@ def _held(env: Environment, account: Account, outcome: AccountOutcome) -> list[d
             continue
         held.append({"server": result.server, "queue": result.queue, "total": result.total})
     return held
+
+
+def _marker(account: Account) -> dict[str, str] | None:
+    if account.get("zimbraAccountStatus") != "locked":
+        return None
+    marker = lock_marker_of(account.get("zimbraNotes") or "")
+    if marker is None:
+        return None
+    return {
+        "incident": marker.incident,
+        "locked_at": marker.at,
+        "by": marker.by,
+        "ticket_backend": marker.ticket_backend,
+    }

@@ -34,7 +34,7 @@ from zcomp.core.evidence import build_bundle, prepare_evidence_dir, write_bundle
 from zcomp.core.executor import Executor, answered
 from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
-from zcomp.core.notes import lock_marker, marker_incident, marker_line
+from zcomp.core.notes import lock_marker, marker_incident, marker_line, unlocked_incident
 from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
@@ -132,6 +132,15 @@ class _Run:
             return
         self.actor.take_local(account)
         incident = env.journal.open_incident(account.id)
+        if incident is not None and _unlocked_elsewhere(account, incident):
+            # A colleague's zcomp unlocked it (another journal): this one's incident is over,
+            # and a lockdown asked for now is a new incident, not a resumed one.
+            env.journal.close_incident(incident.id, how="unlocked by another zcomp (zimbraNotes)")
+            outcome.warnings.append(
+                f"incident {incident.key} was closed by another zcomp's unlock (per zimbraNotes)"
+                ": this is a new incident"
+            )
+            incident = None
         if incident is not None and _touched_since(env, incident, asked):
             # Another process of this journal acted on it while we resolved: look again.
             account = state.account = self._resolve(name)
@@ -140,7 +149,7 @@ class _Run:
         )
         recontain = False
         if incident is not None:
-            outcome.incident = incident.id
+            outcome.incident = incident.key
             _copy_ticket(incident, outcome)
         if incident is not None and incident.state == CONTAINED:
             if account.get("zimbraAccountStatus") == "locked":
@@ -148,12 +157,12 @@ class _Run:
                     return
             else:
                 outcome.warnings.append(
-                    f"incident {incident.id} is open but the account is "
+                    f"incident {incident.key} is open but the account is "
                     f"{account.get('zimbraAccountStatus')}: containing it again"
                 )
             recontain = True
         elif incident is not None:
-            outcome.warnings.append(f"resuming incident {incident.id} ({incident.state})")
+            outcome.warnings.append(f"resuming incident {incident.key} ({incident.state})")
         elif self._contained_elsewhere(account):
             return
 
@@ -175,8 +184,10 @@ class _Run:
                 account.id, account.name, reason=reason, operator=env.operator
             )
         state.incident_id = self.executor.incident = incident.id
-        outcome.incident = incident.id
-        state.marker = lock_marker(incident.id, datetime.now(timezone.utc))
+        outcome.incident = incident.key
+        state.marker = lock_marker(
+            incident.key, datetime.now(timezone.utc), by=env.operator, ticket=env.tickets.name
+        )
 
         resume = incident.state == LOCKED and account.get("zimbraAccountStatus") == "locked"
         if resume:
@@ -317,7 +328,7 @@ class _Run:
             )
         env.journal.close_incident(state.incident, how=f"handed over: {handover.holder}")
         outcome.extra["done"] = list(state.done)
-        here = f"incident {state.incident} here is closed as handed over"
+        here = f"incident {outcome.incident} here is closed as handed over"
         if handover.finished:
             outcome.result = Result.ALREADY_CONTAINED
             outcome.warnings.append(
@@ -393,7 +404,7 @@ class _Run:
         state, outcome = self._state, self.outcome
         return lockdown_ticket(
             account=state.account,
-            incident_id=incident.id,
+            incident_key=incident.key,
             findings=state.findings,
             earlier=earlier,
             done=state.done,
@@ -418,7 +429,7 @@ class _Run:
             outcome.result = Result.TICKET_PENDING
             outcome.warnings.append(
                 f"the ticket is pending ({exc.message}): "
-                f"run `zcomp ticket retry {incident.id}` once the help-desk backend works"
+                f"run `zcomp ticket retry {incident.key}` once the help-desk backend works"
             )
             return
         outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
@@ -436,7 +447,7 @@ class _Run:
         where = self.env.journal.incident(state.incident).state
         outcome.error = Failure(
             "stopped",
-            f"stopped ({exc.why}) before {exc.step}; incident {state.incident} is "
+            f"stopped ({exc.why}) before {exc.step}; incident {outcome.incident} is "
             f"{where}: run the same command again to finish",
             ExitCode.INTERRUPTED,
         )
@@ -454,6 +465,14 @@ class _Run:
         if self.state is not None and self.actor.claim is not None:
             self.actor.release_remote(self.executor, self.state.account)
         self.actor.release_local()
+
+
+def _unlocked_elsewhere(account: Account, incident: Incident) -> bool:
+    return (
+        incident.state == CONTAINED
+        and account.get("zimbraAccountStatus") != "locked"
+        and unlocked_incident(account.get("zimbraNotes") or "") == incident.key
+    )
 
 
 def _touched_since(env: Environment, incident: Incident, moment: datetime) -> bool:
@@ -497,7 +516,7 @@ def _dry_run(
     outcome.removed = state.removals
     outcome.kept = [f for f in state.findings if not f.remove]
     # The plan is the changes themselves, built as the real run builds them (never sent).
-    state.marker = lock_marker(0, datetime.now(timezone.utc))
+    state.marker = lock_marker("INC-(new)", datetime.now(timezone.utc), by=env.operator)
     writes = [
         *contain.contain_changes(env, state),
         *clean.mailbox_changes(state),

@@ -63,7 +63,7 @@ class Failure:
 class AccountOutcome:
     account: str
     result: str  # a Result; inspect uses its verdicts (clean, suspicious, ...)
-    incident: int | None = None
+    incident: str | None = None  # its key, as people see it (INC-7K3MQ9XA)
     ticket: dict[str, Any] | None = None
     removed: list[Finding] = field(default_factory=list)
     kept: list[Finding] = field(default_factory=list)

@@ -105,20 +105,22 @@ class _Plan:
 
 
 def removed_items(
-    env: Environment, incident_id: int
+    env: Environment, incident_id: int | str
 ) -> tuple[Incident, MailboxState, list[Finding]]:
     """The incident, the mailbox as lockdown first saw it, and what lockdown removed."""
     incident, bundle, found = _removed(env.journal, incident_id)
     return incident, MailboxState.from_dict(bundle.get("mailbox", {})), found
 
 
-def restorable(journal: Journal, incident_id: int) -> tuple[Incident, list[Finding]]:
+def restorable(journal: Journal, incident_id: int | str) -> tuple[Incident, list[Finding]]:
     """The incident and what lockdown removed in it (journal only, no Zimbra)."""
     incident, _bundle, found = _removed(journal, incident_id)
     return incident, found
 
 
-def _removed(journal: Journal, incident_id: int) -> tuple[Incident, dict[str, Any], list[Finding]]:
+def _removed(
+    journal: Journal, incident_id: int | str
+) -> tuple[Incident, dict[str, Any], list[Finding]]:
     try:
         incident = journal.incident(incident_id)
     except JournalError as exc:
@@ -173,7 +175,9 @@ def describe_available(found: list[Finding]) -> str:
     return "available: " + "; ".join(parts)
 
 
-def select(found: list[Finding], selection: RestoreSelection, incident_id: int) -> list[Finding]:
+def select(
+    found: list[Finding], selection: RestoreSelection, incident_id: int | str
+) -> list[Finding]:
     """The chosen findings; UsageError (exit 2) for nothing chosen or an unknown name."""
     if selection.empty:
         raise UsageError(
@@ -220,7 +224,7 @@ def select(found: list[Finding], selection: RestoreSelection, incident_id: int) 
 
 def restore_incident(
     env: Environment,
-    incident_id: int,
+    incident_id: int | str,
     selection: RestoreSelection,
     *,
     dry_run: bool = False,
@@ -228,7 +232,7 @@ def restore_incident(
 ) -> AccountOutcome:
     incident, original, found = removed_items(env, incident_id)
     chosen = select(found, selection, incident_id)
-    outcome = AccountOutcome(account=incident.account_name, result="failed", incident=incident.id)
+    outcome = AccountOutcome(account=incident.account_name, result="failed", incident=incident.key)
     start = env.client.round_trips
     try:
         plan = _Plan(incident=incident, original=original, chosen=chosen)

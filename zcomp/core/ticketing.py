@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 def lockdown_ticket(
     *,
     account: Account,
-    incident_id: int,
+    incident_key: str,
     findings: list[Finding],
     earlier: list[Finding],
     done: list[str],
@@ -42,7 +44,7 @@ def lockdown_ticket(
         "Confirm their identity and find out how the password was disclosed "
         "(phishing link, reuse).",
         "Ask whether they recognise the removed forwarding, filters and signature; put back a "
-        f"false positive with `zcomp restore {incident_id} --filter NAME` (or --all).",
+        f"false positive with `zcomp restore {incident_key} --filter NAME` (or --all).",
         f"Hand the account back with `zcomp unlock {account.name}` (not before {minutes} minutes "
         "after the lockdown); the owner must then choose a new password at first login.",
     ]
@@ -62,9 +64,9 @@ def lockdown_ticket(
                 f"Review the admin-set forwarding ({f.detail}); zcomp did not change it."
             )
     return TicketContent(
-        incident_id=incident_id,
+        incident_id=incident_key,
         account=account.name,
-        title=f"Compromised account {account.name} locked (incident {incident_id})",
+        title=f"Compromised account {account.name} locked (incident {incident_key})",
         # Rule names, signatures and identities are the attacker's text: a "password: x"
         # planted there is withheld, never a reason the ticket is refused.
         found=[withhold_secrets(line) for line in found],
@@ -112,7 +114,10 @@ def comment_op(text: str, *, resolve: str | None = None) -> dict[str, Any]:
 
 def _content(data: dict[str, Any]) -> TicketContent:
     return TicketContent(
-        incident_id=int(data["incident_id"]),
+        # A number in records made before incident keys, else the key.
+        incident_id=data["incident_id"]
+        if isinstance(data["incident_id"], str)
+        else int(data["incident_id"]),
         account=str(data["account"]),
         title=str(data["title"]),
         found=list(data["found"]),
@@ -131,7 +136,7 @@ def file_pending(
     stays pending). A ticket a killed run already filed is found and linked, never duplicated:
     the backends' `open` and `find` are idempotent per incident. The pending record is cleared
     only if it is still this operation (another process may have queued the next one)."""
-    ref = tickets.find(incident.id)
+    ref = tickets.find(incident.key)
     if ref is None and incident.ticket_id and incident.ticket_backend == tickets.name:
         ref = TicketRef(incident.ticket_backend, incident.ticket_id, incident.ticket_url)
     if ref is None:
@@ -151,9 +156,9 @@ def file_pending(
 
 def _fallback(incident: Incident, text: str) -> TicketContent:
     return TicketContent(
-        incident_id=incident.id,
+        incident_id=incident.key,
         account=incident.account_name,
-        title=f"Compromised account {incident.account_name} (incident {incident.id})",
+        title=f"Compromised account {incident.account_name} (incident {incident.key})",
         found=[],
         done=[line for line in text.splitlines() if line.strip()],
         next_steps=[],
@@ -171,7 +176,7 @@ class RetryResult:
 
 
 def retry_pending(
-    tickets: TicketBackend, journal: Journal, only: int | None = None
+    tickets: TicketBackend, journal: Journal, only: int | str | None = None
 ) -> list[RetryResult]:
     """File every pending ticket operation (or the one of incident `only`)."""
     if only is not None:
@@ -189,3 +194,35 @@ def retry_pending(
             continue
         results.append(RetryResult(incident, ref))
     return results
+
+
+def test_ticket(backend: TicketBackend) -> Iterator[str]:
+    """`zcomp ticket test`: open, find, comment on and resolve a ticket that says it is a
+    test, yielding each step as it succeeds (a TicketError ends it, naming the failing step by
+    what was not yielded). A fresh key per run: an earlier test ticket is never reused."""
+    key = f"ZCOMPTEST-{datetime.now(timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(2).upper()}"
+    content = TicketContent(
+        incident_id=key,
+        account="(none: a test of the ticket backend)",
+        title="zcomp ticket backend test: please ignore, it resolves itself",
+        found=["nothing: this is a test ticket filed by `zcomp ticket test`"],
+        done=["nothing"],
+        next_steps=["nothing: zcomp resolves this ticket at once"],
+        evidence_sha256=None,
+        created_at=datetime.now(timezone.utc),
+    )
+    ref = backend.open(content)
+    yield f"opened {ref.id}" + (f" ({ref.url})" if ref.url else "")
+    again = backend.open(content)
+    if again != ref:
+        raise TicketError(f"opening {key} again gave {again.id}, not {ref.id}: not idempotent")
+    found = backend.find(key)
+    if found is None or found.id != ref.id:
+        raise TicketError(f"{ref.id} was opened but cannot be found again by its key {key}")
+    yield "found it again by its key"
+    backend.comment(ref, "zcomp ticket test: a comment")
+    yield "commented"
+    if backend.resolve(ref, "zcomp ticket test: resolved"):
+        yield "resolved"
+    else:
+        yield f"not resolved ({backend.name} cannot resolve tickets)"

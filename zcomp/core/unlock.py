@@ -38,9 +38,10 @@ from typing import Any, Literal
 from zcomp.core.actor import Actor, Busy
 from zcomp.core.change import Change, flush_change, password_set
 from zcomp.core.classify import classify_account
+from zcomp.core.contain import hold_senders
 from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor
-from zcomp.core.notes import add_marker, unlock_marker
+from zcomp.core.notes import add_marker, lock_marker_of, unlock_marker
 from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.passwords import PasswordPolicy, readable_password
 from zcomp.core.replies import must, record_error, refuse, succeeded
@@ -48,7 +49,7 @@ from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.core.stop import Stopped
 from zcomp.core.ticketing import comment_op, file_pending
 from zcomp.exitcodes import ExitCode, ZcompError
-from zcomp.journal import CLOSED, Incident, Journal
+from zcomp.journal import CLOSED, CONTAINED, Incident, Journal, JournalError
 from zcomp.tickets import TicketError
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary, Secret
@@ -63,6 +64,7 @@ from zcomp.zimbra.requests import (
 )
 
 HELD_CHOICES = ("keep", "release", "delete")
+ADOPTED = "adopted from zimbraNotes:"
 UNLOCKING = "unlocking"  # incident state: the new password is set, accepted and must be changed
 SENDING = "sending"  # journal status of a SetPassword sent but not yet heard back
 READBACK_ATTRS = (
@@ -106,6 +108,52 @@ class HeldTargets:
 
 def _held_query(mta: str, targets: HeldTargets) -> GetMailQueue:
     return GetMailQueue(server=mta, queue="hold", senders=targets.senders, limit=1000)
+
+
+def _held(env: Environment, account: Account, incident: Incident) -> HeldTargets:
+    """What lockdown held, from the journal; for an incident adopted from another journal,
+    what a lockdown holds: the account's addresses as senders, on every MTA."""
+    if incident.reason.startswith(ADOPTED):
+        return HeldTargets(tuple(env.mtas), tuple(hold_senders(account)))
+    return held_targets(env.journal, incident.id, account.name)
+
+
+def _adopt(env: Environment, account: Account, outcome: AccountOutcome) -> Incident | None:
+    """A team's hand-off: the account was contained by a zcomp with another journal (a
+    colleague, another host), as its zimbraNotes line says. The incident is taken into this
+    journal under the same key, so the unlock is journaled here and comments on and resolves
+    the same ticket (found on the shared help desk by that key)."""
+    marker = lock_marker_of(account.get("zimbraNotes") or "")
+    if (
+        marker is None
+        or account.get("zimbraAccountStatus") != "locked"
+        or not marker.incident.upper().startswith("INC-")  # a journal number: not shareable
+    ):
+        return None
+    try:
+        env.journal.incident(marker.incident)
+        return None  # this journal had it, and closed it: not a hand-off
+    except JournalError:
+        pass
+    try:
+        started = datetime.strptime(marker.at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        started = datetime.now(timezone.utc)
+    who = marker.by or "a zcomp with another journal"
+    incident = env.journal.start_incident(
+        account.id,
+        account.name,
+        reason=f"{ADOPTED} contained by {who} at {marker.at}",
+        operator=env.operator,
+        started_at=started,
+        key=marker.incident,
+        state=CONTAINED,
+    )
+    outcome.warnings.append(
+        f"incident {incident.key} was opened by {who} (per zimbraNotes): taken into this "
+        "journal; its evidence stays in theirs"
+    )
+    return incident
 
 
 def held_targets(journal: Journal, incident_id: int, account_name: str) -> HeldTargets:
@@ -183,14 +231,17 @@ def _run(
         if last is not None and last.state == CLOSED and _unfinished(last, options):
             _finish_closed(env, executor, account, last, options, outcome)
             return
-        refuse(
-            outcome,
-            "no-incident",
-            f"{account.name} has no open incident in the journal: zcomp only unlocks accounts "
-            f"it locked down (see `zcomp history {account.name}`)",
-        )
-        return
-    outcome.incident = incident.id
+        incident = _adopt(env, account, outcome)
+        if incident is None:
+            refuse(
+                outcome,
+                "no-incident",
+                f"{account.name} has no open incident in the journal and no zcomp line in "
+                "zimbraNotes: zcomp only unlocks accounts a zcomp locked down (see `zcomp "
+                f"history {account.name}`)",
+            )
+            return
+    outcome.incident = incident.key
     executor.incident = incident.id
     if not _old_enough(env, account, incident, options, outcome):
         return
@@ -209,7 +260,7 @@ def _run(
         outcome.warnings.append(f"status is {status!r}, not 'locked' (changed by hand?)")
     if incident.state not in ("contained", UNLOCKING):
         outcome.warnings.append(
-            f"incident {incident.id} is {incident.state!r}, not 'contained': the lockdown did "
+            f"incident {incident.key} is {incident.state!r}, not 'contained': the lockdown did "
             "not finish cleanly; the re-check below decides"
         )
 
@@ -234,7 +285,7 @@ def _run(
         account=account,
         incident=incident,
         executor=executor,
-        held=held_targets(env.journal, incident.id, account.name),
+        held=_held(env, account, incident),
         resumed=reuse,
     )
     if options.dry_run:
@@ -285,7 +336,7 @@ def _run(
         # kill between the two leaves them for a re-run or `zcomp ticket retry`.
         env.journal.set_ticket_pending(incident.id, _ticket_op(env, state, incident))
         env.journal.close_incident(incident.id, how="unlocked")
-        state.done.append(f"closed incident {incident.id}")
+        state.done.append(f"closed incident {incident.key}")
         _update_ticket(env, env.journal.incident(incident.id), outcome)
     outcome.result = _unlocked(outcome)
     outcome.extra["done"] = state.done
@@ -314,16 +365,16 @@ def _finish_closed(
     outcome: AccountOutcome,
 ) -> None:
     """The account was unlocked already: finish what is left (the ticket, the held mail)."""
-    outcome.incident = incident.id
+    outcome.incident = incident.key
     executor.incident = incident.id
     state = _State(
         account=account,
         incident=incident,
         executor=executor,
-        held=held_targets(env.journal, incident.id, account.name),
+        held=_held(env, account, incident),
         active=account.get("zimbraAccountStatus") == "active",
     )
-    outcome.warnings.append(f"already unlocked (incident {incident.id} is closed): finishing it")
+    outcome.warnings.append(f"already unlocked (incident {incident.key} is closed): finishing it")
     if options.held != "keep" and not state.active:
         # Locked again since (by hand or another zcomp): its held mail is that lockdown's.
         refuse(
@@ -596,7 +647,7 @@ def _record_force(env: Environment, state: _State, outcome: AccountOutcome) -> N
 
 def _hand_back(env: Environment, state: _State, outcome: AccountOutcome) -> None:
     account = state.account
-    state.marker = unlock_marker(state.incident.id, datetime.now(timezone.utc))
+    state.marker = unlock_marker(state.incident.key, datetime.now(timezone.utc))
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
     handback: dict[str, str | list[str]] = {"zimbraAccountStatus": "active"}
     if notes is None:
@@ -665,7 +716,7 @@ def _held_mail(
     outcome.extra["held_mail"] = options.held
     outcome.extra["held_senders"] = list(targets.senders)
     if not targets.pairs:
-        state.done.append(f"lockdown held no mail for incident {state.incident.id}")
+        state.done.append(f"lockdown held no mail for incident {state.incident.key}")
         return
     who = ", ".join(targets.senders)
     count = [_held_query(m, targets) for m in targets.mtas]
@@ -719,7 +770,7 @@ def _ticket_op(env: Environment, state: _State, incident: Incident) -> dict[str,
         env.operator, "\n".join(f"- {line}" for line in state.done)
     )
     closing = (
-        f"Incident {state.incident.id} closed: {state.account.name} is active again with a "
+        f"Incident {state.incident.key} closed: {state.account.name} is active again with a "
         "temporary password the owner must change at the next login."
     )
     op = comment_op(text, resolve=closing)
@@ -739,7 +790,7 @@ def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome
         outcome.extra["ticket_pending"] = True
         outcome.warnings.append(
             f"ticket not updated ({exc.message}): it is pending; "
-            f"run `zcomp ticket retry {incident.id}` once the help-desk backend works"
+            f"run `zcomp ticket retry {incident.key}` once the help-desk backend works"
         )
         return
     outcome.ticket = {"backend": ref.backend, "id": ref.id, "url": ref.url}
@@ -788,7 +839,7 @@ def _dry_run(
         "flush the account cache on every mailbox server",
         f"{held_step} on {len(targets.mtas)} MTA(s)" if targets.pairs else held_step,
         "update the zcomp marker in zimbraNotes",
-        f"close incident {state.incident.id}; comment on and resolve its ticket",
+        f"close incident {state.incident.key}; comment on and resolve its ticket",
     ]
     if outcome.extra.get("forced"):
         outcome.plan.insert(

@@ -3,6 +3,11 @@
 The journal records what was done to whom and steers what zcomp does next, so a state
 directory or journal file that another user owns, or that group or others can write to, is
 refused: someone else could have rewritten it.
+
+An on-call team may share one state directory instead: setgid, group rwx, nothing for others
+(`install -d -m 2770 -g oncall /srv/zcomp`), the user in that group. Then colleagues' journal
+files are accepted when they belong to that group and others have no access, and new ones are
+0660. SQLite (WAL, busy timeout) and the per-account lock keep several users safe at once.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from pathlib import Path
 from zcomp.journal.errors import JournalError
 from zcomp.securefile import (
     FILE_MODE,
+    TEAM_FILE_MODE,
     foreign_owner,
     make_private_dirs,
     mode_text,
     others_can_write,
+    team_group,
 )
 
 DB_NAME = "journal.sqlite3"
@@ -40,28 +47,42 @@ def ensure_state_dir(state_dir: Path) -> None:
         if blocker is None:
             raise
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(blocker)) from None
-    refuse_unsafe_dir(state_dir)
+    team = refuse_unsafe_dir(state_dir)
     for name in (DB_NAME, *(DB_NAME + suffix for suffix in SIDE_SUFFIXES)):
-        refuse_unsafe_file(state_dir / name)
+        refuse_unsafe_file(state_dir / name, team=team)
 
 
-def refuse_unsafe_dir(state_dir: Path) -> None:
+def refuse_unsafe_dir(state_dir: Path) -> int | None:
+    """Refuse an unsafe directory; the team's group id for a team directory, else None."""
     st = state_dir.stat()
+    team = team_group(st)
+    if team is not None:
+        return team
     owner = foreign_owner(st)
     if owner is not None:
         raise JournalError(f"state directory {state_dir} is owned by {owner}; {_ELSEWHERE}")
     if others_can_write(st):
         raise JournalError(
             f"state directory {state_dir} is writable by group or others (mode "
-            f"{mode_text(st)}); run `chmod 700 {shlex.quote(str(state_dir))}` or {_ELSEWHERE}"
+            f"{mode_text(st)}); run `chmod 700 {shlex.quote(str(state_dir))}` or {_ELSEWHERE} "
+            "(a team's shared directory is setgid, group rwx, nothing for others)"
         )
+    return None
 
 
-def refuse_unsafe_file(path: Path) -> None:
-    """A journal file, if present, must be ours and writable by us only."""
+def refuse_unsafe_file(path: Path, *, team: int | None = None) -> None:
+    """A journal file, if present, must be ours and writable by us only; in a team directory,
+    the team's (its group, nothing for others)."""
     try:
         st = path.stat()
     except FileNotFoundError:
+        return
+    if team is not None:
+        if st.st_gid != team or st.st_mode & 0o007:
+            raise JournalError(
+                f"journal file {path} in a team directory is not the team's (mode "
+                f"{mode_text(st)}, group id {st.st_gid}, expected {team} and nothing for others)"
+            )
         return
     owner = foreign_owner(st)
     if owner is not None:
@@ -84,24 +105,35 @@ def _first_non_directory(path: Path) -> Path | None:
     return None
 
 
-def ensure_private_file(path: Path) -> None:
-    """Create `path` 0600 if missing; tighten it to 0600 if it is looser."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+def file_mode(path: Path) -> int:
+    """0600, or 0660 in a team directory (colleagues write the same journal)."""
     try:
-        mode = stat.S_IMODE(os.fstat(fd).st_mode)
-        if mode != FILE_MODE:
-            os.fchmod(fd, FILE_MODE)
+        return TEAM_FILE_MODE if team_group(path.parent.stat()) is not None else FILE_MODE
+    except OSError:
+        return FILE_MODE
+
+
+def ensure_private_file(path: Path) -> None:
+    """Create `path` 0600 (0660 in a team directory) if missing; tighten it if it is looser."""
+    wanted = file_mode(path)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, wanted)
+    try:
+        st = os.fstat(fd)
+        # Only the owner may chmod; a colleague's file was checked by refuse_unsafe_file.
+        if stat.S_IMODE(st.st_mode) != wanted and foreign_owner(st) is None:
+            os.fchmod(fd, wanted)
     finally:
         os.close(fd)
 
 
 def tighten_side_files(db_path: Path) -> None:
     """SQLite gives -wal/-shm the database's mode; make sure anyway, they hold the same data."""
+    wanted = file_mode(db_path)
     for suffix in SIDE_SUFFIXES:
         side = db_path.with_name(db_path.name + suffix)
         try:
-            mode = stat.S_IMODE(side.stat().st_mode)
+            st = side.stat()
         except FileNotFoundError:
             continue
-        if mode != FILE_MODE:
-            os.chmod(side, FILE_MODE)
+        if stat.S_IMODE(st.st_mode) != wanted and foreign_owner(st) is None:
+            os.chmod(side, wanted)

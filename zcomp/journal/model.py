@@ -31,6 +31,9 @@ class Incident:
     evidence_sha256: str | None = None  # of the first (pre-clean) bundle
     # What the ticket will say, kept until it is filed and linked (None: nothing pending).
     ticket_pending: dict[str, Any] | None = None
+    # The incident as people see it (INC-7K3MQ9XA), the same in every journal that knows it;
+    # `id` is only this journal's row number.
+    key: str = ""
 
     @property
     def is_closed(self) -> bool:

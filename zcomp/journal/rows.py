@@ -33,6 +33,7 @@ def incident(row: sqlite3.Row) -> Incident:
         ticket_url=row["ticket_url"],
         evidence_sha256=row["evidence_sha256"],
         ticket_pending=(decode(row["ticket_pending_json"]) if row["ticket_pending_json"] else None),
+        key=row["key"],
     )
 
 

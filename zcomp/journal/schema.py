@@ -86,6 +86,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             since TEXT NOT NULL
         )""",
     ),
+    # version 3: an incident key unique across journals and hosts (INC-7K3MQ9XA), shown in the
+    # output, the ticket and zimbraNotes; earlier incidents keep the key they were shown with.
+    (
+        "ALTER TABLE incidents ADD COLUMN key TEXT",
+        "UPDATE incidents SET key = printf('INC%06d', id) WHERE key IS NULL",
+        "CREATE UNIQUE INDEX incidents_by_key ON incidents(key)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -21,6 +21,7 @@ from zcomp.journal.codec import canonical_json, decode, encode, refuse_secrets, 
 from zcomp.journal.connection import open_with_retry, sqlite_errors, write_transaction
 from zcomp.journal.errors import IncidentOpenError, JournalError
 from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir
+from zcomp.journal.keys import MIN_PREFIX, is_prefix, new_incident_key, normalise_key
 from zcomp.journal.model import (
     CLOSED,
     OPEN,
@@ -102,9 +103,13 @@ class Journal:
         reason: str,
         operator: str,
         started_at: datetime | None = None,
+        key: str | None = None,
+        state: str = OPEN,
     ) -> Incident:
-        """New open incident. Raises IncidentOpenError if the account already has one."""
+        """New incident (open, unless adopted from another journal with its `key` and state).
+        Raises IncidentOpenError if the account already has one."""
         refuse_secrets([account_id, account_name, reason, operator], "incident")
+        key = key or new_incident_key()
         started = to_text(started_at)
         with self._writing() as conn:
             existing = conn.execute(
@@ -115,8 +120,8 @@ class Journal:
                 raise IncidentOpenError(account_id, int(existing["id"]))
             cursor = conn.execute(
                 "INSERT INTO incidents (account_id, account_name, state, reason, operator,"
-                " started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (account_id, account_name, OPEN, reason, operator, started),
+                " started_at, key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (account_id, account_name, state, reason, operator, started, key),
             )
             incident_id = int(cursor.lastrowid or 0)
         return self.incident(incident_id)
@@ -131,12 +136,40 @@ class Journal:
             ).fetchone()
         return None if row is None else rows.incident(row)
 
-    def incident(self, incident_id: int) -> Incident:
+    def incident(self, incident_id: int | str) -> Incident:
+        """By this journal's number, or by key as people type it: INC-7K3MQ9XA, 7k3mq9xa, a
+        prefix of at least 4 characters that is unique here (7K3M), or an old INC000042."""
+        if isinstance(incident_id, str):
+            return self._incident_by_key(incident_id)
         with self._reading() as conn:
             row = conn.execute(rows.INCIDENT_SELECT + " WHERE i.id = ?", (incident_id,)).fetchone()
         if row is None:
             raise JournalError(f"no incident {incident_id} in journal {self.path}")
         return rows.incident(row)
+
+    def _number(self, incident: int | str) -> int:
+        """This journal's number for an incident given by number or by key."""
+        return incident if isinstance(incident, int) else self._incident_by_key(incident).id
+
+    def _incident_by_key(self, typed: str) -> Incident:
+        wanted = normalise_key(typed)
+        if not wanted or (is_prefix(wanted) and len(wanted) < len("INC-") + MIN_PREFIX):
+            raise JournalError(
+                f"{typed!r} is not an incident: give its key (INC-7K3MQ9XA, or its first "
+                f"{MIN_PREFIX} characters)"
+            )
+        with self._reading() as conn:
+            found = conn.execute(rows.INCIDENT_SELECT + " WHERE i.key = ?", (wanted,)).fetchall()
+            if not found and is_prefix(wanted):
+                found = conn.execute(
+                    rows.INCIDENT_SELECT + " WHERE i.key LIKE ? ORDER BY i.id LIMIT 2",
+                    (wanted + "%",),  # the alphabet has no % or _
+                ).fetchall()
+        if len(found) > 1:
+            raise JournalError(f"{typed!r} matches several incidents: type more of it")
+        if not found:
+            raise JournalError(f"no incident {typed} in journal {self.path}")
+        return rows.incident(found[0])
 
     def incidents(self, account: str | None = None, *, limit: int = 100) -> list[Incident]:
         """Newest first; `account` matches the account id or (case-insensitively) its name; a
@@ -233,8 +266,9 @@ class Journal:
             detail=detail,
         )
 
-    def actions(self, incident_id: int) -> list[Action]:
+    def actions(self, incident_id: int | str) -> list[Action]:
         """In the order they were recorded."""
+        incident_id = self._number(incident_id)
         with self._reading() as conn:
             found = conn.execute(
                 "SELECT * FROM actions WHERE incident_id = ? ORDER BY id", (incident_id,)
@@ -265,13 +299,14 @@ class Journal:
                 )
         return digest
 
-    def evidence(self, incident_id: int) -> Evidence | None:
+    def evidence(self, incident_id: int | str) -> Evidence | None:
         """The incident's first evidence bundle, its hash verified; None if there is none."""
         bundles = self.evidence_bundles(incident_id, limit=1)
         return bundles[0] if bundles else None
 
-    def evidence_bundles(self, incident_id: int, *, limit: int = -1) -> list[Evidence]:
+    def evidence_bundles(self, incident_id: int | str, *, limit: int = -1) -> list[Evidence]:
         """Every bundle kept for the incident, oldest first, each hash verified."""
+        incident_id = self._number(incident_id)
         with self._reading() as conn:
             found = conn.execute(
                 "SELECT * FROM evidence WHERE incident_id = ? ORDER BY id LIMIT ?",

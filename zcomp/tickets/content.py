@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# An incident as a desk knows it: the journal's number, or a key given as text (`zcomp ticket
+# test` files under "ZCOMPTEST-..."). Backends never format it themselves: incident_key does.
+IncidentRef = int | str
+
 
 @dataclass
 class TicketContent:
-    incident_id: int
+    incident_id: IncidentRef
     account: str
     title: str
     found: list[str]  # what was found, one line per item, with its reason
@@ -26,14 +30,16 @@ class TicketRef:
     url: str | None = None
 
 
-def incident_key(incident_id: int) -> str:
+def incident_key(incident_id: IncidentRef) -> str:
     """The incident's human id, e.g. INC000042: the file name, and the idempotency key that
     remote backends store with the ticket (a tag, custom field or external id) to find it again."""
+    if isinstance(incident_id, str):
+        return incident_id
     if incident_id < 0:
         raise ValueError("incident ids are positive")
     return f"INC{incident_id:06d}"
 
 
-def idempotency_key(incident_id: int) -> str:
+def idempotency_key(incident_id: IncidentRef) -> str:
     """A key unique to this incident and to zcomp, e.g. zcomp-INC000042."""
     return f"zcomp-{incident_key(incident_id)}"

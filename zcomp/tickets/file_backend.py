@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from zcomp.securefile import O_NOFOLLOW, make_private_dirs, write_private
-from zcomp.tickets.content import TicketContent, TicketRef, idempotency_key, incident_key
+from zcomp.tickets.content import (
+    IncidentRef,
+    TicketContent,
+    TicketRef,
+    idempotency_key,
+    incident_key,
+)
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
 from zcomp.tickets.render import render_text
@@ -27,7 +33,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 RESOLVED_HEADING = "## Resolved "
-_REF_ID = re.compile(r"INC(\d{6,})")
+_REF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # a key, safe as a file name
 
 
 class FileBackend:
@@ -58,7 +64,7 @@ class FileBackend:
             raise TicketError(f"cannot write ticket {path}: {exc.strerror or exc}") from None
         return self._ref(content.incident_id)
 
-    def find(self, incident_id: int) -> TicketRef | None:
+    def find(self, incident_id: IncidentRef) -> TicketRef | None:
         return self._ref(incident_id) if self._path(incident_id).exists() else None
 
     def comment(self, ref: TicketRef, text: str) -> None:
@@ -81,18 +87,18 @@ class FileBackend:
     def is_resolved(self, ref: TicketRef) -> bool:
         return _is_resolved(self._existing_path(ref))
 
-    def _path(self, incident_id: int) -> Path:
+    def _path(self, incident_id: IncidentRef) -> Path:
         return self.directory / f"{idempotency_key(incident_id)}.md"
 
-    def _ref(self, incident_id: int) -> TicketRef:
+    def _ref(self, incident_id: IncidentRef) -> TicketRef:
         path = self._path(incident_id).absolute()
         return TicketRef(backend=self.name, id=incident_key(incident_id), url=path.as_uri())
 
     def _existing_path(self, ref: TicketRef) -> Path:
-        match = _REF_ID.fullmatch(ref.id)
-        if ref.backend != self.name or match is None:
+        # The ref's id is the incident's key: the file name without its "zcomp-" and ".md".
+        if ref.backend != self.name or not _REF_ID.fullmatch(ref.id):
             raise TicketError(f"ticket {ref.backend}:{ref.id} is not a file-backend ticket")
-        path = self._path(int(match.group(1)))
+        path = self._path(ref.id)
         if not path.exists():
             raise TicketError(f"ticket {ref.id} not found at {path}")
         return path

@@ -2,63 +2,78 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import TicketBackend
 from zcomp.tickets.file_backend import FileBackend
+from zcomp.tickets.options import Options
 
-# Designed for, not yet shipped: the interface fits them (see backend.py).
-PLANNED_BACKENDS = ("email", "rt", "jira", "servicenow", "zendesk", "webhook")
 DEFAULT_BACKEND = "file"
+# Every backend but `file` is a module zcomp.tickets.backends.<name> with
+# `make(options: Options, context: BackendContext) -> TicketBackend`, imported only when chosen.
+BACKENDS = ("file", "email", "rt", "znuny", "zammad", "jira", "servicenow", "zendesk", "webhook")
+PLANNED_BACKENDS: tuple[str, ...] = ()  # kept for callers; every backend named above ships
 
 
-def _file_backend(options: Mapping[str, Any], state_dir: Path) -> TicketBackend:
-    _refuse_unknown_options("file", options, {"directory"})
-    directory = options.get("directory")
+@dataclass
+class BackendContext:
+    state_dir: Path
+    debug: Callable[[str], None] | None = None
+    warn: Callable[[str], None] = field(default=lambda _text: None)
+
+
+def _file_backend(options: Options, context: BackendContext) -> TicketBackend:
+    directory = options.text("directory")
+    options.done()
     if directory is None:
-        return FileBackend(Path(state_dir) / "tickets")
-    if not isinstance(directory, (str, Path)) or not str(directory).strip():
-        raise ConfigError("[tickets.file] directory must be a non-empty path")
+        return FileBackend(Path(context.state_dir) / "tickets")
     path = Path(directory).expanduser()
     # A relative directory is taken relative to the state dir, not wherever zcomp was started.
-    return FileBackend(path if path.is_absolute() else Path(state_dir) / path)
+    return FileBackend(path if path.is_absolute() else Path(context.state_dir) / path)
 
 
-_FACTORIES: dict[str, Callable[[Mapping[str, Any], Path], TicketBackend]] = {
-    "file": _file_backend,
-}
+def _factory(name: str) -> Callable[[Options, BackendContext], TicketBackend] | None:
+    if name == "file":
+        return _file_backend
+    if name not in BACKENDS:
+        return None
+    try:
+        module = importlib.import_module(f"zcomp.tickets.backends.{name}")
+    except ModuleNotFoundError:
+        return None
+    make: Callable[[Options, BackendContext], TicketBackend] = module.make
+    return make
 
 
 def available_backends() -> list[str]:
-    return sorted(_FACTORIES)
-
-
-def _refuse_unknown_options(name: str, options: Mapping[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConfigError(
-            f"[tickets.{name}] unknown option {unknown[0]!r} (valid: {', '.join(sorted(known))})"
-        )
+    return [name for name in BACKENDS if _factory(name) is not None]
 
 
 def make_backend(
-    backend: str, options: Mapping[str, Mapping[str, Any]], state_dir: Path
+    backend: str,
+    options: Mapping[str, Mapping[str, Any]],
+    state_dir: Path,
+    *,
+    debug: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> TicketBackend:
-    """The backend named in the config; `options` holds each backend's [tickets.<name>] table."""
+    """The backend named in the config; `options` holds each backend's [tickets.<name>] table.
+    Every setting is checked here (secrets read), so a command that files tickets fails at
+    start-up, in one line, rather than at its first ticket."""
     name = backend.strip().lower()
-    factory = _FACTORIES.get(name)
-    valid = ", ".join(available_backends())
-    if factory is not None:
-        section = options.get(name) or {}
-        if not isinstance(section, Mapping):
-            raise ConfigError(f"[tickets.{name}] must be a table")
-        return factory(section, Path(state_dir))
-    if name in PLANNED_BACKENDS:
+    factory = _factory(name)
+    if factory is None:
+        valid = ", ".join(available_backends())
         raise ConfigError(
-            f"[tickets] backend = {backend!r} is not available in this zcomp yet"
-            f" (available: {valid})"
+            f"[tickets] backend = {backend!r} is not a ticket backend (valid: {valid})"
         )
-    raise ConfigError(f"[tickets] backend = {backend!r} is not a ticket backend (valid: {valid})")
+    section = options.get(name) or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"[tickets.{name}] must be a table")
+    context = BackendContext(Path(state_dir), debug, warn or (lambda _text: None))
+    return factory(Options(name, section, warn=context.warn), context)

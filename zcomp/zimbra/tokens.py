@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from zcomp.securefile import O_NOFOLLOW, foreign_owner, make_private_dirs, write_private
+from zcomp.securefile import (
+    O_NOFOLLOW,
+    foreign_owner,
+    make_private_dirs,
+    team_group,
+    write_private,
+)
 from zcomp.zimbra.model import Secret
 
 KEYRING_SERVICE = "zcomp-admin-token"
@@ -106,7 +112,12 @@ class FileCache:
     """A JSON map key -> token in a 0600 file; unreadable, foreign or loose files are ignored."""
 
     def __init__(self, directory: Path) -> None:
-        self.path = directory / FILE_NAME
+        # In a team's shared state directory each admin keeps their own (tokens are personal).
+        try:
+            shared = team_group(directory.stat()) is not None
+        except OSError:
+            shared = False
+        self.path = directory / (f"admin-tokens-{os.getuid()}.json" if shared else FILE_NAME)
 
     def _load(self) -> dict[str, str]:
         try:

@@ -1,0 +1,83 @@
+"""The ticket backend from the CLI: checked when a command files tickets, never otherwise;
+`zcomp ticket test` files, finds, comments on and resolves a test ticket or says why not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.tickets.fakedesk import Answer, FakeDesk, Seen
+from zcomp.sandbox import Sandbox, replay_attack
+
+ALICE = "alice@sandbox.test"
+BROKEN = '[tickets]\nbackend = "zammad"\n\n[tickets.zammad]\nurl = "https://desk.example"\n'
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_a_bad_ticket_setting_stops_lockdown_before_zimbra_and_never_stops_inspect(
+    invoke: Callable[..., Result], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    replay_attack(sandbox, ALICE)
+    config = _config(tmp_path, BROKEN)  # no token: required
+    root = ["--config", str(config), "--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
+    env = {"ZCOMP_PASSWORD": "sandbox"}
+    before = sandbox.stats.total("AuthRequest")
+
+    refused = invoke(*root, "lockdown", ALICE, env=env)
+
+    assert refused.exit_code == 2, refused.stderr
+    assert f"{config}: [tickets.zammad] token: is required" in refused.stderr
+    assert sandbox.stats.total("AuthRequest") == before  # nothing was sent to Zimbra
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "active"
+
+    looked = invoke(*root, "--json", "inspect", ALICE, env=env)
+    assert looked.exit_code == 1, looked.stderr  # found the attack; the desk is not its business
+    assert json.loads(looked.stdout)["result"] == "malicious"
+    dry = invoke(*root, "--json", "lockdown", "--dry-run", ALICE, env=env)
+    assert dry.exit_code == 0, dry.stderr
+
+    shown = invoke("--config", str(config), "config", "show")
+    assert shown.exit_code == 2 and "[tickets.zammad] token: is required" in shown.stderr
+
+
+class _Hook(FakeDesk):
+    """A webhook receiver that says yes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.route("POST", r"/hook", lambda seen, m: Answer(200, {"ok": True}))
+
+
+def test_ticket_test_files_comments_and_resolves_or_says_why_not(
+    invoke: Callable[..., Result], tmp_path: Path, state_dir: Path
+) -> None:
+    ok = invoke("ticket", "test")  # the default file backend
+    assert ok.exit_code == 0, ok.stderr
+    assert "ticket test on file: ok (opened ZCOMPTEST-" in ok.stdout
+    assert "commented; resolved" in ok.stdout
+    [ticket] = (state_dir / "tickets").iterdir()
+    assert "## Resolved" in ticket.read_text()
+
+    with _Hook() as desk:
+        config = _config(
+            tmp_path,
+            f'[tickets]\nbackend = "webhook"\n\n[tickets.webhook]\nurl = "{desk.url}/hook"\n',
+        )
+        hooked = invoke("--config", str(config), "--json", "ticket", "test")
+        assert hooked.exit_code == 0, hooked.stderr
+        assert json.loads(hooked.stdout)["ok"] is True
+        events: list[Seen] = [s for s in desk.requests if s.path == "/hook"]
+        assert len(events) == 3  # opened, commented, resolved
+
+        desk.fail_next("POST", r"/hook", 401, body={"error": "bad token"})
+        refused = invoke("--config", str(config), "ticket", "test")
+    assert refused.exit_code == 1
+    assert "ticket test on webhook failed: " in refused.stderr and "401" in refused.stderr

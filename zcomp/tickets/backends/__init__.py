@@ -1,0 +1,1 @@
+"""One module per help-desk backend, each with `make(options, context) -> TicketBackend`."""
