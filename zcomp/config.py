@@ -100,6 +100,8 @@ class Policy:
 @dataclass(frozen=True)
 class TicketSettings:
     backend: str = "file"
+    # A file with the ticket text's template (zcomp.tickets.render), instead of the built-in.
+    template: Path | None = None
     # Per-backend subtables, raw, for backends built later ([tickets.file] is validated).
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -304,12 +306,14 @@ class _Reader:
         dotted = f"{prefix}tickets"
         layer = _Layer(label)
         options: dict[str, dict[str, Any]] = {}
-        allowed = ["backend", *TICKET_BACKENDS]
+        allowed = ["backend", "template", *TICKET_BACKENDS]
         for key, value in self.table(dotted, raw).items():
             if key == "backend":
                 layer.values["backend"] = self.value(
                     f"{dotted}.backend", _choice(TICKET_BACKENDS), value
                 )
+            elif key == "template":
+                layer.values["template"] = self.value(f"{dotted}.template", _path, value)
             elif key in TICKET_BACKENDS:
                 sub = dict(self.table(f"{dotted}.{key}", value))
                 if key == "file":
@@ -515,6 +519,7 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
 
     ticket_layers = _file_layers(parsed, profile, "tickets")
     backend, sources["tickets.backend"] = _lookup(ticket_layers, "backend", "file")
+    template, sources["tickets.template"] = _lookup(ticket_layers, "template", None)
     ticket_options: dict[str, dict[str, Any]] = {}
     if parsed is not None:
         # Profile subtables replace the top-level subtable of the same backend, key by key.
@@ -537,7 +542,7 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
         lockdown=LockdownSettings(**sections["lockdown"]),
         unlock=UnlockSettings(**sections["unlock"]),
         policy=Policy(**sections["policy"]),
-        tickets=TicketSettings(backend=backend, options=ticket_options),
+        tickets=TicketSettings(backend=backend, template=template, options=ticket_options),
         sources=sources,
     )
 

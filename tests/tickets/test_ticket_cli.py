@@ -81,3 +81,34 @@ def test_ticket_test_files_comments_and_resolves_or_says_why_not(
         refused = invoke("--config", str(config), "ticket", "test")
     assert refused.exit_code == 1
     assert "ticket test on webhook failed: " in refused.stderr and "401" in refused.stderr
+
+
+def test_a_desk_that_is_down_leaves_the_ticket_pending_then_retry_files_it_once(
+    invoke: Callable[..., Result], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    replay_attack(sandbox, ALICE)
+    with _Hook() as desk:
+        webhook = f'[tickets]\nbackend = "webhook"\n\n[tickets.webhook]\nurl = "{desk.url}/hook"\n'
+        config = _config(tmp_path, webhook)
+        root = ["--config", str(config), "--url", sandbox.admin_url]
+        root += ["--admin", "admin@sandbox.test"]
+        env = {"ZCOMP_PASSWORD": "sandbox"}
+        desk.fail_next("POST", r"/hook", 503, body={"error": "down for maintenance"})
+
+        contained = invoke(*root, "--json", "lockdown", ALICE, env=env)
+        assert contained.exit_code == 7, contained.stderr  # contained, the ticket pending
+        line = json.loads(contained.stdout)
+        assert line["result"] == "contained-ticket-pending" and line["ticket"] is None
+        assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
+
+        retried = invoke(*root, "--json", "ticket", "retry", line["incident"], env=env)
+        assert retried.exit_code == 0, retried.stderr
+        filed = json.loads(retried.stdout)
+        assert filed["ticket"]["backend"] == "webhook" and filed["error"] is None
+
+        again = invoke(*root, "--json", "ticket", "retry", env=env)
+        assert again.exit_code == 0
+        opened = [s for s in desk.requests if s.path == "/hook"]
+        # The refused attempt, then one that landed: nothing more on the second retry.
+        assert len(opened) == 2
+        assert all("sandbox" not in (s.header("Authorization") or "") for s in opened)

@@ -107,6 +107,13 @@ def effective_values(settings: Settings, env: Mapping[str, str]) -> list[dict[st
             "source": settings.sources["tickets.backend"],
         }
     )
+    rows.append(
+        {
+            "key": "tickets.template",
+            "value": _show(settings.tickets.template),
+            "source": settings.sources["tickets.template"],
+        }
+    )
     for backend, options in sorted(settings.tickets.options.items()):
         for key, value in sorted(options.items()):
             rows.append(

@@ -133,8 +133,15 @@ class Runtime:
 def make_tickets(app: AppContext) -> TicketBackend:
     from zcomp.exitcodes import ConfigError
     from zcomp.tickets import make_backend
+    from zcomp.tickets.render import load_template
 
     settings = app.settings
+    where = f"{settings.config_path}: " if settings.config_path else ""
+    if settings.tickets.template is not None:
+        try:
+            load_template(settings.tickets.template)
+        except ValueError as exc:
+            raise ConfigError(f"{where}[tickets] template: {exc}") from None
     try:
         return make_backend(
             settings.tickets.backend,
@@ -144,8 +151,7 @@ def make_tickets(app: AppContext) -> TicketBackend:
             warn=app.output.warn,
         )
     except ConfigError as exc:
-        where = settings.config_path
-        raise ConfigError(f"{where}: {exc.message}" if where else exc.message) from None
+        raise ConfigError(f"{where}{exc.message}") from None
 
 
 def _first_bare(accounts: Sequence[str]) -> str:

@@ -412,6 +412,7 @@ class _Run:
             evidence_sha256=outcome.evidence_sha256 or incident.evidence_sha256,
             settings=self.env.settings,
             reason=incident.reason,
+            operator=incident.operator,
         )
 
     def _ticket_op(self, incident: Incident, *, again: bool) -> dict[str, Any]:

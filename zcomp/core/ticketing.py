@@ -12,6 +12,7 @@ from zcomp.core.findings import Finding
 from zcomp.journal import Incident, Journal
 from zcomp.tickets import TicketBackend, TicketContent, TicketError, TicketRef
 from zcomp.tickets.guard import withhold_secrets
+from zcomp.tickets.render import load_template
 from zcomp.zimbra.model import Account
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def lockdown_ticket(
     evidence_sha256: str | None,
     settings: Settings,
     reason: str,
+    operator: str = "",
 ) -> TicketContent:
     found = [f"{f.detail}: {f.reason} ({f.verdict})" for f in findings if f.risky]
     found += [f"{f.detail}: {f.reason} ({f.verdict}; found by an interrupted run)" for f in earlier]
@@ -38,6 +40,7 @@ def lockdown_ticket(
     ]
     if not found:
         found = ["no planted forwarding, filters, identities, signatures or auto-replies"]
+    template, trouble = site_template(settings)
     minutes = settings.unlock.min_locked_minutes
     next_steps = [
         f"Reach the owner of {account.name} by phone or in person, not by e-mail to this mailbox.",
@@ -74,8 +77,22 @@ def lockdown_ticket(
         next_steps=[withhold_secrets(line) for line in next_steps],
         evidence_sha256=evidence_sha256,
         created_at=datetime.now(timezone.utc),
-        extra={"reason": withhold_secrets(reason)},
+        extra={"reason": withhold_secrets(reason), "operator": operator, **trouble},
+        template=template,
     )
+
+
+def site_template(settings: Settings) -> tuple[str | None, dict[str, str]]:
+    """[tickets] template's text (checked when the command started: see zcomp.cli.runtime).
+    If it cannot be read now, the built-in text is used and the ticket says why: a contained
+    account's ticket is never held back by its wording."""
+    path = settings.tickets.template
+    if path is None:
+        return None, {}
+    try:
+        return load_template(path), {}
+    except ValueError as exc:
+        return None, {"template": f"the site's template was not used: {exc}"}
 
 
 def recontain_comment(findings: list[Finding], done: list[str]) -> str:
@@ -103,6 +120,7 @@ def open_op(content: TicketContent) -> dict[str, Any]:
             "evidence_sha256": content.evidence_sha256,
             "created_at": content.created_at.isoformat(),
             "extra": content.extra,
+            "template": content.template,
         },
     }
 
@@ -126,6 +144,7 @@ def _content(data: dict[str, Any]) -> TicketContent:
         evidence_sha256=data.get("evidence_sha256"),
         created_at=datetime.fromisoformat(data["created_at"]),
         extra=dict(data.get("extra") or {}),
+        template=data.get("template"),
     )
 
 

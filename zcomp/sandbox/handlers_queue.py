@@ -27,6 +27,9 @@ def _server(rc: RequestContext, req: El) -> tuple[El, ServerState]:
     return sel, s
 
 
+SUMMARY_CUTOFF = 100  # GetMailQueue.MAIL_QUEUE_SUMMARY_CUTOFF
+
+
 def _queue_name(el: El | None) -> tuple[str, El]:
     if el is None:
         raise missing_element("queue")
@@ -121,16 +124,18 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
             "more": "1" if offset + limit < hits else "0",
         },
     )
+    fields = [_fields(m) for m in indexed]  # once per message, not once per summary
     for kind in ("reason", "to", "from", "todomain", "fromdomain", "addr", "host"):
         counts: Counter[str] = Counter()
-        for m in indexed:
-            for v in set(_fields(m)[kind]):
-                if v:
-                    counts[v] += 1
+        for have in fields:
+            counts.update(v for v in set(have[kind]) if v)
         if not counts:
             continue
         qs = q.add("qs", {"type": kind})
-        for text, n in counts.most_common():
+        # GetMailQueue.java: by count, descending (ties in Lucene's term order), and only the
+        # first MAIL_QUEUE_SUMMARY_CUTOFF of each.
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        for text, n in ranked[:SUMMARY_CUTOFF]:
             qs.add("qsi", {"n": str(n), "t": text})
     for m in page:
         q.add(

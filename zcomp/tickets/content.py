@@ -21,6 +21,8 @@ class TicketContent:
     evidence_sha256: str | None
     created_at: datetime
     extra: dict[str, str] = field(default_factory=dict)
+    # The site's own ticket text ([tickets] template), with placeholders; None: the built-in.
+    template: str | None = None
 
 
 @dataclass(frozen=True)
