@@ -68,6 +68,13 @@ def test_two_admins_one_incident_one_ticket_the_second_unlocks(
     assert password_changes(sandbox, ALICE) == 1
     assert len(list(desk.iterdir())) == 1
 
+    # B's dry run plans the hand-back and records nothing.
+    planned = second("--json", "unlock", ALICE, "--dry-run")
+    assert planned.exit_code == 0, planned.stderr
+    assert json.loads(planned.stdout)["incident"] == key
+    with Journal.open(second_state) as journal:
+        assert journal.incidents() == []
+
     # B unlocks: the incident is taken into B's journal under the same key, and A's ticket is
     # commented on and resolved.
     password = tmp_path / "new-password"

@@ -724,7 +724,7 @@ def test_cleartext_http_to_another_host_is_warned_about(tmp_path: Path) -> None:
         "project": "O",
     }
     make_backend("jira", {"jira": table}, tmp_path, warn=warnings.append)
-    assert warnings == ["[tickets.jira] url is http://: the token crosses the network unencrypted"]
+    assert warnings == ["[tickets.jira] url is http://: the token would travel unencrypted"]
 
 
 def test_an_incident_known_by_a_text_key(desk: JiraDesk, tmp_path: Path) -> None:

@@ -719,7 +719,7 @@ def test_weak_transport_is_warned_about(tmp_path: Path, token_file: Path) -> Non
         "rt", {"rt": {**table, "url": "http://127.0.0.1:1"}}, tmp_path, warn=warnings.append
     )
     assert warnings == [
-        "[tickets.rt] url is http://: the credentials cross the network unencrypted",
+        "[tickets.rt] url is http://: the credentials would travel unencrypted",
         "[tickets.rt] verify = false: the server's certificate is not checked",
     ]
 

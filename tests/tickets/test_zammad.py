@@ -649,6 +649,6 @@ def test_weak_transport_is_warned_about(made: Made) -> None:
     make(url="http://desk.example.edu")
     make(url="https://desk.example.edu", verify=False)
     assert warnings == [
-        "[tickets.zammad] url is http://: the token crosses the network unencrypted",
+        "[tickets.zammad] url is http://: the token would travel unencrypted",
         "[tickets.zammad] verify = false: the server's certificate is not checked",
     ]

@@ -788,6 +788,6 @@ def test_weak_transport_is_warned_about(made: Made) -> None:
     make(url="http://desk.example.edu" + BASE)
     make(url="https://desk.example.edu" + BASE, verify=False)
     assert warnings == [
-        "[tickets.znuny] url is http://: the password crosses the network unencrypted",
+        "[tickets.znuny] url is http://: the password would travel unencrypted",
         "[tickets.znuny] verify = false: the server's certificate is not checked",
     ]

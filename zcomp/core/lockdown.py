@@ -134,8 +134,12 @@ class _Run:
         incident = env.journal.open_incident(account.id)
         if incident is not None and _unlocked_elsewhere(account, incident):
             # A colleague's zcomp unlocked it (another journal): this one's incident is over,
-            # and a lockdown asked for now is a new incident, not a resumed one.
-            env.journal.close_incident(incident.id, how="unlocked by another zcomp (zimbraNotes)")
+            # and a lockdown asked for now is a new incident, not a resumed one. (A dry run
+            # plans as much and records nothing.)
+            if not options.dry_run:
+                env.journal.close_incident(
+                    incident.id, how="unlocked by another zcomp (zimbraNotes)"
+                )
             outcome.warnings.append(
                 f"incident {incident.key} was closed by another zcomp's unlock (per zimbraNotes)"
                 ": this is a new incident"

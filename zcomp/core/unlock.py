@@ -118,7 +118,9 @@ def _held(env: Environment, account: Account, incident: Incident) -> HeldTargets
     return held_targets(env.journal, incident.id, account.name)
 
 
-def _adopt(env: Environment, account: Account, outcome: AccountOutcome) -> Incident | None:
+def _adopt(
+    env: Environment, account: Account, outcome: AccountOutcome, *, record: bool
+) -> Incident | None:
     """A team's hand-off: the account was contained by a zcomp with another journal (a
     colleague, another host), as its zimbraNotes line says. The incident is taken into this
     journal under the same key, so the unlock is journaled here and comments on and resolves
@@ -140,10 +142,26 @@ def _adopt(env: Environment, account: Account, outcome: AccountOutcome) -> Incid
     except ValueError:
         started = datetime.now(timezone.utc)
     who = marker.by or "a zcomp with another journal"
+    reason = f"{ADOPTED} contained by {who} at {marker.at}"
+    if not record:  # a dry run plans with it and records nothing (0: no journal row)
+        outcome.warnings.append(
+            f"incident {marker.incident} was opened by {who} (per zimbraNotes): the unlock "
+            "would take it into this journal"
+        )
+        return Incident(
+            0,
+            account.id,
+            account.name,
+            CONTAINED,
+            reason,
+            env.operator,
+            started,
+            key=marker.incident,
+        )
     incident = env.journal.start_incident(
         account.id,
         account.name,
-        reason=f"{ADOPTED} contained by {who} at {marker.at}",
+        reason=reason,
         operator=env.operator,
         started_at=started,
         key=marker.incident,
@@ -231,7 +249,7 @@ def _run(
         if last is not None and last.state == CLOSED and _unfinished(last, options):
             _finish_closed(env, executor, account, last, options, outcome)
             return
-        incident = _adopt(env, account, outcome)
+        incident = _adopt(env, account, outcome, record=not options.dry_run)
         if incident is None:
             refuse(
                 outcome,

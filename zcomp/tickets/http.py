@@ -60,7 +60,7 @@ class Reply:
         try:
             return jsonlib.loads(self.body)
         except ValueError:
-            raise TicketError(f"the reply is not JSON: {_excerpt(self.body)}") from None
+            raise TicketError(f"the reply is not JSON: {excerpt(self.body)}") from None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -160,7 +160,7 @@ class TicketHttp:
     def _judge(self, method: str, url: str, reply: Reply, ok: tuple[int, ...]) -> Reply:
         if reply.status in ok:
             return reply
-        said = _excerpt(reply.body)
+        said = excerpt(reply.body)
         where = f"{self.backend}: {method} {_path(url)}: HTTP {reply.status}"
         if reply.status == 401:
             raise TicketError(
@@ -211,8 +211,10 @@ def _retry_after(value: str | None) -> float:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
+def excerpt(body: bytes | str, limit: int = 200) -> str:
+    """What a desk said, on one line, at most `limit` characters (for an error line)."""
+    raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(raw.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

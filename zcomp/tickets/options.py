@@ -188,6 +188,27 @@ class Options:
             )
         return Secret(value)
 
+    def ca_file(self, key: str = "ca_file") -> str | None:
+        """A CA bundle to trust for the desk's TLS, if given; it must be a readable file."""
+        value = self.text(key)
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise self._fail(key, f"{path} is not a readable file")
+        return str(path)
+
+    def transport_warnings(self, url: str, *, verify: bool, what: str = "the token") -> None:
+        """Warn (never refuse: a lab desk may need it) about credentials sent in the clear
+        to another host, and about a certificate that is not checked."""
+        parts = urlsplit(url)
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+            self.warn(f"[tickets.{self.backend}] url is http://: {what} would travel unencrypted")
+        if not verify and parts.scheme == "https":
+            self.warn(
+                f"[tickets.{self.backend}] verify = false: the server's certificate is not checked"
+            )
+
     def done(self) -> None:
         unknown = sorted(set(self.table) - self._known)
         if unknown:

@@ -49,7 +49,7 @@ from zcomp.tickets.content import (
 )
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
-from zcomp.tickets.http import TicketUnreachable
+from zcomp.tickets.http import TicketUnreachable, excerpt
 from zcomp.tickets.options import Options
 from zcomp.tickets.registry import BackendContext
 from zcomp.tickets.render import one_line, render_text, title_line
@@ -455,7 +455,7 @@ def _expect(
     5xx is final (TicketError)."""
     if code in ok:
         return
-    said = _excerpt(reply)
+    said = excerpt(reply)
     if code == -1:
         raise smtplib.SMTPServerDisconnected(said or "no reply")
     if 400 <= code < 500:
@@ -474,17 +474,11 @@ def _dot_stuffed(data: bytes) -> bytes:
     return data + b".\r\n"
 
 
-def _excerpt(reply: bytes | str, limit: int = 200) -> str:
-    raw = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    text = " ".join(raw.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"{exc.smtp_code} {_excerpt(exc.smtp_error)}"
+        return f"{exc.smtp_code} {excerpt(exc.smtp_error)}"
     text = str(exc) or type(exc).__name__
     return one_line(text)[:200]
 

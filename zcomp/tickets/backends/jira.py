@@ -26,7 +26,6 @@ import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -327,11 +326,9 @@ def make(options: Options, context: BackendContext) -> JiraBackend:
     resolve_transition = options.text("resolve_transition")
     timeout = options.seconds("timeout", default=15.0)
     verify = options.boolean("verify", default=True)
-    ca_file = _ca_file(options)
+    ca_file = options.ca_file()
     options.done()
-    _warn_cleartext(url, context.warn)
-    if not verify:
-        context.warn(f"[tickets.{NAME}] verify = false: the server's certificate is not checked")
+    options.transport_warnings(url, verify=verify, what="the token")
     settings = JiraSettings(
         url=url,
         flavour=flavour,
@@ -374,22 +371,6 @@ def _identifier(options: Options, key: str) -> str | None:
     if value is not None and not value.isdigit():
         raise _config_error(key, f"expected a numeric id, got {value!r}")
     return value
-
-
-def _ca_file(options: Options) -> str | None:
-    value = options.text("ca_file")
-    if value is None:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise _config_error("ca_file", f"{path} is not a readable file")
-    return str(path)
-
-
-def _warn_cleartext(url: str, warn: Callable[[str], None]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        warn(f"[tickets.{NAME}] url is http://: the token crosses the network unencrypted")
 
 
 def _config_error(key: str, problem: str) -> ConfigError:

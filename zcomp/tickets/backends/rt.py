@@ -18,9 +18,8 @@ import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import TicketBackend, open_once
@@ -245,12 +244,7 @@ def make(options: Options, context: BackendContext) -> TicketBackend:
     auth = _auth(options)
     timeout = options.seconds("timeout", default=15.0)
     verify = options.boolean("verify", default=True)
-    ca_file = options.text("ca_file")
-    if ca_file is not None:
-        path = Path(ca_file).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"[tickets.rt] ca_file: {path} is not a file")
-        ca_file = str(path)
+    ca_file = options.ca_file()
     custom_field = options.text("custom_field")
     if custom_field is not None and not _CF_NAME.fullmatch(custom_field):
         raise ConfigError(
@@ -264,7 +258,7 @@ def make(options: Options, context: BackendContext) -> TicketBackend:
         )
     resolved_status = options.required_text("resolved_status", default="resolved")
     options.done()
-    _warn_weak_transport(url, verify, context)  # only once the settings are valid
+    options.transport_warnings(url, verify=verify, what="the credentials")
     http = TicketHttp(
         backend="rt",
         base_url=url + REST2,
@@ -276,14 +270,6 @@ def make(options: Options, context: BackendContext) -> TicketBackend:
     )
     settings = RtSettings(url, queue, custom_field, requestor, resolved_status)
     return RtBackend(settings, http)
-
-
-def _warn_weak_transport(url: str, verify: bool, context: BackendContext) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        context.warn("[tickets.rt] url is http://: the credentials cross the network unencrypted")
-    if not verify and parts.scheme == "https":
-        context.warn("[tickets.rt] verify = false: the server's certificate is not checked")
 
 
 def _auth(options: Options) -> Callable[[], dict[str, str]]:

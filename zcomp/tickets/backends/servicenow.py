@@ -23,9 +23,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import open_once
@@ -316,11 +315,9 @@ def make(options: Options, context: BackendContext) -> ServiceNowBackend:
     close_code = options.required_text("close_code", default="Solved (Permanently)")
     timeout = options.seconds("timeout", default=15.0)
     verify = options.boolean("verify", default=True)
-    ca_file = _ca_file(options)
+    ca_file = options.ca_file()
     options.done()
-    _warn_cleartext(url, context.warn)
-    if not verify:
-        context.warn(f"[tickets.{NAME}] verify = false: the server's certificate is not checked")
+    options.transport_warnings(url, verify=verify, what="credentials")
     settings = ServiceNowSettings(url, auth, key_field, resolved_state, close_code, extra)
 
     def connection(auth_header: Callable[[], dict[str, str]]) -> TicketHttp:
@@ -361,22 +358,6 @@ def _only_with(options: Options, keys: tuple[str, ...], auth: str) -> None:
     for key in keys:
         if key in options.table:
             raise _config_error(key, f'is only used with auth = "{auth}"')
-
-
-def _ca_file(options: Options) -> str | None:
-    value = options.text("ca_file")
-    if value is None:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise _config_error("ca_file", f"{path} is not a readable file")
-    return str(path)
-
-
-def _warn_cleartext(url: str, warn: Callable[[str], None]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        warn(f"[tickets.{NAME}] url is http://: credentials cross the network unencrypted")
 
 
 def _config_error(key: str, problem: str) -> ConfigError:

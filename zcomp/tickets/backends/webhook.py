@@ -60,6 +60,7 @@ from zcomp.tickets.http import (
     TicketHttp,
     TicketNotFound,
     TicketUnreachable,
+    excerpt,
 )
 from zcomp.tickets.options import Options
 from zcomp.tickets.registry import BackendContext
@@ -528,7 +529,7 @@ class WebhookBackend:
 
     def _refusal(self, reply: Reply) -> TicketError:
         s = self.settings
-        said = _excerpt(reply.body)
+        said = excerpt(reply.body)
         where = f"{NAME}: {s.method} {s.shown_url}: HTTP {reply.status}"
         if reply.status in (401, 403):
             names = [n for n, v in (("token", s.token), ("hmac_secret", s.hmac_secret)) if v]
@@ -565,8 +566,3 @@ class WebhookBackend:
     def _debug(self, text: str) -> None:
         if self.debug is not None:
             self.debug(self._without_url(text))
-
-
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

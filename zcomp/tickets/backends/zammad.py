@@ -21,16 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import open_once
 from zcomp.tickets.content import IncidentRef, TicketContent, TicketRef, idempotency_key
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
-from zcomp.tickets.http import Reply, TicketHttp, TicketNotFound
+from zcomp.tickets.http import Reply, TicketHttp, TicketNotFound, excerpt
 from zcomp.tickets.options import Options
 from zcomp.tickets.render import one_line, render_text, title_line
 from zcomp.zimbra.model import Secret
@@ -202,7 +200,7 @@ class ZammadBackend:
             text = data.get("error_human") or data.get("error")
             if isinstance(text, str) and text.strip():
                 return self._scrub(one_line(text))[:200]
-        return self._scrub(_excerpt(reply.body))
+        return self._scrub(excerpt(reply.body))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -224,29 +222,6 @@ class ZammadBackend:
 def _id(value: Any) -> int | None:
     text = str(value).strip() if isinstance(value, (int, str)) else ""
     return int(text) if text.isdigit() and int(text) > 0 else None
-
-
-def _excerpt(body: bytes, limit: int = 200) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _ca_file(options: Options) -> str | None:
-    raw = options.text("ca_file")
-    if raw is None:
-        return None
-    path = Path(raw).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"[tickets.{options.backend}] ca_file: {path} is not a readable file")
-    return str(path)
-
-
-def _warn_weak_transport(url: str, verify: bool, context: BackendContext) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        context.warn(f"[tickets.{NAME}] url is http://: the token crosses the network unencrypted")
-    if not verify and parts.scheme == "https":
-        context.warn(f"[tickets.{NAME}] verify = false: the server's certificate is not checked")
 
 
 def make(options: Options, context: BackendContext) -> ZammadBackend:
@@ -281,9 +256,9 @@ def make(options: Options, context: BackendContext) -> ZammadBackend:
         auth=lambda: {"Authorization": f"Token token={secret}"},
         timeout_s=options.seconds("timeout", default=15.0),
         verify=verify,
-        ca_file=_ca_file(options),
+        ca_file=options.ca_file(),
         debug=context.debug,
     )
     options.done()
-    _warn_weak_transport(url, verify, context)  # only once the settings are valid
+    options.transport_warnings(url, verify=verify, what="the token")
     return ZammadBackend(settings, token, http)

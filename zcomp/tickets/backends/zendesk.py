@@ -19,9 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import open_once
@@ -220,11 +218,9 @@ def make(options: Options, context: BackendContext) -> ZendeskBackend:
             raise _config_error("tags", f"a tag cannot hold spaces or commas, got {tag!r}")
     timeout = options.seconds("timeout", default=15.0)
     verify = options.boolean("verify", default=True)
-    ca_file = _ca_file(options)
+    ca_file = options.ca_file()
     options.done()
-    _warn_cleartext(url, context.warn)
-    if not verify:
-        context.warn(f"[tickets.{NAME}] verify = false: the server's certificate is not checked")
+    options.transport_warnings(url, verify=verify, what="the token")
     settings = ZendeskSettings(url, email, external_id, group_id, requester, tags)
     http = TicketHttp(
         backend=NAME,
@@ -254,22 +250,6 @@ def _requester(options: Options) -> str | int | None:
     if value is not None and "@" not in value:
         raise _config_error("requester", f"expected an email address or a user id, got {value!r}")
     return value
-
-
-def _ca_file(options: Options) -> str | None:
-    value = options.text("ca_file")
-    if value is None:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise _config_error("ca_file", f"{path} is not a readable file")
-    return str(path)
-
-
-def _warn_cleartext(url: str, warn: Callable[[str], None]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
-        warn(f"[tickets.{NAME}] url is http://: the token crosses the network unencrypted")
 
 
 def _config_error(key: str, problem: str) -> ConfigError:
