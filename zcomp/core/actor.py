@@ -1,4 +1,4 @@
-"""One account, one actor: no two zcomp processes change an account at the same time.
+"""One account, one actor: no two zcomp processes clean an account at the same time.
 
 On one host the journal holds the lock (a row per account, taken in a write transaction; the
 row of a killed process is taken over). Across hosts that share nothing, Zimbra holds it: a
@@ -8,14 +8,15 @@ Containment stays the first write, and costs no extra round trip: a process that
 claim of another when it resolves the account reports who is acting (or waits with --wait) and
 touches nothing. Otherwise its claim rides in the containment batch, after the containment
 writes, and is read back at the end of that batch. Containing twice is harmless (locked is
-locked; any random password will do), so the claim only decides who goes on to clean: a process
-that reads back a rival's live claim with a lower token hands the account over (its claim
-withdrawn, its incident closed as handed over). Of two processes, the second to write always
-reads the first's claim, so the lowest token always goes on: never no one. In the one exact race
-where each saw only its own claim, both clean, which is safe (the same removals) but files two
-tickets. A claim expires after CLAIM_TTL, so one left by a process killed on another host never
-blocks for long; one left by a killed process of this journal is taken over at once (this
-process holds the journal's lock).
+locked; any random password will do), so the claim only decides who goes on to clean. A process
+that reads back only its own claim cleans. One that reads back a rival's live claim withdraws
+its own and looks again: a rival's claim still there means that rival cleans, and this one hands
+the account over (its incident closed as handed over); otherwise it claims again, after a random
+pause. Of two processes, the later to look always sees the other's claim (still there, or
+withdrawn), so they never both hand over, and never both clean. Past CONTEND_ROUNDS a process
+goes on with a warning: two cleaners are safe, none is not. A claim expires after CLAIM_TTL, so
+one left by a process killed on another host never blocks for long; one left by a killed process
+of this journal is taken over at once (this process holds the journal's lock).
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ class Actor:
         finished_elsewhere: Callable[[Account], bool],
     ) -> Handover | None:
         """After the containment batch: None when this process goes on to clean, else to whom
-        it hands the account over. `seen` is the account as that
-        batch read it back; `finished_elsewhere(seen)` tells a zcomp that cleaned meanwhile."""
+        it hands the account over. `seen` is the account as that batch read it back;
+        `finished_elsewhere(seen)` tells a zcomp that contained and cleaned it meanwhile."""
         if not claimed.ok:
             # A delegated admin may lack the right to write `description`: go on, and say
             # what is not guaranteed. A claim that landed unheard expires by itself.
