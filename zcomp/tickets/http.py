@@ -14,6 +14,7 @@ The Authorization header and every secret stay out of errors and --debug lines.
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json as jsonlib
 import ssl
 import time
@@ -140,7 +141,7 @@ class TicketHttp:
         except urllib.error.HTTPError as exc:
             with exc:
                 reply = Reply(exc.code, dict(exc.headers or {}), exc.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
             self._log(f"{method} {_path(url)}: no answer ({reason})")
             if method in READ_METHODS:
