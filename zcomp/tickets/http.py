@@ -163,23 +163,19 @@ class TicketHttp:
             return reply
         said = excerpt(reply.body)
         where = f"{self.backend}: {method} {_path(url)}: HTTP {reply.status}"
-        if reply.status == 401:
-            raise TicketError(
-                f"{where}: the credentials were refused (check the token or password)"
-            )
-        if reply.status == 403:
-            raise TicketError(f"{where}: not allowed for this user ({said})")
-        if reply.status == 404:
-            raise TicketNotFound(f"{where}: not found ({said})")
-        if reply.status == 409:
-            raise TicketConflict(f"{where}: conflict ({said})")
         if reply.status == 429:
             raise TicketError(f"{where}: rate limited for more than {self.max_wait_s:g} s")
         if reply.status >= 500:
             raise TicketUnreachable(
                 f"{where}: server error ({said})", maybe_applied=method not in READ_METHODS
             )
-        raise TicketError(f"{where}: {said}")
+        raise refusal(
+            where,
+            reply.status,
+            said,
+            refused="the credentials were refused (check the token or password)",
+            forbidden=f"not allowed for this user ({said})",
+        )
 
     def _tls(self) -> ssl.SSLContext | None:
         if not self.base_url.startswith("https://"):
@@ -193,6 +189,20 @@ class TicketHttp:
     def _log(self, text: str) -> None:
         if self.debug is not None:
             self.debug(text)
+
+
+def refusal(where: str, status: int, said: str, *, refused: str, forbidden: str) -> TicketError:
+    """The one mapping of a desk's refusal to an error. `refused` (401) and `forbidden` (403)
+    say what to check: each backend knows which of its settings that is."""
+    if status == 401:
+        return TicketError(f"{where}: {refused}")
+    if status == 403:
+        return TicketError(f"{where}: {forbidden}")
+    if status == 404:
+        return TicketNotFound(f"{where}: not found ({said})")
+    if status == 409:
+        return TicketConflict(f"{where}: conflict ({said})")
+    return TicketError(f"{where}: {said}")
 
 
 def _retry_after(value: str | None) -> float:

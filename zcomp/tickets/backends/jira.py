@@ -40,7 +40,7 @@ from zcomp.tickets.content import (
 )
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
-from zcomp.tickets.http import Reply, TicketConflict, TicketHttp, TicketNotFound
+from zcomp.tickets.http import Reply, TicketConflict, TicketHttp, refusal
 from zcomp.tickets.options import Options
 from zcomp.tickets.registry import BackendContext
 from zcomp.tickets.render import render_text, title_line
@@ -258,22 +258,18 @@ class JiraBackend:
     def _refusal(self, method: str, path: str, reply: Reply) -> TicketError:
         where = f"{NAME}: {method} {path}: HTTP {reply.status}"
         said = _said(reply)
-        if reply.status == 401:
-            if self.settings.flavour == "cloud":
-                check = "[tickets.jira] email and token (an API token of that Atlassian account)"
-            else:
-                check = "[tickets.jira] token (a personal access token)"
-            return TicketError(f"{where}: the credentials were refused; check {check}")
-        if reply.status == 403:
-            return TicketError(
-                f"{where}: not allowed ({said}); check the permissions of the account "
-                "behind [tickets.jira] token"
-            )
-        if reply.status == 404:
-            return TicketNotFound(f"{where}: not found ({said})")
-        if reply.status == 409:
-            return TicketConflict(f"{where}: conflict ({said})")
-        return TicketError(f"{where}: {said}")
+        if self.settings.flavour == "cloud":
+            check = "[tickets.jira] email and token (an API token of that Atlassian account)"
+        else:
+            check = "[tickets.jira] token (a personal access token)"
+        return refusal(
+            where,
+            reply.status,
+            said,
+            refused=f"the credentials were refused; check {check}",
+            forbidden=f"not allowed ({said}); check the permissions of the account behind "
+            "[tickets.jira] token",
+        )
 
 
 # -- making the backend --------------------------------------------------------------------

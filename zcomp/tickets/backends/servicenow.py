@@ -39,10 +39,10 @@ from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
 from zcomp.tickets.http import (
     Reply,
-    TicketConflict,
     TicketHttp,
     TicketNotFound,
     TicketUnreachable,
+    refusal,
 )
 from zcomp.tickets.options import Options
 from zcomp.tickets.registry import BackendContext
@@ -253,26 +253,24 @@ class ServiceNowBackend:
     def _refusal(self, method: str, path: str, reply: Reply) -> TicketError:
         where = f"{NAME}: {method} {path}: HTTP {reply.status}"
         said = _said(reply)
-        if reply.status == 401:
-            if self.oauth is not None:
-                return TicketError(
-                    f"{where}: a freshly issued OAuth token was refused ({said}); check the "
-                    f"OAuth application user of [tickets.{NAME}] client_id"
-                )
-            return TicketError(
-                f"{where}: the credentials were refused ({said}); "
+        if self.oauth is not None:
+            refused = (
+                f"a freshly issued OAuth token was refused ({said}); check the OAuth "
+                f"application user of [tickets.{NAME}] client_id"
+            )
+        else:
+            refused = (
+                f"the credentials were refused ({said}); "
                 f"check [tickets.{NAME}] username and password"
             )
-        if reply.status == 403:
-            return TicketError(
-                f"{where}: not allowed ({said}); check the roles of the [tickets.{NAME}] "
-                "account (itil writes incidents and work notes)"
-            )
-        if reply.status == 404:
-            return TicketNotFound(f"{where}: not found ({said})")
-        if reply.status == 409:
-            return TicketConflict(f"{where}: conflict ({said})")
-        return TicketError(f"{where}: {said}")
+        return refusal(
+            where,
+            reply.status,
+            said,
+            refused=refused,
+            forbidden=f"not allowed ({said}); check the roles of the [tickets.{NAME}] account "
+            "(itil writes incidents and work notes)",
+        )
 
 
 # -- making the backend --------------------------------------------------------------------

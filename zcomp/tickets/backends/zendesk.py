@@ -32,7 +32,7 @@ from zcomp.tickets.content import (
 )
 from zcomp.tickets.errors import TicketError
 from zcomp.tickets.guard import refuse_secrets
-from zcomp.tickets.http import Reply, TicketConflict, TicketHttp, TicketNotFound
+from zcomp.tickets.http import Reply, TicketConflict, TicketHttp, refusal
 from zcomp.tickets.options import Options
 from zcomp.tickets.registry import BackendContext
 from zcomp.tickets.render import render_text, title_line
@@ -183,21 +183,15 @@ class ZendeskBackend:
     def _refusal(self, method: str, path: str, reply: Reply) -> TicketError:
         where = f"{NAME}: {method} {path}: HTTP {reply.status}"
         said = _said(reply)
-        if reply.status == 401:
-            return TicketError(
-                f"{where}: the credentials were refused ({said}); check [tickets.{NAME}] email "
-                "and token (an API token, with token access enabled in the Admin Center)"
-            )
-        if reply.status == 403:
-            return TicketError(
-                f"{where}: not allowed ({said}); check the role of [tickets.{NAME}] email "
-                "(an agent who may create and edit tickets)"
-            )
-        if reply.status == 404:
-            return TicketNotFound(f"{where}: not found ({said})")
-        if reply.status == 409:
-            return TicketConflict(f"{where}: conflict ({said})")
-        return TicketError(f"{where}: {said}")
+        return refusal(
+            where,
+            reply.status,
+            said,
+            refused=f"the credentials were refused ({said}); check [tickets.{NAME}] email and "
+            "token (an API token, with token access enabled in the Admin Center)",
+            forbidden=f"not allowed ({said}); check the role of [tickets.{NAME}] email (an "
+            "agent who may create and edit tickets)",
+        )
 
 
 # -- making the backend --------------------------------------------------------------------
