@@ -9,11 +9,15 @@ from typing import Any
 from zcomp.journal.errors import JournalError, SecretRefusedError
 from zcomp.journal.guard import find_secret
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False) builds on
+# every call; made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
 
 def canonical_json(value: Any) -> str:
     """The one JSON spelling of `value`: sorted keys, no spaces, ASCII only, no NaN."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return _CANONICAL.encode(value)
     except (TypeError, ValueError) as exc:
         raise JournalError(f"cannot journal a value that is not plain JSON: {exc}") from None
 

@@ -13,24 +13,43 @@ from typing import Any
 # A Zimbra auth token: "<version>_<40 hex hmac>_<hex-encoded data>", searched anywhere in text.
 ZIMBRA_TOKEN = re.compile(r"\d+_[0-9a-f]{40}_[0-9a-f]+")
 SECRET_KEYS = frozenset({"password", "newpassword", "authtoken"})
+_TOKEN_MIN_LEN = 44  # the shortest match: a digit, "_", 40 hex digits, "_", a hex digit
+_LOOKS_LIKE = " looks like a Zimbra auth token"
 
 
 def find_secret(value: Any, where: str = "value") -> str | None:
     """Return a description of where a secret-looking item sits in `value`, or None."""
+    found = _secret_path(value)
+    return None if found is None else where + found
+
+
+def _secret_path(value: Any) -> str | None:
+    """The path to the secret and what it is (".key[2] looks like ..."), spelled out only on
+    the way back from the item found, not for every item looked at."""
     if isinstance(value, str):
-        return f"{where} looks like a Zimbra auth token" if ZIMBRA_TOKEN.search(value) else None
+        return _LOOKS_LIKE if _token_in(value) else None
     if isinstance(value, Mapping):
         for key, item in value.items():
             name = str(key)
             if name.lower() in SECRET_KEYS:
-                return f"{where} has a key named {name!r}"
-            found = find_secret(name, f"{where} key") or find_secret(item, f"{where}.{name}")
-            if found:
-                return found
+                return f" has a key named {name!r}"
+            if _token_in(name):
+                return " key" + _LOOKS_LIKE
+            found = _secret_path(item)
+            if found is not None:
+                return f".{name}{found}"
         return None
     if isinstance(value, (list, tuple, set, frozenset)):
         for index, item in enumerate(value):
-            found = find_secret(item, f"{where}[{index}]")
-            if found:
-                return found
+            found = _secret_path(item)
+            if found is not None:
+                return f"[{index}]{found}"
     return None
+
+
+def _token_in(text: str) -> bool:
+    # Most texts are too short or have no "_", so cannot hold a token: no regex for them. Only
+    # for plain str: a subclass may answer len() or `in` its own way; the regex reads the text.
+    if type(text) is str and (len(text) < _TOKEN_MIN_LEN or "_" not in text):
+        return False
+    return ZIMBRA_TOKEN.search(text) is not None

@@ -11,7 +11,7 @@ NS_ACCOUNT = "urn:zimbraAccount"
 NS_MAIL = "urn:zimbraMail"
 
 
-@dataclass
+@dataclass(slots=True)  # responses build thousands of these (an account is ~400 <a>)
 class El:
     name: str
     ns: str | None = None
@@ -44,7 +44,7 @@ class El:
         text: str | None = None,
         ns: str | None = None,
     ) -> El:
-        el = El(name, ns if ns is not None else self.ns, dict(attrs or {}), [], text)
+        el = El(name, self.ns if ns is None else ns, dict(attrs) if attrs else {}, [], text)
         self.children.append(el)
         return el
 

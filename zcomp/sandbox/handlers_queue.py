@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import Counter
+from dataclasses import dataclass
 
 from zcomp.sandbox.element import NS_ADMIN, El, get_bool, get_int
 from zcomp.sandbox.engine import RequestContext, handler
@@ -39,25 +42,125 @@ def _queue_name(el: El | None) -> tuple[str, El]:
     return name, el
 
 
+_FIELD_NAMES = ("id", "from", "fromdomain", "to", "todomain", "reason", "addr", "host")
+SUMMARY_KINDS = ("reason", "to", "from", "todomain", "fromdomain", "addr", "host")
+
+
+def _field(m: QueuedMessage, name: str) -> list[str]:
+    """One Lucene field RemoteMailQueue indexes; every value but id is lower-cased."""
+    if name == "id":
+        return [m.id]
+    if name == "from":
+        return [m.sender.lower()]
+    if name == "fromdomain":
+        return [m.sender.lower().partition("@")[2]]
+    if name == "to":
+        return [r.lower() for r in m.recipients]
+    if name == "todomain":
+        return sorted({r.lower().partition("@")[2] for r in m.recipients})
+    if name == "reason":
+        return [m.reason.lower()]
+    if name == "addr":
+        return [m.origin_ip.lower()]
+    if name == "host":
+        return [m.origin_host.lower()]
+    return []
+
+
 def _fields(m: QueuedMessage) -> dict[str, list[str]]:
-    """The Lucene fields RemoteMailQueue indexes; every value but id is lower-cased."""
-    recipients = [r.lower() for r in m.recipients]
-    return {
-        "id": [m.id],
-        "from": [m.sender.lower()],
-        "fromdomain": [m.sender.lower().partition("@")[2]],
-        "to": recipients,
-        "todomain": sorted({r.partition("@")[2] for r in recipients}),
-        "reason": [m.reason.lower()],
-        "addr": [m.origin_ip.lower()],
-        "host": [m.origin_host.lower()],
-    }
+    """Every field RemoteMailQueue indexes for the message."""
+    return {name: _field(m, name) for name in _FIELD_NAMES}
+
+
+# Message content -> its distinct non-empty values per summary kind. A scan copies every
+# message, so the cache is keyed by what the fields are made of, not by the copy; it only
+# saves recomputing them (80-recipient messages made this most of GetMailQueue's cost).
+_SummaryTerms = tuple[tuple[str, ...], ...]
+_TERMS: dict[tuple[object, ...], _SummaryTerms] = {}
+_TERMS_MAX = 20_000
+
+
+def _summary_terms(m: QueuedMessage) -> _SummaryTerms:
+    key = (m.sender, tuple(m.recipients), m.reason, m.origin_ip, m.origin_host)
+    terms = _TERMS.get(key)
+    if terms is None:
+        have = _fields(m)
+        terms = tuple(tuple(v for v in set(have[kind]) if v) for kind in SUMMARY_KINDS)
+        if len(_TERMS) >= _TERMS_MAX:
+            _TERMS.clear()  # a bound, not an eviction policy: entries are cheap to recompute
+        _TERMS[key] = terms
+    return terms
+
+
+_Ranked = list[tuple[str, list[tuple[str, int]]]]
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """The counts of one multiset of per-message terms, and the summaries they rank to.
+
+    Terms objects are one per content (_TERMS), so a queue that gained or lost a few
+    messages since the last GetMailQueue is counted from that one's tally, not from scratch.
+    The tally holds its terms objects, so their ids cannot be reused while it lives.
+    """
+
+    terms: dict[int, _SummaryTerms]  # id -> the object, held
+    have: Counter[int]  # id -> how many messages carry these terms
+    counts: tuple[Counter[str], ...]  # per kind: value -> messages carrying it (all > 0)
+    ranked: _Ranked
+
+
+_TALLIES: dict[object, _Tally] = {}  # by queue; only a starting point, never trusted blindly
+
+
+def _summaries(msgs: list[QueuedMessage], place: object = None) -> _Ranked:
+    """GetMailQueue's <qs>: per kind, how many messages carry each value, most first (ties in
+    Lucene's term order), only the first MAIL_QUEUE_SUMMARY_CUTOFF; kinds with none left out.
+
+    `place` names the queue, so that its last tally is the one counted from.
+    """
+    terms = {}
+    have: Counter[int] = Counter()
+    for m in msgs:
+        t = _summary_terms(m)
+        terms[id(t)] = t
+        have[id(t)] += 1
+    last = _TALLIES.get(place)
+    if last is not None and last.have == have:
+        return last.ranked
+    if last is None or (last.have - have).total() + (have - last.have).total() >= len(msgs):
+        # Counter over one flat iterable counts in C; each message's values are distinct.
+        counts = tuple(
+            Counter(itertools.chain.from_iterable(terms[i][k] * n for i, n in have.items()))
+            for k in range(len(SUMMARY_KINDS))
+        )
+    else:
+        moved = [c.copy() for c in last.counts]
+        for i, n in (have - last.have).items():
+            for k, c in enumerate(moved):
+                c.update(terms[i][k] * n)
+        for i, n in (last.have - have).items():
+            for k, c in enumerate(moved):
+                c.subtract(last.terms[i][k] * n)
+        counts = tuple(+c for c in moved)  # + drops values no message carries any more
+    ranked: _Ranked = []
+    for kind, c in zip(SUMMARY_KINDS, counts, strict=True):
+        if c:
+            # nsmallest(n, ...) is sorted(...)[:n] without sorting the whole tail.
+            ranked.append((kind, heapq.nsmallest(SUMMARY_CUTOFF, c.items(), key=_rank)))
+    if len(_TALLIES) >= 64:
+        _TALLIES.clear()  # sandboxes come and go in one process: a bound, not a policy
+    _TALLIES[place] = _Tally(terms, have, counts, ranked)
+    return ranked
+
+
+def _rank(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
 
 
 def _matches(query: El, m: QueuedMessage) -> bool:
     """Exact TermQuery per match (case-sensitive: send values lower-cased), OR within a
     field, AND across fields; a query without fields lists everything."""
-    have = _fields(m)
     for fld in query.all("field"):
         name = fld.get("name")
         if name is None:
@@ -65,7 +168,8 @@ def _matches(query: El, m: QueuedMessage) -> bool:
         values = [mt.get("value") for mt in fld.all("match")]
         if any(v is None for v in values):
             raise missing_attr("value")
-        if not any(v in have.get(name, []) for v in values):
+        have = _field(m, name)  # only the fields asked about
+        if not any(v in have for v in values):
             return False
     return True
 
@@ -78,7 +182,7 @@ def _search(
     With fields, Lucene's search(query, limit) returns at most `limit` hits, so `hits` is
     capped at limit (and more= is then never true for offset 0): real Zimbra behaviour.
     """
-    if not query.all("field"):
+    if next(query.all("field"), None) is None:  # no terms: RemoteMailQueue.list0, uncapped
         return msgs[offset : offset + limit], len(msgs)
     found = [m for m in msgs if _matches(query, m)][: max(limit, 0)]
     return found[offset : offset + limit], len(found)
@@ -124,18 +228,9 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
             "more": "1" if offset + limit < hits else "0",
         },
     )
-    fields = [_fields(m) for m in indexed]  # once per message, not once per summary
-    for kind in ("reason", "to", "from", "todomain", "fromdomain", "addr", "host"):
-        counts: Counter[str] = Counter()
-        for have in fields:
-            counts.update(v for v in set(have[kind]) if v)
-        if not counts:
-            continue
+    for kind, ranked in _summaries(indexed, (id(s.mta), qname)):
         qs = q.add("qs", {"type": kind})
-        # GetMailQueue.java: by count, descending (ties in Lucene's term order), and only the
-        # first MAIL_QUEUE_SUMMARY_CUTOFF of each.
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        for text, n in ranked[:SUMMARY_CUTOFF]:
+        for text, n in ranked:
             qs.add("qsi", {"n": str(n), "t": text})
     for m in page:
         q.add(

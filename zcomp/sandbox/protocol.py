@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - loopback test server; expat guards entity expansion
 from dataclasses import dataclass
 from typing import Any
@@ -149,24 +150,66 @@ ProtoFault = _ProtoFault
 # ---- serialization ---------------------------------------------------------------------------
 
 
+# Most attribute values and texts need no escaping; saxutils' replace chains cost more than
+# the rest of serialization, so they only run when one of these characters is present.
+_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+_TEXT_SPECIAL = re.compile(r"[&<>]")
+
+
+def _quoteattr(value: str) -> str:
+    """xml.sax.saxutils.quoteattr, without its work when there is nothing to escape."""
+    if _ATTR_SPECIAL.search(value) is None:
+        return '"' + value + '"'
+    return quoteattr(value)
+
+
+def _escape(text: str) -> str:
+    """xml.sax.saxutils.escape, without its work when there is nothing to escape."""
+    if _TEXT_SPECIAL.search(text) is None:
+        return text
+    return escape(text)
+
+
+def _attrs_xml(attrs: dict[str, str]) -> str:
+    # One search over all the values: an account's <a n="..."> rarely needs escaping.
+    if _ATTR_SPECIAL.search("".join(attrs.values())) is None:
+        return "".join([f' {k}="{v}"' for k, v in attrs.items()])
+    return "".join([f" {k}={quoteattr(v)}" for k, v in attrs.items()])
+
+
 def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
-    if el.ns in ("SOAP-FAULT", ""):
+    ns = el.ns
+    if ns in ("SOAP-FAULT", ""):
         _xml_soap(el, out, "")
         return
-    out.append("<" + el.name)
-    if el.ns is not None and el.ns != parent_ns:
-        out.append(f" xmlns={quoteattr(el.ns)}")
-    for k, v in el.attrs.items():
-        out.append(f" {k}={quoteattr(v)}")
-    if not el.children and not el.text:
-        out.append("/>")
+    name = el.name
+    head = "<" + name
+    if ns is not None and ns != parent_ns:
+        head += " xmlns=" + _quoteattr(ns)
+    if el.attrs:
+        head += _attrs_xml(el.attrs)
+    children, text = el.children, el.text
+    if not children:
+        # Leaves are most elements (an account's hundreds of <a>): one string each.
+        out.append(f"{head}>{_escape(text)}</{name}>" if text else head + "/>")
         return
-    out.append(">")
-    if el.text:
-        out.append(escape(el.text))
-    for c in el.children:
-        _xml(c, el.ns, out)
-    out.append(f"</{el.name}>")
+    out.append(head + ">")
+    if text:
+        out.append(_escape(text))
+    for c in children:
+        if c.children or c.ns != ns or len(c.attrs) != 1:
+            _xml(c, ns, out)
+            continue
+        # What _xml writes for a childless child in this namespace with one attribute, inlined:
+        # an account is ~500 <a n="...">value</a>, and the call per child cost more than them.
+        ((k, v),) = c.attrs.items()
+        v = '"' + v + '"' if _ATTR_SPECIAL.search(v) is None else quoteattr(v)
+        t = c.text
+        if t:
+            out.append(f"<{c.name} {k}={v}>{_escape(t)}</{c.name}>")
+        else:
+            out.append(f"<{c.name} {k}={v}/>")
+    out.append("</" + name + ">")
 
 
 def fault_element(proto: Proto, fault: SoapFault, trace: str) -> El:
@@ -197,17 +240,17 @@ def _xml_soap(el: El, out: list[str], env_ns: str) -> None:
     if el.ns == "SOAP-FAULT":
         out.append(f"<soap:{el.name}")
         for k, v in el.attrs.items():
-            out.append(f" {k}={quoteattr(v)}")
+            out.append(f" {k}={_quoteattr(v)}")
         out.append(">")
         if el.text:
-            out.append(escape(el.text))
+            out.append(_escape(el.text))
         for c in el.children:
             _xml_soap(c, out, env_ns)
         out.append(f"</soap:{el.name}>")
     elif el.ns == "":
         out.append(f"<{el.name}>")
         if el.text:
-            out.append(escape(el.text))
+            out.append(_escape(el.text))
         for c in el.children:
             _xml_soap(c, out, env_ns)
         out.append(f"</{el.name}>")

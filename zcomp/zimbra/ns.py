@@ -41,7 +41,10 @@ def str_attrs(node: Element) -> dict[str, str]:
 
 
 def local(node: Element) -> str:
-    return etree.QName(node).localname
+    tag = node.tag
+    if isinstance(tag, str):  # "{ns}name" or "name": no QName object on the hot path
+        return tag.rpartition("}")[2]
+    return etree.QName(node).localname  # comments and the like: QName's own error
 
 
 def namespace(node: Element) -> str | None:
@@ -50,15 +53,13 @@ def namespace(node: Element) -> str | None:
 
 def children(node: Element, tag: str | None = None) -> list[Element]:
     """Element children (comments skipped), optionally only those with this local name."""
-    found = [c for c in node if isinstance(c.tag, str)]
-    if tag is None:
-        return found
-    return [c for c in found if local(c) == tag]
+    # lxml filters in C: "*" is any element, "{*}name" that local name in any or no namespace;
+    # comments, processing instructions and entity references never match either.
+    return list(node.iterchildren("*" if tag is None else "{*}" + tag))
 
 
 def child(node: Element, tag: str) -> Element | None:
-    found = children(node, tag)
-    return found[0] if found else None
+    return next(node.iterchildren("{*}" + tag), None)
 
 
 def child_text(node: Element, tag: str) -> str | None:

@@ -50,10 +50,15 @@ def parse(request: rq.Request[Any], body: Element) -> Any:
 
 def attrs_of(node: Element, key: str = "n", tag: str = "a") -> Attrs:
     found: Attrs = {}
-    for a in children(node, tag):
+    # A GetAccount reply carries hundreds of <a>: lxml's C tag filter, and no list per setdefault.
+    for a in node.iterchildren("{*}" + tag):
         name = a.get(key)
         if name is not None:
-            found.setdefault(name, []).append(a.text or "")
+            values = found.get(name)
+            if values is None:
+                found[name] = [a.text or ""]
+            else:
+                values.append(a.text or "")
     return found
 
 
