@@ -95,6 +95,15 @@ class Policy:
     identity: str = "remove"
     signature: str = "remove"
     auto_reply: str = "remove"
+    share_public: str = "remove"
+    share_outside: str = "remove"
+    share_internal: str = "remove"
+    right_outside: str = "remove"
+    right_internal: str = "remove"
+    data_source: str = "remove"
+    app_passwords: str = "remove"
+    trusted_devices: str = "remove"
+    mobile_devices: str = "remove"
 
 
 @dataclass(frozen=True)
@@ -601,6 +610,15 @@ EXAMPLE_CONFIG = """\
 # identity = "remove"               # From/Reply-To outside the account's own addresses
 # signature = "remove"
 # auto_reply = "remove"
+# share_public = "remove"           # a folder shared with everyone (public URL) or by access key
+# share_outside = "remove"          # shared with a guest or anyone outside the organisation
+# share_internal = "remove"         # shared inside since the baseline (no baseline: reported)
+# right_outside = "remove"          # sendAs, sendOnBehalfOf, loginAs... to anyone outside
+# right_internal = "remove"         # ...to a colleague since the baseline (no baseline: reported)
+# data_source = "remove"            # an outside account pulled in since the baseline: turned off
+# app_passwords = "remove"          # Network Edition: revoked (they outlive the password)
+# trusted_devices = "remove"        # Network Edition: revoked (they skip the second factor)
+# mobile_devices = "remove"         # Network Edition: synced devices suspended
 
 [tickets]
 # backend = "file"                  # file | email | rt | jira | servicenow | zendesk | webhook

@@ -89,8 +89,12 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
         "outgoing-filter",
         "identity",
         "signature",
+        "share",  # the public Inbox and the guest share of Sent
     }
     assert {("filter", 'rule "."'), ("filter", 'rule ".."')} <= removed
+    # No baseline says whether the sendAs to a colleague predates the incident: reported, kept.
+    [send_as] = [i for i in out["kept"] if i["kind"] == "right"]
+    assert attack.accomplice in send_as["detail"] and "no baseline" in send_as["reason"]
     assert all(item["reason"] for item in out["removed"] + out["kept"])
 
     # The attacker's session on the non-home server is dead, the phished password is useless.
@@ -150,6 +154,7 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
     new_passwords = tap.secret_values("newPassword")
     assert len(new_passwords) == 1 and len(new_passwords[0]) >= 20
     secrets = (tap.secrets() - {"sandbox"}) | {attack.token, demo_password(ALICE)}
+    secrets.add(attack.guest_password)  # GetFolder answers it in clear
     places: dict[str, bytes] = {"stdout": result.stdout.encode(), "stderr": result.stderr.encode()}
     for path in [*state_dir.glob("journal*"), *evidence_dir.iterdir(), *tickets]:
         places[str(path)] = path.read_bytes()
@@ -183,6 +188,7 @@ def test_dry_run_changes_nothing(sandbox: Sandbox, invoke: Callable[..., Result]
     assert out["result"] == "planned"
     assert any("random password" in step for step in out["plan"])
     assert any(step.startswith('remove rule "."') for step in out["plan"])
+    assert any(step.startswith("revoke the share of /Inbox with public") for step in out["plan"])
     assert len(sandbox.stats.writes) == writes
     assert sandbox.account(ALICE).attrs["zimbraAccountStatus"] == ["active"]
 

@@ -39,7 +39,7 @@ def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky
         raise UsageError("name accounts (or --from FILE), or use --all; not both")
     if everything and accept_risky:
         raise UsageError("--accept-risky vouches for named accounts only, not --all")
-    with Runtime(app) as runtime:
+    with Runtime(app, notes=False) as runtime:
         env = runtime.make_env()
         report = (
             capture_all(env)
@@ -71,7 +71,7 @@ def show(app: AppContext, account: str) -> None:
     """Print the newest baseline of ACCOUNT."""
     from zcomp.core.baseline import latest_baseline
 
-    with Runtime(app) as runtime:
+    with Runtime(app, notes=False) as runtime:
         shown = latest_baseline(runtime.make_env(), account)
     out = app.output
     if shown is None:

@@ -36,6 +36,7 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
     """`zcomp restore INCIDENT` alone: what lockdown removed, each with the option that puts
     it back. The listing is the command's report: stdout (--json: one object per item)."""
     from zcomp.core.restore import restorable, restore_option
+    from zcomp.core.restore_access import unrestorable
     from zcomp.journal import Journal
 
     output = app.output
@@ -57,9 +58,10 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
                     "option": option[0] if option else None,
                     "name": option[1] if option else None,
                     **f.summary(),
+                    "not_restorable": unrestorable(f),
                 }
             )
-        rows.append([shown, f.kind, f.detail, f.reason])
+        rows.append([shown, f.kind, f.detail, unrestorable(f) or f.reason])
     if output.json:
         return
     output.report(
@@ -77,6 +79,22 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
 @click.option("--signature", "signatures", multiple=True, metavar="NAME", help="A signature.")
 @click.option("--identity", "identities", multiple=True, metavar="NAME", help="An identity.")
 @click.option("--auto-reply", is_flag=True, help="The out-of-office auto-reply.")
+@click.option(
+    "--share",
+    "shares",
+    multiple=True,
+    metavar="FOLDER[:WHO]",
+    help="A folder share, as listed (/Inbox:bob@example.org), or all of a folder's (/Inbox).",
+)
+@click.option(
+    "--right",
+    "rights",
+    multiple=True,
+    metavar="RIGHT[:WHO]",
+    help="A right on the account, as listed (sendAs:bob@example.org), or all of one (sendAs).",
+)
+@click.option("--data-source", "data_sources", multiple=True, metavar="NAME", help="A data source.")
+@click.option("--device", "devices", multiple=True, metavar="ID", help="A mobile device.")
 @click.option("--all", "everything", is_flag=True, help="Everything lockdown removed.")
 @dry_run_option
 @json_option
@@ -92,13 +110,20 @@ def restore(
     signatures: tuple[str, ...],
     identities: tuple[str, ...],
     auto_reply: bool,
+    shares: tuple[str, ...],
+    rights: tuple[str, ...],
+    data_sources: tuple[str, ...],
+    devices: tuple[str, ...],
     everything: bool,
     dry_run: bool,
     force: bool,
 ) -> None:
     """Put back what lockdown removed in INCIDENT (a false positive), exactly as the evidence
     recorded it: filter rules at their original position and with their names, signatures with
-    their ids, identities, forwarding, auto-replies. Journaled and verified by read-back.
+    their ids, identities, forwarding, auto-replies, folder shares, rights on the account, data
+    sources (turned on again), mobile devices (resumed). Journaled and verified by read-back.
+    App-specific passwords, trusted devices and guest shares cannot come back (their secrets
+    were never kept): the listing says so.
 
     An item already present is reported ("already present") and not written. An item you name
     is restored even if it classifies as malicious today, with a warning (lockdown would remove
@@ -116,12 +141,16 @@ def restore(
         identities=identities,
         forwarding=forwarding,
         auto_reply=auto_reply,
+        shares=shares,
+        rights=rights,
+        data_sources=data_sources,
+        devices=devices,
         all=everything,
     )
     if selection.empty:
         show_restorable(app, incident)
         return
-    with Runtime(app) as runtime:
+    with Runtime(app, notes=False) as runtime:
         env = runtime.make_env()
         outcome = restore_incident(env, incident, selection, dry_run=dry_run, force=force)
     show_restore(app.output, outcome)

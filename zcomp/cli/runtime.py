@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 class Runtime:
     """`files_tickets`: the command files help-desk tickets (lockdown, unlock). Only then is
     the backend made (its settings checked, its secrets read); a read-only command never
-    touches it, so a desk that is misconfigured or down never stops an inspect."""
+    touches it, so a desk that is misconfigured or down never stops an inspect. `notes`: say
+    once per run what the server lacks (Network Edition features) where it matters."""
 
     def __init__(
         self,
@@ -30,15 +31,18 @@ class Runtime:
         connection: ConnectionSettings | None = None,
         *,
         files_tickets: bool = False,
+        notes: bool = True,
     ) -> None:
         self.app = app
         self.files_tickets = files_tickets
+        self.notes = notes
         self.connection = connection or app.connection_settings()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
         self._primary: ZimbraClient | None = None
         self._primary_in_use = False
         self._journal: Journal | None = None
+        self._said: set[str] = set()
 
     def _client(self, *, take: bool = True) -> ZimbraClient:
         """The first client, then clones of it: one per worker (clients are not thread-safe),
@@ -115,7 +119,17 @@ class Runtime:
             tickets=tickets,
             settings=settings,
             operator=f"{_user()} as {self.connection.admin}",
+            notice=self._notice,
         )
+
+    def _notice(self, message: str) -> None:
+        """Once per run, whichever worker learns it first; only in commands where it says
+        something about their result (`notes`)."""
+        with self._lock:
+            if not self.notes or message in self._said:
+                return
+            self._said.add(message)
+        self.app.output.info(f"Note: {message}")
 
     def close(self) -> None:
         with self._lock:

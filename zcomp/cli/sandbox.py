@@ -80,6 +80,13 @@ def sandbox() -> None:
     type=click.Path(dir_okay=False),
     help="File holding the admin password (default: sandbox).",
 )
+@click.option(
+    "--edition",
+    type=click.Choice(["foss", "network"]),
+    default="foss",
+    show_default=True,
+    help="Imitate the open-source or the Network Edition (app passwords, devices).",
+)
 def serve(
     host: str,
     port: int,
@@ -90,6 +97,7 @@ def serve(
     log_dir: str | None,
     zimbra_version: str,
     admin_password_file: str | None,
+    edition: str,
 ) -> None:
     """Serve /service/admin/soap/ and /service/soap/ until Ctrl-C."""
     from zcomp.sandbox import Sandbox, SandboxOptions
@@ -112,6 +120,7 @@ def serve(
         log_dir=log_dir,
         zimbra_version=zimbra_version,
         admin_password=password,
+        edition=edition,
     )
     try:
         sb = Sandbox(opts)
@@ -174,8 +183,11 @@ def attack(
     """Replay the phishing attack on a sandbox ACCOUNT through the web client's API, as the
     attacker does: log in, forward everything to a freemail address with local delivery off,
     add a redirect and a discard-all rule, set From/Reply-To to the freemail address, put spam
-    in the signature, send one message to many Bcc recipients. Prints what it planted (never
-    the attacker's token). For rehearsals only: it refuses nothing a real server would."""
+    in the signature, send one message to many Bcc recipients, share the Inbox publicly and the
+    Sent folder with the freemail address, grant sendAs to a second account the attacker holds
+    (and on a Network Edition sandbox, make an app-specific password). Prints what it planted
+    (never the attacker's token or the passwords it set). For rehearsals only: it refuses
+    nothing a real server would."""
     import json
     import urllib.error
 
@@ -205,6 +217,10 @@ def attack(
         "identity": f"From and Reply-To {report.freemail}",
         "signature": report.signature_text,
         "sent": f"message {report.message_id} to {len(report.recipients)} recipient(s)",
+        "public_share": f"{report.public_folder} (anyone, read)",
+        "guest_share": f"{report.guest_folder} with {report.freemail} (guest, read)",
+        "right": f"sendAs for {report.accomplice}",
+        "app_password": report.app_password_name or "-",
     }
     if as_json:
         write_stdout(json.dumps(planted) + "\n")

@@ -1,12 +1,14 @@
-"""Baselines: known-good signatures, identities, forwarding and filter rules, per account.
+"""Baselines: known-good signatures, identities, forwarding, filter rules, shares, rights and
+data sources, per account.
 
 `capture_all` reads the directory in pages (SearchDirectory, 500 accounts a page, several pages
 per BatchRequest) and writes each page to the journal in one transaction: a few round trips for
 thousands of accounts. `capture_accounts` also reads each named account's full signature,
-identity and filter-rule lists (one user-side batch per account). Lockdown restores from the
-newest baseline taken before an incident, so a baseline must never record an attacker's
-settings: accounts with an open incident, or with anything lockdown would remove, are skipped
-and reported (unless the admin vouches for a named account with --accept-risky).
+identity and filter-rule lists, its shares, rights and data sources (one user-side batch per
+account). Lockdown restores from the newest baseline taken before an incident, so a baseline
+must never record an attacker's settings: accounts with an open incident, or with anything
+lockdown would remove, are skipped and reported (unless the admin vouches for a named account
+with --accept-risky).
 """
 
 from __future__ import annotations
@@ -22,12 +24,16 @@ from zcomp.core.replies import must, problem
 from zcomp.core.snapshot import BASELINE_ATTRS, Baseline, MailboxState
 from zcomp.journal import CLOSED
 from zcomp.timestamps import stamp
+from zcomp.zimbra.access import AccountRight, DataSource, Folder
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, FilterRule, Identity, SearchPage, Signature
 from zcomp.zimbra.requests import (
     GetAccount,
+    GetDataSources,
     GetFilterRules,
+    GetFolders,
     GetIdentities,
+    GetRights,
     GetSignatures,
     Request,
     SearchDirectory,
@@ -80,6 +86,9 @@ def baseline_of(
     identities: list[Identity] | None = None,
     rules: list[FilterRule] | None = None,
     outgoing_rules: list[FilterRule] | None = None,
+    shares: list[Folder] | None = None,
+    rights: list[AccountRight] | None = None,
+    data_sources: list[DataSource] | None = None,
     captured_at: str = "",
 ) -> Baseline:
     attrs = {k: list(v) for k, v in account.attrs.items() if k in BASELINE_ATTRS}
@@ -90,6 +99,9 @@ def baseline_of(
         identities=identities,
         rules=rules,
         outgoing_rules=outgoing_rules,
+        shares=None if shares is None else [f for f in shares if f.grants],
+        rights=rights,
+        data_sources=data_sources,
     )
 
 
@@ -104,6 +116,9 @@ def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str 
         outgoing_rules=list(baseline.outgoing_rules or []),
         signatures=baseline.signature_candidates(),
         identities=list(identities),
+        shares=baseline.shares,
+        rights=baseline.rights,
+        data_sources=baseline.data_sources,
     )
     found = classify_account(account, mailbox, env.organisation, env.settings.policy)
     bad = [f for f in found if f.remove]
@@ -256,6 +271,9 @@ def capture_accounts(
                 GetIdentities(),
                 GetFilterRules(),
                 GetFilterRules(outgoing=True),
+                GetFolders(),
+                GetRights(),
+                GetDataSources(),
             ]
             replies = env.client.batch(reads, as_account=result.id)
             troubles = [problem(type(r).__name__, a) for r, a in zip(reads, replies, strict=True)]
@@ -264,9 +282,16 @@ def capture_accounts(
                     {"account": result.name, "reason": next(t for t in troubles if t)}
                 )
                 continue
-            sigs, idents, rules, outgoing = replies
+            sigs, idents, rules, outgoing, folders, rights, sources = replies
             baseline = baseline_of(
-                result, signatures=sigs, identities=idents, rules=rules, outgoing_rules=outgoing
+                result,
+                signatures=sigs,
+                identities=idents,
+                rules=rules,
+                outgoing_rules=outgoing,
+                shares=folders,
+                rights=rights,
+                data_sources=sources,
             )
             _keep(env, report, rows, result, baseline, under_incident, vouch=accept_risky)
         report.pages += 1

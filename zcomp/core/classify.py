@@ -17,6 +17,7 @@ from zcomp.core.addresses import (
     own_addresses,
     split_addresses,
 )
+from zcomp.core.classify_access import classify_access
 from zcomp.core.snapshot import Baseline, MailboxState
 from zcomp.core.spamtext import spam_markers
 from zcomp.zimbra.model import Account, FilterRule, Identity, Node, Signature
@@ -60,7 +61,8 @@ def classify_account(
     ]
     found += [classify_signature(sig, org, policy, baseline) for sig in mailbox.signatures]
     found += classify_auto_reply(account, mailbox, org, policy)
-    return [f for f in found if f.policy != "ignore" or not f.risky]
+    found = [f for f in found if f.policy != "ignore" or not f.risky]
+    return found + classify_access(mailbox, org, policy, baseline)
 
 
 Finding = F.Finding

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zcomp.core import clean_access
 from zcomp.core import findings as F
 from zcomp.core.change import Change, Check, flush_change
 from zcomp.core.contain import READBACK_ATTRS
@@ -38,6 +39,8 @@ _ACCOUNT_KINDS = (F.FORWARDING, F.LOCAL_DELIVERY, F.AUTO_REPLY, F.ADMIN_FORWARDI
 def describe_fix(f: Finding) -> str:
     """What lockdown does about a finding, in the words the plan, output and ticket share."""
     replacement = f.replacement if isinstance(f.replacement, dict) else {}
+    if f.kind in clean_access.KINDS:
+        return clean_access.describe_fix(f)
     if f.kind in (F.FILTER, F.OUTGOING_FILTER):
         return f"remove {f.detail}"
     if f.kind == F.SIGNATURE:
@@ -63,6 +66,8 @@ def describe_fix(f: Finding) -> str:
 
 
 _PAST = {
+    "revoke": "revoked",
+    "suspend": "suspended",
     "remove": "removed",
     "delete": "deleted",
     "restore": "restored",
@@ -114,7 +119,9 @@ def mailbox_changes(state: LockdownState) -> list[Change]:
         out.append(
             _change(request, [f], read=GetIdentities(), check=_identity_check(state.account, f))
         )
-    return out
+    return out + clean_access.access_changes(
+        [f for f in state.removals if f.kind in clean_access.KINDS]
+    )
 
 
 def _change(

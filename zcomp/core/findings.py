@@ -18,6 +18,13 @@ OUTGOING_FILTER = "outgoing-filter"
 IDENTITY = "identity"
 SIGNATURE = "signature"
 AUTO_REPLY = "auto-reply"
+# What lets someone in without the password (zcomp.core.classify_access).
+SHARE = "share"
+RIGHT = "right"
+DATA_SOURCE = "data-source"
+APP_PASSWORD = "app-password"  # noqa: S105 - a kind of finding, not a password
+TRUSTED_DEVICES = "trusted-devices"
+MOBILE_DEVICE = "mobile-device"
 
 
 @dataclass

@@ -82,7 +82,7 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
     )
 
     # 2 mailbox settings ---------------------------------------------------------------------
-    mailbox = read_mailbox(env.client, account.id)
+    mailbox = read_mailbox(env.client, account.id, network=env.network)
     found = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
 
     # 3 held queue ---------------------------------------------------------------------------

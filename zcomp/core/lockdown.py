@@ -204,7 +204,7 @@ class _Run:
         env.journal.set_incident_state(incident.id, LOCKED)
         if not self._settle_claim():
             return
-        state.mailbox = MailboxState.from_results([must(r) for r in self.snapshot])
+        state.mailbox = MailboxState.from_results(self.snapshot)
 
         state.findings = classify_account(
             account, state.mailbox, env.organisation, env.settings.policy, state.baseline
@@ -265,8 +265,9 @@ class _Run:
         return account
 
     def _read_mailbox(self) -> MailboxState:
-        results = self.executor.read(mailbox_reads(), as_account=self._state.account.id)
-        return MailboxState.from_results([must(r) for r in results])
+        reads = mailbox_reads(network=self.env.network)
+        results = self.executor.read(reads, as_account=self._state.account.id)
+        return MailboxState.from_results(results)
 
     def _contain(self, *, lock: bool) -> None:
         """One round trip: containment (unless an interrupted run confirmed it), the claim,
@@ -281,7 +282,7 @@ class _Run:
             [*changes, claim],
             ordered=True,
             as_account=account.id,
-            reads=[contain.readback(account), *evidence, *mailbox_reads()],
+            reads=[contain.readback(account), *evidence, *mailbox_reads(network=env.network)],
         )
         self.seen, *reads = applied.reads
         if lock:
@@ -513,8 +514,8 @@ def _dry_run(
 ) -> None:
     account = state.account
     if not state.findings:
-        results = executor.read(mailbox_reads(), as_account=account.id)
-        state.mailbox = MailboxState.from_results([must(r) for r in results])
+        results = executor.read(mailbox_reads(network=env.network), as_account=account.id)
+        state.mailbox = MailboxState.from_results(results)
         state.findings = classify_account(
             account, state.mailbox, env.organisation, env.settings.policy, state.baseline
         )

@@ -27,6 +27,8 @@ from zcomp.core.executor import Executor, Round
 from zcomp.core.findings import Finding
 from zcomp.core.outcome import AccountOutcome, Failure
 from zcomp.core.replies import must, record_error, refuse
+from zcomp.core.restore_access import KINDS as ACCESS_KINDS
+from zcomp.core.restore_access import Write, after_restore, plan_access, unrestorable
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.exitcodes import ExitCode, UsageError
 from zcomp.journal import Incident, Journal, JournalError
@@ -57,6 +59,10 @@ class RestoreSelection:
     filters: tuple[str, ...] = ()
     signatures: tuple[str, ...] = ()
     identities: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()  # "/Inbox:bob@x", or a folder path for all its shares
+    rights: tuple[str, ...] = ()  # "sendAs:bob@x", or a right for all its grantees
+    data_sources: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
     forwarding: bool = False
     auto_reply: bool = False
     all: bool = False
@@ -67,6 +73,10 @@ class RestoreSelection:
             self.filters
             or self.signatures
             or self.identities
+            or self.shares
+            or self.rights
+            or self.data_sources
+            or self.devices
             or self.forwarding
             or self.auto_reply
             or self.all
@@ -91,6 +101,7 @@ class _Plan:
     problems: list[str] = field(default_factory=list)
     owners: list[list[Finding]] = field(default_factory=list)  # the items each user write serves
     failed: set[tuple[str, str]] = field(default_factory=set)  # (kind, key) that did not hold
+    access_writes: list[Write] = field(default_factory=list)  # shares, rights, sources, devices
 
     def add_write(self, request: Request[Any], items: list[Finding]) -> None:
         self.user_writes.append(request)
@@ -145,24 +156,43 @@ def restore_option(finding: Finding) -> tuple[str, str | None] | None:
         return "--forwarding", None
     if finding.kind == F.AUTO_REPLY:
         return "--auto-reply", None
+    if unrestorable(finding) is None and finding.kind in _ACCESS_OPTIONS:
+        return _ACCESS_OPTIONS[finding.kind], finding.key
     return None
+
+
+_ACCESS_OPTIONS = {
+    F.SHARE: "--share",
+    F.RIGHT: "--right",
+    F.DATA_SOURCE: "--data-source",
+    F.MOBILE_DEVICE: "--device",
+}
+_NAMED = {F.FILTER: "--filter", F.OUTGOING_FILTER: "--filter", F.SIGNATURE: "--signature"}
+_NAMED.update({F.IDENTITY: "--identity", **_ACCESS_OPTIONS})
 
 
 def available(found: list[Finding]) -> dict[str, list[str]]:
     """Option -> the names it accepts for this incident."""
-    names: dict[str, list[str]] = {"--filter": [], "--signature": [], "--identity": []}
+    names: dict[str, list[str]] = {option: [] for option in _NAMED.values()}
     for f in found:
-        if f.kind in (F.FILTER, F.OUTGOING_FILTER):
-            names["--filter"].append(f.key)
-        elif f.kind == F.SIGNATURE:
-            names["--signature"].append(f.key)
-        elif f.kind == F.IDENTITY:
-            names["--identity"].append(f.key)
+        if f.kind in _NAMED and unrestorable(f) is None:
+            names[_NAMED[f.kind]].append(f.key)
     if any(f.kind in FORWARDING_KINDS for f in found):
         names["--forwarding"] = []
     if any(f.kind == F.AUTO_REPLY for f in found):
         names["--auto-reply"] = []
     return {k: v for k, v in names.items() if v or k in ("--forwarding", "--auto-reply")}
+
+
+def _matches(f: Finding, name: str) -> bool:
+    """A share by its key or its folder's path; a right by its key or the right alone."""
+    if f.key == name:
+        return True
+    if f.kind == F.SHARE:
+        return bool(f.item.get("path") == name)
+    if f.kind == F.RIGHT:
+        return bool(f.item.get("right") == name)
+    return False
 
 
 def describe_available(found: list[Finding]) -> str:
@@ -186,21 +216,28 @@ def select(
     if selection.all:
         if not found:
             raise UsageError(f"incident {incident_id}: lockdown removed nothing")
-        return list(found)
+        return [f for f in found if unrestorable(f) is None]
     chosen: list[Finding] = []
     wanted: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("--filter", selection.filters, (F.FILTER, F.OUTGOING_FILTER)),
         ("--signature", selection.signatures, (F.SIGNATURE,)),
         ("--identity", selection.identities, (F.IDENTITY,)),
+        ("--share", selection.shares, (F.SHARE,)),
+        ("--right", selection.rights, (F.RIGHT,)),
+        ("--data-source", selection.data_sources, (F.DATA_SOURCE,)),
+        ("--device", selection.devices, (F.MOBILE_DEVICE,)),
     )
     for option, names, kinds in wanted:
         for name in names:
-            hits = [f for f in found if f.kind in kinds and f.key == name]
+            hits = [f for f in found if f.kind in kinds and _matches(f, name)]
             if not hits:
                 raise UsageError(
                     f"incident {incident_id}: lockdown removed no {option[2:]} {name!r} "
                     f"({describe_available(found)})"
                 )
+            for f in hits:
+                if (why := unrestorable(f)) is not None:
+                    raise UsageError(f"incident {incident_id}: {f.detail}: {why}")
             chosen += [f for f in hits if f not in chosen]
     flags: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         ("--forwarding", selection.forwarding, FORWARDING_KINDS),
@@ -254,9 +291,10 @@ def _run(
     account: Account = must(results[0])
     env.absorb_facts(results[1:])
     current = MailboxState.from_results(
-        [must(r) for r in reader.read(mailbox_reads(), as_account=account_id)]
+        reader.read(mailbox_reads(network=env.network), as_account=account_id)
     )
     _plan_user_side(plan, current)
+    _plan_access(plan, current)
     _plan_account(plan, account)
     outcome.extra["already_present"] = [f.summary() for f in plan.already]
     if not plan.written:
@@ -271,7 +309,7 @@ def _run(
         return
     executor = Executor(env)
     executor.incident = plan.incident.id
-    if plan.user_writes:
+    if plan.user_writes or plan.access_writes:
         _apply(plan, executor.apply(_user_changes(plan), as_account=account_id))
     if plan.account_changes:
         _apply(plan, executor.apply(_account_changes(plan)))
@@ -312,7 +350,12 @@ def _safe_today(
         signatures=_replaced(now.signatures, plan.signatures_after),
         identities=_replaced(now.identities, plan.identities_after),
         prefs=now.prefs,
+        shares=now.shares,
+        rights=now.rights,
+        data_sources=now.data_sources,
+        devices=now.devices,
     )
+    after = after_restore(after, [f for f in plan.written if f.kind in ACCESS_KINDS])
     baseline = load_baseline(env.journal, account.id, before=plan.incident.started_at)
     today = {
         (f.kind, f.key): f
@@ -514,8 +557,21 @@ def _restore_change(
     )
 
 
+def _plan_access(plan: _Plan, current: MailboxState) -> None:
+    chosen = [f for f in plan.chosen if f.kind in ACCESS_KINDS]
+    writes, already = plan_access(chosen, current)
+    plan.already += already
+    plan.access_writes = writes
+    for write in writes:
+        plan.written += write.items
+        plan.steps += [f"put back {f.detail}" for f in write.items]
+
+
 def _user_changes(plan: _Plan) -> list[Change]:
-    changes = []
+    changes = [
+        _restore_change(plan, w.request, w.items, read=w.read, check=w.check)
+        for w in plan.access_writes
+    ]
     for request, items in zip(plan.user_writes, plan.owners, strict=True):
         read: Request[Any]
         if isinstance(request, ModifyFilterRules):
@@ -612,7 +668,7 @@ def _has(account: Account, key: str, value: str | list[str]) -> bool:
     return (account.get(key) or "") == value
 
 
-_USER_SIDE_KINDS = (F.FILTER, F.OUTGOING_FILTER, F.SIGNATURE, F.IDENTITY)
+_USER_SIDE_KINDS = (F.FILTER, F.OUTGOING_FILTER, F.SIGNATURE, F.IDENTITY, *ACCESS_KINDS)
 
 
 def _account_changes(plan: _Plan) -> list[Change]:

@@ -452,9 +452,9 @@ def _recheck(
     Zimbra check the new password against the account's policy, in one round trip."""
     # An admin request may share the batch: the <account> header only targets user requests.
     checks = [] if password is None else [CheckPasswordStrength(account.id, password)]
-    results = executor.read([*mailbox_reads(), *checks], as_account=account.id)
+    results = executor.read([*mailbox_reads(network=env.network), *checks], as_account=account.id)
     reads, checked = results[: len(results) - len(checks)], results[len(results) - len(checks) :]
-    mailbox = MailboxState.from_results([must(r) for r in reads])
+    mailbox = MailboxState.from_results(reads)
     baseline = load_baseline(env.journal, account.id, before=incident.started_at)
     findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
     outcome.kept = findings

@@ -23,6 +23,9 @@ SPAM_SIGNATURE = (
 RULE_REDIRECT = "."
 RULE_DISCARD = ".."
 RULE_OUTGOING = "..."
+ACCOMPLICE = "victor@sandbox.test"  # an ordinary seeded account the seed uses for nothing else
+GUEST_PASSWORD = "Sh4red-2291"  # noqa: S105 - the made-up guest-share password
+APP_PASSWORD_NAME = "Outlook sync"  # noqa: S105 - a name, not a password
 
 
 @dataclass
@@ -37,6 +40,12 @@ class AttackReport:
     message_id: str  # the SendMsgResponse message id
     recipients: list[str] = field(default_factory=list)
     attacker_ip: str = ATTACKER_IP
+    public_folder: str = ""  # shared with everyone (FolderAction grant gt=pub perm=r)
+    guest_folder: str = ""  # shared with the freemail address as a guest (gt=guest perm=r)
+    guest_password: str = ""
+    accomplice: str = ""  # granted sendAs on the account (GrantRights gt=usr)
+    app_password_name: str = ""  # Network Edition only: an app-specific password's name
+    app_password: str = ""  # ... and the password itself (shown once, at creation)
 
 
 class AttackError(RuntimeError):
@@ -101,6 +110,7 @@ def replay_attack(
     outgoing_redirect: bool = False,
     bcc_count: int = 80,
     freemail: str = FREEMAIL,
+    accomplice: str = ACCOMPLICE,
 ) -> AttackReport:
     from zcomp.sandbox.seed import demo_password
 
@@ -215,7 +225,38 @@ def replay_attack(
             }
         },
     )
+    # Persistence that survives a password change: shares, a right, an app password.
+    c.call(
+        "FolderActionRequest",
+        m,
+        {"action": {"op": "grant", "id": "2", "grant": {"gt": "pub", "perm": "r"}}},
+    )
+    c.call(
+        "FolderActionRequest",
+        m,
+        {
+            "action": {
+                "op": "grant",
+                "id": "5",
+                "grant": {"gt": "guest", "d": freemail, "args": GUEST_PASSWORD, "perm": "r"},
+            }
+        },
+    )
+    c.call("GrantRightsRequest", acc, {"ace": {"right": "sendAs", "gt": "usr", "d": accomplice}})
+    app_name = app_password = ""
+    try:
+        created = c.call("CreateAppSpecificPasswordRequest", acc, {"appName": APP_PASSWORD_NAME})
+        app_name, app_password = APP_PASSWORD_NAME, str(created["pw"])
+    except AttackError as err:
+        if "service.UNKNOWN_DOCUMENT" not in str(err):  # FOSS has no app passwords
+            raise
     return AttackReport(
+        public_folder="/Inbox",
+        guest_folder="/Sent",
+        guest_password=GUEST_PASSWORD,
+        accomplice=accomplice,
+        app_password_name=app_name,
+        app_password=app_password,
         account=account,
         token=c.token,
         server_url=base,

@@ -25,6 +25,16 @@ from zcomp.sandbox.passwords import (
 from zcomp.sandbox.schema import INT_MAX
 from zcomp.sandbox.tokens import Token
 
+# Provisioning.sanitizedAttrValue: secrets an admin read shows as VALUE-BLOCKED.
+BLOCKED_ATTRS = frozenset(
+    {
+        "userPassword",
+        "zimbraAppSpecificPassword",
+        "zimbraTwoFactorAuthTrustedDevices",
+        "zimbraTwoFactorAuthSecret",
+        "zimbraTwoFactorAuthScratchCodes",
+    }
+)
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -45,7 +55,7 @@ def attrs_el(
 ) -> None:
     names = attrs if wanted is None else [n for n in attrs if n.lower() in wanted]
     for name in sorted(names, key=str.lower):
-        if name == "userPassword":
+        if name in BLOCKED_ATTRS:
             parent.add(tag, {key: name}, "VALUE-BLOCKED")
             continue
         for v in attrs[name]:

@@ -33,6 +33,7 @@ class AccountEntry:
     attrs: Attrs
     signatures: dict[str, ChildEntry] = field(default_factory=dict)
     identities: dict[str, ChildEntry] = field(default_factory=dict)
+    data_sources: dict[str, ChildEntry] = field(default_factory=dict)  # LDAP child entries
 
     def first(self, name: str, default: str | None = None) -> str | None:
         values = self.attrs.get(name)

@@ -32,14 +32,17 @@ HandlerFn = Callable[["RequestContext", El], El]
 class Handler:
     fn: HandlerFn
     auth: str  # "none" | "user" | "admin"
+    network: bool = False  # registered by a Network Edition extension only
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
-def handler(ns: str, name: str, auth: str) -> Callable[[HandlerFn], HandlerFn]:
+def handler(
+    ns: str, name: str, auth: str, *, network: bool = False
+) -> Callable[[HandlerFn], HandlerFn]:
     def register(fn: HandlerFn) -> HandlerFn:
-        HANDLERS[(ns, name)] = Handler(fn, auth)
+        HANDLERS[(ns, name)] = Handler(fn, auth, network)
         return fn
 
     return register
@@ -77,6 +80,11 @@ class RequestContext:
 
     def header_value(self, name: str) -> El | None:
         return self.header.child(name) if self.header is not None else None
+
+    @property
+    def noqualify(self) -> bool:
+        """<noqualify/> in the context header (ZimbraSoapContext: wantsUnqualifiedIds)."""
+        return self.header_value("noqualify") is not None
 
     def record_write(self, target: str) -> None:
         self.world.stats.write(WriteOp(self.server.name, self.request_name, target))
@@ -211,7 +219,12 @@ def resolve_target(rc: RequestContext) -> None:
     if entry is None:
         raise no_such_account(key)
     cached = rc.server.cache.get(entry.id)
-    if cached is not None and cached.first("zimbraAccountStatus") == "maintenance":
+    status = (cached.first("zimbraAccountStatus") if cached is not None else None) or "active"
+    if status == "maintenance":
+        raise account_inactive(entry.name)
+    # SoapEngine.dispatchRequest: only a global admin (zimbraIsAdminAccount) skips the status
+    # check; a domain/delegated admin gets ACCOUNT_INACTIVE on a locked or closed account.
+    if status != "active" and (authed.first("zimbraIsAdminAccount") or "FALSE") != "TRUE":
         raise account_inactive(entry.name)
     rc.target = entry
 
@@ -244,8 +257,14 @@ def dispatch(rc: RequestContext, req: El, *, batch: bool = False) -> El:
     if req.ns is None:
         raise unknown_document(name)
     h = HANDLERS.get((req.ns, name))
-    if h is None or (rc.servlet == "user" and req.ns == NS_ADMIN):
-        raise unknown_document(f"{req.ns.split(':')[-1]}:{name}")
+    if (
+        h is None
+        or (rc.servlet == "user" and req.ns == NS_ADMIN)
+        or (h.network and rc.world.edition != "network")
+    ):
+        # SoapEngine: UNKNOWN_DOCUMENT(getQualifiedName()), which is the bare element name for
+        # a request written with a default xmlns (XML) or _jsns (JSON), before any auth check.
+        raise unknown_document(name)
     rc.world.stats.count(rc.server.name, name)
     start = time.monotonic()
     try:

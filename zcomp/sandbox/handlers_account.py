@@ -140,7 +140,8 @@ def get_info(rc: RequestContext, req: El) -> El:
         s.strip() for s in (req.get("sections") or "mbox,prefs,attrs,idents,sigs").split(",")
     }
     resp = _resp(req)
-    resp.add("version", text=f"{rc.world.version}_GA_0001 SANDBOX FOSS edition")
+    edition = "NETWORK" if rc.world.edition == "network" else "FOSS"
+    resp.add("version", text=f"{rc.world.version}_GA_0001 SANDBOX {edition} edition")
     resp.add("id", text=entry.id)
     resp.add("name", text=entry.name)
     token = rc.token

@@ -505,12 +505,14 @@ def get_all_domains(rc: RequestContext, req: El) -> El:
 def get_version_info(rc: RequestContext, req: El) -> El:
     v = rc.world.version
     parts = [*v.split("."), "0", "0"]
+    # admin/GetVersionInfo.java: version = BuildInfo.VERSION + "." + BuildInfo.TYPE.
+    edition = "NETWORK" if rc.world.edition == "network" else "FOSS"
     resp = _resp(req)
     resp.add(
         "info",
         {
-            "type": "FOSS",
-            "version": f"{v}_GA_0001.SANDBOX",
+            "type": edition,
+            "version": f"{v}_GA_0001.SANDBOX.{edition}",
             "release": f"{v}_GA",
             "buildDate": "20240101-0000",
             "host": rc.server.name,

@@ -12,8 +12,12 @@ from zcomp.sandbox import (  # noqa: F401
     handlers_account,
     handlers_admin,
     handlers_admin_filters,
+    handlers_datasources,
+    handlers_folders,
     handlers_mail,
+    handlers_network,
     handlers_queue,
+    handlers_rights,
     signatures,
 )
 from zcomp.sandbox.cache import AccountCache
@@ -22,7 +26,7 @@ from zcomp.sandbox.directory import DOMAIN, AccountEntry, Directory
 from zcomp.sandbox.logs import LogWriter
 from zcomp.sandbox.mta import Mta
 from zcomp.sandbox.passwords import hash_password
-from zcomp.sandbox.seed import demo_password, seed_admin, seed_demo, stable_id
+from zcomp.sandbox.seed import demo_password, seed_admin, seed_demo, seed_mailboxes, stable_id
 from zcomp.sandbox.server import SoapHttpServer
 from zcomp.sandbox.state import ServerState, Stats, World
 from zcomp.sandbox.tokens import TokenCodec
@@ -42,6 +46,7 @@ class SandboxOptions:
     zimbra_version: str = "10.1.0"
     admin_password: str = "sandbox"  # noqa: S105 - the documented sandbox default
     random_seed: int = 0
+    edition: str = "foss"  # "foss" | "network": Network Edition requests exist only on network
 
     def validate(self) -> None:
         if self.servers < 1 or self.servers > 16:
@@ -57,6 +62,8 @@ class SandboxOptions:
         parts = self.zimbra_version.split(".")
         if len(parts) < 2 or not all(p.isdigit() for p in parts):
             raise ValueError("zimbra-version must look like 10.1.0 or 8.8.15")
+        if self.edition not in ("foss", "network"):
+            raise ValueError("edition must be 'foss' or 'network'")
 
 
 class Sandbox:
@@ -74,6 +81,7 @@ class Sandbox:
             logs=LogWriter(self.options.log_dir),
             stats=self.stats,
             rng=random.Random(self.options.random_seed),
+            edition=self.options.edition,
         )
         self._http: list[SoapHttpServer] = []
 
@@ -104,6 +112,9 @@ class Sandbox:
             seed_admin(self.directory, opts.admin_password)
             if opts.seed == "demo":
                 seed_demo(self.directory, self.server_names)
+                seed_mailboxes(
+                    self.world.mailboxes, self.directory, opts.edition, self.clock.now_ms()
+                )
             for http in self._http:
                 http.start()
         except BaseException:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 
 from zcomp.sandbox.directory import DOMAIN, AccountEntry, ChildEntry, Directory
 from zcomp.sandbox.element import NS_MAIL, El
 from zcomp.sandbox.filters import to_sieve
+from zcomp.sandbox.mailbox import MailboxStore
 from zcomp.sandbox.passwords import hash_password
 
 ADMIN = f"admin@{DOMAIN}"
@@ -234,3 +236,74 @@ def seed_demo(d: Directory, servers: list[str]) -> None:
         f"finance@{DOMAIN}",
         [f"alice@{DOMAIN}", f"heidi@{DOMAIN}", f"peggy@{DOMAIN}", f"uma@{DOMAIN}"],
     )
+
+
+# ---- mailbox contents -------------------------------------------------------------------------
+
+_INBOX_MAIL = [
+    ("judy", "Quarterly planning - agenda", "Please find the agenda for Thursday attached."),
+    ("dave", "Scheduled maintenance on Saturday", "The VPN will be down from 06:00 to 08:00."),
+    ("nina", "Supplier contract renewal", "The renewal is due at the end of the month."),
+]
+_SENT_MAIL = ("Re: Quarterly planning - agenda", "Thanks, I will bring the figures.")
+_PROJECT_MAIL = [
+    ("bob", "Project Falcon - kickoff notes", "Notes from the kickoff meeting are below."),
+    ("ken", "Project Falcon - timeline", "Updated timeline with the new milestones."),
+]
+TRUSTED_DEVICE = "sandbox-trusted-device-1"
+
+
+def seed_mailboxes(boxes: MailboxStore, d: Directory, edition: str, now_ms: int) -> None:
+    """A few made-up messages per person; alice's "Projects" folder shared with bob (the
+    benign internal share); on network, a synced phone and a trusted device for alice."""
+    from zcomp.sandbox.handlers_network import TRUSTED_ATTR, add_device
+    from zcomp.sandbox.mailbox import ID_INBOX, ID_SENT
+
+    day = 86_400_000
+    for n, (local, display, _, _) in enumerate(_PEOPLE):
+        entry = d.find(f"{local}@{DOMAIN}")
+        if entry is None:
+            continue
+        box = boxes.get(entry.id)
+        mails = [m for m in _INBOX_MAIL if m[0] != local][: 2 + n % 2]
+        for i, (sender, subject, fragment) in enumerate(mails):
+            who = d.find(f"{sender}@{DOMAIN}")
+            box.add_message(
+                ID_INBOX,
+                subject,
+                f"{sender}@{DOMAIN}",
+                who.first("displayName", sender) or sender if who else sender,
+                now_ms - (i + 1) * day - n * 3_600_000,
+                fragment,
+                unread=i == 0,
+            )
+        box.add_message(
+            ID_SENT, _SENT_MAIL[0], entry.name, display, now_ms - 5 * day, _SENT_MAIL[1]
+        )
+    alice, bob = d.find(f"alice@{DOMAIN}"), d.find(f"bob@{DOMAIN}")
+    if alice is None or bob is None:
+        return
+    box = boxes.get(alice.id)
+    projects = box.create_folder("Projects")
+    for i, (sender, subject, fragment) in enumerate(_PROJECT_MAIL):
+        box.add_message(
+            projects.id, subject, f"{sender}@{DOMAIN}", sender.title(), now_ms - (i + 3) * day,
+            fragment,
+        )  # fmt: skip
+    box.grant(projects, bob.id, "usr", 0x1, None, 0)  # gt=usr perm=r
+    if edition == "network":
+        add_device(
+            box,
+            "ANDROIDC1A2B3C4D5",
+            type="Android",
+            ua="Android-Mail/2024.05.12",
+            protocol="16.1",
+            model="Pixel 7",
+            friendly_name="Alice's phone",
+            os="Android 14",
+            os_language="en",
+            firstReqReceived=str(now_ms // 1000 - 40 * 86_400),
+            lastPolicyUpdate=str(now_ms // 1000 - 40 * 86_400),
+            lastUsedDate=time.strftime("%Y-%m-%d", time.gmtime(now_ms / 1000 - 86_400)),
+        )
+        alice.attrs[TRUSTED_ATTR] = [f"{TRUSTED_DEVICE}|{now_ms + 30 * day}"]

@@ -12,6 +12,7 @@ from typing import Any
 from zcomp.sandbox.engine import handle
 from zcomp.sandbox.faults import failure
 from zcomp.sandbox.protocol import Proto, fault_element, serialize
+from zcomp.sandbox.rest import handle_get, is_rest_path
 from zcomp.sandbox.state import ServerState, World
 
 MAX_BODY = 16 * 1024 * 1024
@@ -56,7 +57,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        self._send(404, "text/plain", b"not found\n")
+        if not is_rest_path(self.path):
+            self._send(404, "text/plain", b"not found\n")
+            return
+        srv = self.server
+        reply = handle_get(srv.world, srv.state, self.path, dict(self.headers.items()))
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         servlet = self._servlet()

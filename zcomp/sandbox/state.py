@@ -13,6 +13,7 @@ from zcomp.sandbox.cache import AccountCache
 from zcomp.sandbox.clock import Clock
 from zcomp.sandbox.directory import Directory
 from zcomp.sandbox.logs import LogWriter
+from zcomp.sandbox.mailbox import MailboxStore
 from zcomp.sandbox.mta import Mta
 from zcomp.sandbox.tokens import TokenCodec
 
@@ -109,6 +110,8 @@ class World:
     rng: random.Random
     servers: list[ServerState] = field(default_factory=list)
     rng_lock: threading.Lock = field(default_factory=threading.Lock)
+    edition: str = "foss"  # "foss" | "network": which edition's handlers are registered
+    mailboxes: MailboxStore = field(default_factory=MailboxStore)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_seq(self) -> int:

@@ -347,3 +347,7 @@ def _delete_identity(r: rq.DeleteIdentity) -> Element:
 @_builds(rq.NoOp)
 def _noop(r: rq.NoOp) -> Element:
     return el(MAIL, "NoOpRequest")
+
+
+# The shapes of zcomp.zimbra.access's requests register themselves on import.
+from zcomp.zimbra import access_wire  # noqa: E402, F401

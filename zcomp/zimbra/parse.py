@@ -260,3 +260,7 @@ def _info(r: Any, body: Element) -> Info:
         if sigs_el is not None
         else [],
     )
+
+
+# The shapes of zcomp.zimbra.access's requests register themselves on import.
+from zcomp.zimbra import access_wire  # noqa: E402, F401

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import re
 
-SECRET_NAMES = ("password", "newPassword", "authToken", "oldPassword", "csrfToken")
+SECRET_NAMES = (
+    "password",
+    "newPassword",
+    "authToken",
+    "oldPassword",
+    "csrfToken",
+    # A guest share's password (GetFolder pw=, FolderAction args=), an access key, a data
+    # source's OAuth tokens and SMTP password, a device's recovery password.
+    "pw",
+    "args",
+    "key",
+    "refreshToken",
+    "oauthToken",
+    "clientSecret",
+    "smtpPassword",
+    "recoveryPassword",
+)
 # Account attributes whose values are credentials or hashes of them. The single source:
 # the evidence bundle withholds the same names.
 SECRET_ATTRS = frozenset(

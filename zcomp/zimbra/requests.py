@@ -12,6 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
+from zcomp.zimbra.access import (
+    AccountRight,
+    AppPassword,
+    DataSource,
+    Folder,
+    FolderGrant,
+    MobileDevice,
+    TrustedDevices,
+    VersionInfo,
+)
 from zcomp.zimbra.model import (
     Account,
     AccountInfo,
@@ -292,3 +302,132 @@ class CheckPasswordStrength(Request[None]):
 
     id: str
     password: Secret
+
+
+# ------------------------------------------- what outlives the password (zcomp.zimbra.access)
+
+
+@dataclass(frozen=True)
+class GetVersionInfo(Request[VersionInfo]):
+    """The server's version and edition (type NETWORK or FOSS)."""
+
+
+@dataclass(frozen=True)
+class GetFolders(Request[list[Folder]]):
+    """The whole folder tree with every folder's ACL, in one GetFolderRequest."""
+
+    side = "user"
+
+
+@dataclass(frozen=True)
+class GrantFolder(Request[None]):
+    """FolderActionRequest op="grant": add (or replace) one grantee's grant on a folder."""
+
+    folder_id: str
+    grant: FolderGrant
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class RevokeFolderGrant(Request[None]):
+    """FolderActionRequest op="!grant": remove one grantee's grant from a folder."""
+
+    folder_id: str
+    grantee_id: str
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class GetRights(Request[list[AccountRight]]):
+    """Every ACE on the account that its owner can grant (urn:zimbraAccount)."""
+
+    side = "user"
+
+
+@dataclass(frozen=True)
+class GrantRights(Request[None]):
+    rights: tuple[AccountRight, ...]
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class RevokeRights(Request[None]):
+    rights: tuple[AccountRight, ...]
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class GetDataSources(Request[list[DataSource]]):
+    side = "user"
+
+
+@dataclass(frozen=True)
+class ModifyDataSource(Request[None]):
+    """Change attributes of one data source; lockdown turns one off with isEnabled=0 (kept
+    whole: a deleted one cannot be put back, Zimbra never returns its password)."""
+
+    kind: str  # the element name GetDataSources used: pop3, imap, caldav, ...
+    id: str
+    attrs: Mapping[str, str] = field(default_factory=dict)
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class GetAppSpecificPasswords(Request[list[AppPassword]]):
+    """Network Edition only."""
+
+    side = "user"
+
+
+@dataclass(frozen=True)
+class RevokeAppSpecificPassword(Request[None]):
+    """Network Edition only."""
+
+    name: str
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class GetTrustedDevices(Request[TrustedDevices]):
+    """Network Edition only."""
+
+    side = "user"
+
+
+@dataclass(frozen=True)
+class RevokeOtherTrustedDevices(Request[None]):
+    """Network Edition only: every trusted device but the caller's (an admin has none)."""
+
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class GetDeviceStatus(Request[list[MobileDevice]]):
+    """Network Edition only (urn:zimbraSync): the account's synced mobile devices."""
+
+    side = "user"
+
+
+@dataclass(frozen=True)
+class SuspendDevice(Request[None]):
+    """Network Edition only (urn:zimbraSync)."""
+
+    id: str
+    side = "user"
+    write = True
+
+
+@dataclass(frozen=True)
+class ResumeDevice(Request[None]):
+    """Network Edition only (urn:zimbraSync)."""
+
+    id: str
+    side = "user"
+    write = True
