@@ -39,15 +39,18 @@ def lockdown_ticket(
         *[f"{f.detail}: no longer present (removed by an interrupted run)" for f in earlier],
     ]
     if not found:
-        found = ["no planted forwarding, filters, identities, signatures or auto-replies"]
+        found = [
+            "no planted forwarding, filters, identities, signatures, auto-replies, shares, "
+            "rights or data sources"
+        ]
     template, trouble = site_template(settings)
     minutes = settings.unlock.min_locked_minutes
     next_steps = [
         f"Reach the owner of {account.name} by phone or in person, not by e-mail to this mailbox.",
         "Confirm their identity and find out how the password was disclosed "
         "(phishing link, reuse).",
-        "Ask whether they recognise the removed forwarding, filters and signature; put back a "
-        f"false positive with `zcomp restore {incident_key} --filter NAME` (or --all).",
+        "Ask whether they recognise what was removed (above); put back a false positive with "
+        f"`zcomp restore {incident_key}`, which lists each item with the option that restores it.",
         f"Hand the account back with `zcomp unlock {account.name}` (not before {minutes} minutes "
         "after the lockdown); the owner must then choose a new password at first login.",
     ]
@@ -66,6 +69,9 @@ def lockdown_ticket(
             next_steps.append(
                 f"Review the admin-set forwarding ({f.detail}); zcomp did not change it."
             )
+        elif f.kind in ("share", "right", "data-source") and f.risky and not f.remove:
+            # Inside the organisation with no baseline to judge by: the owner decides.
+            next_steps.append(f"Ask the owner whether they made the {f.detail}; zcomp kept it.")
     return TicketContent(
         incident_id=incident_key,
         account=account.name,
