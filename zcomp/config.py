@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zcomp.core.watch_settings import WatchSettings
+from zcomp.detect.settings import DetectSettings
 from zcomp.exitcodes import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -132,6 +134,8 @@ class Settings:
     unlock: UnlockSettings = field(default_factory=UnlockSettings)
     policy: Policy = field(default_factory=Policy)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    detect: DetectSettings = field(default_factory=DetectSettings)
     # "url", "lockdown.workers"... -> "flag" | "env ZCOMP_URL" | "file P [profiles.x]" | "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -211,6 +215,20 @@ def _string_list(value: Any) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in value)
 
 
+def _string_set(value: Any) -> frozenset[str]:
+    return frozenset(_string_list(value))
+
+
+def _time_of_day(value: Any) -> str:
+    text = _string(value)
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise _BadValue('expected a time of day "HH:MM"')
+    if not (int(hours) < 24 and int(minutes) < 60):
+        raise _BadValue('expected a time of day "HH:MM" from 00:00 to 23:59')
+    return f"{int(hours):02d}:{minutes}"
+
+
 CONNECTION_KEYS: dict[str, Validator] = {
     "url": _string,
     "admin": _string,
@@ -239,6 +257,35 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "password_history": _int_at_least(5),
     },
     "policy": {name: _choice(POLICY_CHOICES) for name in Policy.__dataclass_fields__},
+    "detect": {
+        "big_send": _int_at_least(1),
+        "html_client_weight": _positive_number,
+        "per_minute": _int_at_least(1),
+        "per_hour": _int_at_least(1),
+        "new_ip_changes": _bool,
+        "new_ip_minutes": _int_at_least(1),
+        "login_ips": _int_at_least(2),
+        "login_window_minutes": _int_at_least(1),
+        "failed_logins": _int_at_least(1),
+        "night_start": _time_of_day,
+        "night_end": _time_of_day,
+        "night_rcpts": _int_at_least(1),
+        "allow": _string_set,
+        "servers": _string_set,
+        "min_score": _positive_number,
+    },
+    "watch": {
+        "poll_interval_s": _positive_number,
+        "queued_messages": _int_at_least(0),  # 0 turns the measure off
+        "recipient_domains": _int_at_least(0),
+        "deferred_messages": _int_at_least(0),
+        "bounces": _int_at_least(0),
+        "alert_score": _positive_number,
+        "lockdown_score": _positive_number,
+        "auto_lockdown": _bool,
+        "quiet_period_s": _positive_number,
+        "allow": _string_list,
+    },
 }
 
 TICKETS_FILE_KEYS: dict[str, Validator] = {"directory": _optional_path}
@@ -552,8 +599,17 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
         unlock=UnlockSettings(**sections["unlock"]),
         policy=Policy(**sections["policy"]),
         tickets=TicketSettings(backend=backend, template=template, options=ticket_options),
+        watch=_watch_settings(sections["watch"], path),
+        detect=DetectSettings(**sections["detect"]),
         sources=sources,
     )
+
+
+def _watch_settings(values: dict[str, Any], path: Path | None) -> WatchSettings:
+    try:
+        return WatchSettings(**values)
+    except ValueError as exc:  # a rule across keys: lockdown_score below alert_score
+        raise ConfigError(f"{path or 'configuration'}: [watch]: {exc}") from None
 
 
 def validate_file(path: Path) -> None:
@@ -619,6 +675,35 @@ EXAMPLE_CONFIG = """\
 # app_passwords = "remove"          # Network Edition: revoked (they outlive the password)
 # trusted_devices = "remove"        # Network Edition: revoked (they skip the second factor)
 # mobile_devices = "remove"         # Network Edition: synced devices suspended
+
+[detect]                            # zcomp scan (and watch's followed logs)
+# big_send = 50                     # envelope recipients that make one message a big send
+# html_client_weight = 2.0          # a big send from the Standard (HTML) client weighs more
+# per_minute = 100                  # recipients per sender in a sliding minute
+# per_hour = 500                    # ... and in a sliding hour
+# new_ip_changes = true             # settings changed after a login from a new address
+# new_ip_minutes = 60
+# login_ips = 5                     # distinct login addresses within the login window
+# login_window_minutes = 60
+# failed_logins = 5
+# night_start = "00:00"             # local log time; may wrap midnight
+# night_end = "05:00"
+# night_rcpts = 20                  # recipients within an hour of night that make a burst
+# allow = []                        # accounts never reported: bulk senders, list owners, help desk
+# servers = []                      # your own servers' and admin hosts' addresses
+# min_score = 3.0                   # lowest score reported
+
+[watch]                             # zcomp watch: per-sender thresholds over the MTA queues
+# poll_interval_s = 60
+# queued_messages = 50              # messages queued from one sender (0 turns a measure off)
+# recipient_domains = 20            # distinct recipient domains of those messages
+# deferred_messages = 25            # of them deferred by remote MTAs
+# bounces = 20                      # bounces queued back to the account
+# alert_score = 1.0                 # each measure over its threshold scores 1.0: one alert
+# lockdown_score = 3.0              # with --auto-lockdown (or auto_lockdown = true)
+# auto_lockdown = false
+# quiet_period_s = 3600             # under the alert score this long ends an episode
+# allow = []                        # senders never alerted: addresses or "@domain"
 
 [tickets]
 # backend = "file"                  # file | email | rt | jira | servicenow | zendesk | webhook

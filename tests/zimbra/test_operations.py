@@ -233,6 +233,7 @@ def test_mail_queue(fake_client: FakeClient) -> None:
                 },
             )
         ],
+        summaries={"from": {"spammer@x.test": 2}},  # over the whole queue, not the page
     )
     assert xml(body) == (
         '<GetMailQueueRequest><server name="mta1"><queue name="deferred" scan="1">'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import json_option
-from zcomp.config import EXAMPLE_CONFIG, Settings, user_config_path
+from zcomp.config import EXAMPLE_CONFIG, SECTION_KEYS, Settings, user_config_path
 from zcomp.credentials import describe_password_source
 from zcomp.exitcodes import UsageError
 
@@ -86,17 +85,15 @@ def effective_values(settings: Settings, env: Mapping[str, str]) -> list[dict[st
             "source": describe_password_source(settings, env),
         }
     )
-    sections: dict[str, Any] = {
-        "lockdown": settings.lockdown,
-        "unlock": settings.unlock,
-        "policy": settings.policy,
-    }
-    for name, section in sections.items():
-        for key, value in asdict(section).items():
+    # Every key the file may set (a section's other fields are not settings).
+    for name, keys in SECTION_KEYS.items():
+        section = getattr(settings, name)
+        for key in keys:
+            value = getattr(section, key)
             rows.append(
                 {
                     "key": f"{name}.{key}",
-                    "value": _show(value),
+                    "value": _show(sorted(value) if isinstance(value, frozenset) else value),
                     "source": settings.sources[f"{name}.{key}"],
                 }
             )

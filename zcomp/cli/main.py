@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "history": ("zcomp.cli.history", "history", "Incidents and their actions from the journal."),
     "baseline": ("zcomp.cli.baseline", "baseline", "Record or show known-good account settings."),
     "ticket": ("zcomp.cli.ticket", "ticket", "File help-desk tickets left pending."),
+    "scan": ("zcomp.cli.scan", "scan", "Rank suspect accounts from Zimbra's own logs."),
+    "watch": ("zcomp.cli.watch", "watch", "Watch the MTA queues live and raise alerts."),
     "sandbox": ("zcomp.cli.sandbox", "sandbox", "A local Zimbra-compatible server for rehearsals."),
     "demo": ("zcomp.cli.demo", "demo", "The whole story on the built-in sandbox."),
     "login": ("zcomp.cli.auth", "login", "Verify the admin password and store it in the keyring."),

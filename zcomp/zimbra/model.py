@@ -244,6 +244,9 @@ class QueueSummary:
     messages: list[QueueMessage] = field(default_factory=list)
     more: bool = False
     scanning: bool = False  # the MTA scan was still running: the answer may be incomplete
+    # <qs type="from|to|todomain|fromdomain|reason|addr|host"><qsi n="N" t="term"/>: each term's
+    # message count over the whole queue scan (Zimbra keeps the top 100 per type), not the page.
+    summaries: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -183,6 +183,10 @@ def _queue(r: rq.GetMailQueue, body: Element) -> QueueSummary:
         # What came back is the count; a full page means "at least".
         total = r.offset + len(messages)
         more = len(messages) >= r.limit > 0
+    summaries = {
+        qs.get("type", ""): {qsi.get("t", ""): _int(qsi.get("n")) for qsi in children(qs, "qsi")}
+        for qs in children(queue, "qs")
+    }
     return QueueSummary(
         server=server.get("name", r.server),
         queue=queue.get("name", r.queue),
@@ -190,6 +194,7 @@ def _queue(r: rq.GetMailQueue, body: Element) -> QueueSummary:
         messages=messages,
         more=more,
         scanning=flag(queue.get("scan")),
+        summaries=summaries,
     )
 
 

@@ -1,0 +1,24 @@
+"""The log scanner behind `zcomp watch --mailbox-log ...`: fed line by line, scored on watch's
+scale (1.0 = worth an alert)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zcomp.detect.settings import DetectSettings
+from zcomp.detect.watch_sink import ScannerSink
+
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "zimbra-logs"
+
+
+def test_fed_lines_make_the_abused_account_an_alert_and_nobody_else() -> None:
+    sink = ScannerSink(DetectSettings())
+    for kind, name in (("audit", "audit.log"), ("mailbox", "mailbox.log")):
+        path = SAMPLES / name
+        for number, line in enumerate(path.read_bytes().splitlines(), 1):
+            sink.feed(kind, str(path), number, line)
+    scored = {account: (score, why) for account, score, why in sink.suspects()}
+    bob_score, bob_why = scored["bob@example.com"]
+    assert bob_score >= 1.0 and "Standard (HTML) client" in bob_why
+    assert all(score >= 1.0 for score, _ in scored.values())  # only what scan would report
+    assert not {"alice@example.com", "carol@example.com"} & set(scored)
