@@ -114,20 +114,22 @@ def recontain_comment(findings: list[Finding], done: list[str]) -> str:
 
 def open_op(content: TicketContent) -> dict[str, Any]:
     """The pending operation that files a new ticket (kept in the journal until linked)."""
+    return {"op": "open", "content": content_to_dict(content)}
+
+
+def content_to_dict(content: TicketContent) -> dict[str, Any]:
+    """A ticket's content as kept until it is filed (the journal, watch's state file)."""
     return {
-        "op": "open",
-        "content": {
-            "incident_id": content.incident_id,
-            "account": content.account,
-            "title": content.title,
-            "found": content.found,
-            "done": content.done,
-            "next_steps": content.next_steps,
-            "evidence_sha256": content.evidence_sha256,
-            "created_at": content.created_at.isoformat(),
-            "extra": content.extra,
-            "template": content.template,
-        },
+        "incident_id": content.incident_id,
+        "account": content.account,
+        "title": content.title,
+        "found": content.found,
+        "done": content.done,
+        "next_steps": content.next_steps,
+        "evidence_sha256": content.evidence_sha256,
+        "created_at": content.created_at.isoformat(),
+        "extra": content.extra,
+        "template": content.template,
     }
 
 
@@ -136,7 +138,7 @@ def comment_op(text: str, *, resolve: str | None = None) -> dict[str, Any]:
     return {"op": "comment", "text": text, "resolve": resolve}
 
 
-def _content(data: dict[str, Any]) -> TicketContent:
+def content_from_dict(data: dict[str, Any]) -> TicketContent:
     return TicketContent(
         # A number in records made before incident keys, else the key.
         incident_id=data["incident_id"]
@@ -168,7 +170,7 @@ def file_pending(
         content = pending.get("content")
         if content is None:  # a comment for a ticket that was never filed: file it now
             content = open_op(_fallback(incident, str(pending.get("text") or "")))["content"]
-        ref = tickets.open(_content(content))
+        ref = tickets.open(content_from_dict(content))
     if pending.get("text"):
         journal.set_ticket(incident.id, ref.backend, ref.id, ref.url)  # linked, still pending
         tickets.comment(ref, str(pending["text"]))

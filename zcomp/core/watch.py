@@ -19,11 +19,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from zcomp.core.addresses import Organisation, domain_of
 from zcomp.core.environment import Environment
@@ -31,7 +31,7 @@ from zcomp.core.follow import Follower
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
 from zcomp.core.replies import must
-from zcomp.core.ticketing import site_template
+from zcomp.core.ticketing import content_from_dict, content_to_dict, site_template
 from zcomp.core.watch_settings import WatchSettings
 from zcomp.core.watch_state import FILED, LOCKED, PENDING, Episode, StateLock, WatchState
 from zcomp.exitcodes import CredentialError, ZcompError
@@ -536,7 +536,7 @@ class Watcher:
             return
         retry = ep.content is not None
         if ep.content is None:
-            ep.content = _content_dict(self._alert(account, act, ep, done))
+            ep.content = content_to_dict(self._alert(account, act, ep, done))
             self._save(now, report)  # recorded before it is filed: a restart files it once
         self._file(ep, report, retry=retry)
 
@@ -602,7 +602,7 @@ class Watcher:
     def _file(self, ep: Episode, report: PollReport, *, retry: bool) -> None:
         if ep.content is None:
             return
-        content = _content_of(ep.content)
+        content = content_from_dict(ep.content)
         score = float(content.extra.get("score") or ep.peak)
         try:
             ref = self.env.tickets.open(content)
@@ -662,35 +662,5 @@ def _arrival(received: str | None) -> float | None:
 
 
 def _from_counts(summary: QueueSummary) -> Mapping[str, int]:
-    """The queue's <qs type="from"> counts, once zcomp.zimbra.parse reads them into
-    QueueSummary.summaries ({type: {term: n}}); empty until then."""
-    summaries = getattr(summary, "summaries", None)
-    if not isinstance(summaries, Mapping):
-        return {}
-    found = summaries.get("from")
-    if isinstance(found, Mapping):
-        return {str(k).lower(): int(v) for k, v in found.items()}
-    if isinstance(found, Iterable):
-        return {str(k).lower(): int(v) for k, v in found}
-    return {}
-
-
-def _content_dict(content: TicketContent) -> dict[str, Any]:
-    data = asdict(content)
-    data["created_at"] = content.created_at.isoformat()
-    return data
-
-
-def _content_of(data: dict[str, Any]) -> TicketContent:
-    return TicketContent(
-        incident_id=str(data["incident_id"]),
-        account=str(data["account"]),
-        title=str(data["title"]),
-        found=list(data["found"]),
-        done=list(data["done"]),
-        next_steps=list(data["next_steps"]),
-        evidence_sha256=data.get("evidence_sha256"),
-        created_at=datetime.fromisoformat(data["created_at"]),
-        extra=dict(data.get("extra") or {}),
-        template=data.get("template"),
-    )
+    """The queue's <qs type="from"> counts: every message of the queue, not only the page."""
+    return {sender.lower(): n for sender, n in summary.summaries.get("from", {}).items()}
