@@ -21,6 +21,7 @@ phished account is not found.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -249,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         for label, cmd, size, key in plan:
             print(f"running {label} ...", flush=True)
             run = measure(label, cmd, size, work / f"{key}.out")
+            if key != "pflogsumm" and run.returncode == 1:
+                # zcomp scan's exit status 1 means "suspects found": what it should say here.
+                run = dataclasses.replace(run, returncode=0)
             runs.append(run)
             if run.returncode != 0:
                 tail = run.stderr.strip().splitlines()[-1:] or ["no stderr"]
