@@ -84,6 +84,9 @@ def test_nothing_to_read_is_a_usage_error(invoke: Callable[..., Result]) -> None
     result = invoke("scan")
     assert result.exit_code == 2
     assert "give at least one log" in result.stderr
+    # The typed confirmation of --lockdown cannot come from stdin when a log does.
+    piped = invoke("scan", "--mailbox-log", "x.log", "--mailbox-log", "-", "--lockdown", input="")
+    assert piped.exit_code == 2 and "needs --yes" in piped.stderr
 
 
 def test_scan_then_lockdown_contains_the_attacked_account(

@@ -95,9 +95,11 @@ def scan(
         raise UsageError(
             "give at least one log: --mailbox-log, --audit-log, --mta-log, --nginx-log"
         )
-    if sum(paths.count("-") for paths in (mailbox, audit, mta, nginx)) > 1:
+    piped = sum(paths.count("-") for paths in (mailbox, audit, mta, nginx))
+    if piped > 1:
         raise UsageError("standard input (-) can be only one of the logs")
-    if then_lockdown and (mailbox, audit, mta, nginx).count(("-",)) and not yes:
+    if then_lockdown and piped and not yes:
+        # The typed confirmation would be read from the log itself.
         raise UsageError("--lockdown reading a log from standard input needs --yes")
     settings = app.settings.detect
     if phish_list is not None:
