@@ -3,7 +3,7 @@
 `zcomp scan` must keep up with a multi-GB day, so the benchmark needs one: this module writes a
 mailbox.log and a zimbra.log of chosen sizes (default 1 GB each) for one day, 2024-03-15, server
 ``mail.example.com`` = 192.0.2.10, in the exact shapes of the samples in
-/work/shared/fixtures/zimbra-logs/ (see zimbra-logs.md sections 1 and 3):
+tests/fixtures/zimbra-logs/ (see zimbra-logs.md sections 1 and 3):
 
 * mailbox.log: AJAX and Modern UI users' SOAP requests (``soap - <Req> elapsed=N``, the bulk of a
   real file), JSP web logins (``(batch) AuthRequest`` with ``ua=zclient``), IMAP and POP logins,

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from zcomp.detect import DetectSettings, ScanInputs, Suspect
 
-SAMPLES = Path("/work/shared/fixtures/zimbra-logs")
+# The shared sample logs (zimbra-logs.md), copied into the repository so a clean checkout
+# has them.
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "zimbra-logs"
 MAILBOX = SAMPLES / "mailbox.log"
 AUDIT = SAMPLES / "audit.log"
 MTA = SAMPLES / "zimbra.log"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.bench import loggen
+from tests.detect.helpers import SAMPLES
 
 SIZE = 4 * loggen.MB
-SAMPLES = Path("/work/shared/fixtures/zimbra-logs")
 
 # zimbra-logs.md section 1.1 / 1.3
 MBX = re.compile(

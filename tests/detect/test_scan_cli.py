@@ -10,9 +10,9 @@ from pathlib import Path
 
 from click.testing import Result
 
+from tests.detect.helpers import SAMPLES
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "zimbra-logs"
 ADMIN = "admin@sandbox.test"
 
 

@@ -3,12 +3,9 @@ scale (1.0 = worth an alert)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from tests.detect.helpers import SAMPLES
 from zcomp.detect.settings import DetectSettings
 from zcomp.detect.watch_sink import ScannerSink
-
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "zimbra-logs"
 
 
 def test_fed_lines_make_the_abused_account_an_alert_and_nobody_else() -> None:

@@ -52,6 +52,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("zcomp.cli.demo", "demo", "The whole story on the built-in sandbox."),
     "login": ("zcomp.cli.auth", "login", "Verify the admin password and store it in the keyring."),
     "logout": ("zcomp.cli.auth", "logout", "Remove the stored admin password and cached token."),
+    "completion": (
+        "zcomp.cli.completion",
+        "completion",
+        "Print the shell completion script (bash, zsh, fish).",
+    ),
     "config": (
         "zcomp.cli.config",
         "config",
