@@ -65,22 +65,8 @@ def describe_fix(f: Finding) -> str:
     return f"remove {f.detail}"
 
 
-_PAST = {
-    "revoke": "revoked",
-    "suspend": "suspended",
-    "remove": "removed",
-    "delete": "deleted",
-    "restore": "restored",
-    "clear": "cleared",
-    "reset": "reset",
-    "turn": "turned",
-    "keep": "kept",
-}
-
-
 def describe_done(f: Finding) -> str:
-    verb, _, rest = describe_fix(f).partition(" ")
-    return f"{_PAST.get(verb, verb)} {rest}"
+    return F.done_wording(describe_fix(f))
 
 
 # ---------------------------------------------------------------- mailbox settings

@@ -55,14 +55,6 @@ def describe_fix(f: Finding) -> str:
     return f"revoke the {f.detail}"  # app-specific passwords, trusted devices
 
 
-def describe_done(f: Finding) -> str:
-    verb, _, rest = describe_fix(f).partition(" ")
-    return f"{_PAST[verb]} {rest}"
-
-
-_PAST = {"revoke": "revoked", "turn": "turned", "suspend": "suspended"}
-
-
 def access_changes(removals: list[Finding]) -> list[Change]:
     out: list[Change] = []
     for f in removals:
@@ -121,7 +113,7 @@ def _change(
         before=fixes[0].item if len(fixes) == 1 else [f.item for f in fixes],
         after=fixes[0].replacement,
         plan="; ".join(f"{describe_fix(f)} ({f.reason})" for f in fixes),
-        done="; ".join(describe_done(f) for f in fixes),
+        done="; ".join(F.done_wording(describe_fix(f)) for f in fixes),
         detail="; ".join(f.reason for f in fixes),
         read=read,
         check=check,

@@ -27,6 +27,26 @@ TRUSTED_DEVICES = "trusted-devices"
 MOBILE_DEVICE = "mobile-device"
 
 
+# A fix's verb ("remove the forwarding ...") as the output and ticket say it was done.
+_PAST = {
+    "revoke": "revoked",
+    "suspend": "suspended",
+    "remove": "removed",
+    "delete": "deleted",
+    "restore": "restored",
+    "clear": "cleared",
+    "reset": "reset",
+    "turn": "turned",
+    "keep": "kept",
+}
+
+
+def done_wording(fix: str) -> str:
+    """ "remove rule x" -> "removed rule x": one wording for every playbook's fixes."""
+    verb, _, rest = fix.partition(" ")
+    return f"{_PAST.get(verb, verb)} {rest}"
+
+
 @dataclass
 class Finding:
     """One inspected item with its verdict.

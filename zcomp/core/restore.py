@@ -146,18 +146,12 @@ def _removed(
 
 def restore_option(finding: Finding) -> tuple[str, str | None] | None:
     """The option (and the name it takes) that restores this item; None if none does."""
-    if finding.kind in (F.FILTER, F.OUTGOING_FILTER):
-        return "--filter", finding.key
-    if finding.kind == F.SIGNATURE:
-        return "--signature", finding.key
-    if finding.kind == F.IDENTITY:
-        return "--identity", finding.key
     if finding.kind in FORWARDING_KINDS:
         return "--forwarding", None
     if finding.kind == F.AUTO_REPLY:
         return "--auto-reply", None
-    if unrestorable(finding) is None and finding.kind in _ACCESS_OPTIONS:
-        return _ACCESS_OPTIONS[finding.kind], finding.key
+    if finding.kind in _NAMED and unrestorable(finding) is None:
+        return _NAMED[finding.kind], finding.key
     return None
 
 
