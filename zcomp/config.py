@@ -260,6 +260,8 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
     "detect": {
         "big_send": _int_at_least(1),
         "html_client_weight": _positive_number,
+        "html_sends": _int_at_least(0),  # 0 turns the signal off
+        "html_window_minutes": _int_at_least(1),
         "per_minute": _int_at_least(1),
         "per_hour": _int_at_least(1),
         "new_ip_changes": _bool,
@@ -679,6 +681,8 @@ EXAMPLE_CONFIG = """\
 [detect]                            # zcomp scan (and watch's followed logs)
 # big_send = 50                     # envelope recipients that make one message a big send
 # html_client_weight = 2.0          # a big send from the Standard (HTML) client weighs more
+# html_sends = 3                    # Standard-client sends in nginx.access.log (0: off) ...
+# html_window_minutes = 10          # ... within this many minutes
 # per_minute = 100                  # recipients per sender in a sliding minute
 # per_hour = 500                    # ... and in a sliding hour
 # new_ip_changes = true             # settings changed after a login from a new address

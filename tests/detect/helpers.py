@@ -13,6 +13,7 @@ SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "zimbra-logs"
 MAILBOX = SAMPLES / "mailbox.log"
 AUDIT = SAMPLES / "audit.log"
 MTA = SAMPLES / "zimbra.log"
+NGINX = SAMPLES / "nginx.access.log"
 LEGACY = SAMPLES / "mailbox-legacy-7.x-8.8.6.log"
 PHISH = "it-helpdesk@phish.example.net"
 
@@ -26,7 +27,7 @@ def lineno(path: Path, needle: str) -> int:
 
 
 def sample_inputs() -> ScanInputs:
-    return ScanInputs(mailbox=(MAILBOX,), audit=(AUDIT,), mta=(MTA,))
+    return ScanInputs(mailbox=(MAILBOX,), audit=(AUDIT,), mta=(MTA,), nginx=(NGINX,))
 
 
 def settings(**kw: object) -> DetectSettings:

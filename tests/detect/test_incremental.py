@@ -6,16 +6,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.detect.helpers import AUDIT, MAILBOX, MTA, sample_inputs, settings
+from tests.detect.helpers import AUDIT, MAILBOX, MTA, NGINX, sample_inputs, settings
 from zcomp.detect import LogKind, Scanner, Suspect, scan
-from zcomp.detect.clock import YearGuess, log4j_ts, syslog_ts
+from zcomp.detect.clock import MONTHS, YearGuess, day_start, log4j_ts, syslog_ts
 
 _MONTH = re.compile(rb"^[A-Z][a-z]{2} ")
+_NGINX_TIME = re.compile(rb"\[(\d\d)/(\w{3})/(\d{4}):(\d\d):(\d\d):(\d\d) ")
+KINDS = [LogKind.MAILBOX, LogKind.AUDIT, LogKind.MTA, LogKind.NGINX]
+
+
+def _nginx_ts(line: bytes) -> float | None:
+    m = _NGINX_TIME.search(line)
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss = m.groups()
+    return day_start(int(year), MONTHS[mon], int(day)) + int(hh) * 3600 + int(mm) * 60 + int(ss)
 
 
 def _stamped(kind: LogKind, path: Path) -> list[tuple[float, int, int, bytes]]:
     """(time, kind order, line number, line); untimed lines take the previous line's time."""
-    order = [LogKind.MAILBOX, LogKind.AUDIT, LogKind.MTA].index(kind)
+    order = KINDS.index(kind)
     years = YearGuess(2024)
     out = []
     ts = float("-inf")
@@ -23,6 +33,8 @@ def _stamped(kind: LogKind, path: Path) -> list[tuple[float, int, int, bytes]]:
         if kind is LogKind.MTA:
             stamp = syslog_ts(line, years) if _MONTH.match(line) else None
             ts = stamp[0] if stamp else ts
+        elif kind is LogKind.NGINX:
+            ts = _nginx_ts(line) or ts
         else:
             ts = log4j_ts(line) or ts if line[:1].isdigit() else ts
         out.append((ts, order, n, line))
@@ -40,14 +52,14 @@ def test_feeding_lines_in_time_order_equals_a_whole_scan() -> None:
     lines = sorted(
         _stamped(LogKind.MAILBOX, MAILBOX)
         + _stamped(LogKind.AUDIT, AUDIT)
-        + _stamped(LogKind.MTA, MTA),
+        + _stamped(LogKind.MTA, MTA)
+        + _stamped(LogKind.NGINX, NGINX),
         key=lambda t: (t[0], t[1], t[2]),
     )
-    kinds = [LogKind.MAILBOX, LogKind.AUDIT, LogKind.MTA]
-    files = {LogKind.MAILBOX: str(MAILBOX), LogKind.AUDIT: str(AUDIT), LogKind.MTA: str(MTA)}
+    files = dict(zip(KINDS, map(str, (MAILBOX, AUDIT, MTA, NGINX)), strict=True))
     scanner = Scanner(settings(), year=2024)
     for _, order, n, line in lines:
-        scanner.feed(kinds[order], files[kinds[order]], n, line)
+        scanner.feed(KINDS[order], files[KINDS[order]], n, line)
     scanner.finish()
     fed = scanner.suspects()
     whole = scan(sample_inputs(), settings())

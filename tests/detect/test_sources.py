@@ -12,6 +12,7 @@ from tests.detect.helpers import (
     AUDIT,
     MAILBOX,
     MTA,
+    NGINX,
     by_account,
     data_lines,
     sample_inputs,
@@ -25,8 +26,9 @@ from zcomp.detect.sources import expand, read_blocks, rotation_key
 def _split_by_day(path: Path, marker: bytes) -> tuple[bytes, bytes]:
     """(lines of 3/14, lines of 3/15) of a sample, by the date marker of the 14th."""
     lines = data_lines(path)
-    first = b"".join(ln for ln in lines if ln.startswith(marker))
-    rest = b"".join(ln for ln in lines if not ln.startswith(marker))
+    # the date leads log4j and syslog lines; nginx's follows the client address
+    first = b"".join(ln for ln in lines if marker in ln[:48])
+    rest = b"".join(ln for ln in lines if marker not in ln[:48])
     return first, rest
 
 
@@ -57,6 +59,7 @@ def test_rotated_gzipped_directory_scans_like_the_whole_files(tmp_path: Path) ->
     old_m, new_m = _split_by_day(MAILBOX, b"2024-03-14")
     old_a, new_a = _split_by_day(AUDIT, b"2024-03-14")
     old_z, new_z = _split_by_day(MTA, b"Mar 14")
+    old_n, new_n = _split_by_day(NGINX, b"14/Mar/2024")
     logs = tmp_path / "log"
     logs.mkdir()
     write_gz(logs / "mailbox.log.2024-03-14.gz", old_m)
@@ -65,10 +68,15 @@ def test_rotated_gzipped_directory_scans_like_the_whole_files(tmp_path: Path) ->
     (logs / "audit.log").write_bytes(new_a)
     write_gz(logs / "zimbra.log.1.gz", old_z)
     (logs / "zimbra.log").write_bytes(new_z)
+    write_gz(logs / "nginx.access.log.1.gz", old_n)  # zmlogrotate: daily, compressed
+    (logs / "nginx.access.log").write_bytes(new_n)
     (logs / "unrelated.txt").write_text("not a log\n")
     files = expand(LogKind.MAILBOX, [logs], lambda w: None)
     assert [Path(f).name for f in files] == ["mailbox.log.2024-03-14.gz", "mailbox.log"]
-    rotated = scan(ScanInputs(mailbox=(logs,), audit=(logs,), mta=(logs,), year=2024), settings())
+    rotated = scan(
+        ScanInputs(mailbox=(logs,), audit=(logs,), mta=(logs,), nginx=(logs,), year=2024),
+        settings(),
+    )
     whole = scan(sample_inputs(), settings())
     assert rotated.warnings == []
     assert _signature(rotated.suspects) == _signature(whole.suspects)

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 @click.option("--mailbox-log", "mailbox_logs", multiple=True, metavar="FILE", help="Follow.")
 @click.option("--audit-log", "audit_logs", multiple=True, metavar="FILE", help="Follow.")
 @click.option("--mta-log", "mta_logs", multiple=True, metavar="FILE", help="Follow zimbra.log.")
+@click.option(
+    "--nginx-log", "nginx_logs", multiple=True, metavar="FILE", help="Follow nginx.access.log."
+)
 @json_option
 @pass_app
 def watch(
@@ -50,6 +53,7 @@ def watch(
     mailbox_logs: tuple[str, ...],
     audit_logs: tuple[str, ...],
     mta_logs: tuple[str, ...],
+    nginx_logs: tuple[str, ...],
 ) -> None:
     """Watch every MTA's mail queues over SOAP, from any admin host with no log access: senders
     with many queued or deferred messages, many recipient domains, bounces piling up. With log
@@ -71,6 +75,7 @@ def watch(
         *[("mailbox", path) for path in mailbox_logs],
         *[("audit", path) for path in audit_logs],
         *[("mta", path) for path in mta_logs],
+        *[("nginx", path) for path in nginx_logs],
     ]
     sink = None
     if logs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from zcomp.detect.events import Change, FailedSend, Login, RemoteReject, Send
+from zcomp.detect.events import Change, FailedSend, Login, RemoteReject, Send, WebAction
 from zcomp.detect.hits import Hit
 from zcomp.detect.model import EVIDENCE_LINES, Evidence
 from zcomp.detect.netaddr import is_public
@@ -39,6 +39,7 @@ class Account:
         self.minute = SumWindow(60)
         self.hour = SumWindow(3600)
         self.night = SumWindow(3600)
+        self.html_sends = SumWindow(s.html_window_minutes * 60)
         login_span = s.login_window_minutes * 60
         self.logins = DistinctWindow(login_span)
         self.failures = SumWindow(login_span)
@@ -237,6 +238,21 @@ class Account:
                     )
                     break
         self._seen(e.ip, e.ts)
+
+    def web_action(self, e: WebAction) -> None:
+        """A Standard (HTML) client send seen by the proxy (§4); logins only attribute."""
+        limit = self.s.html_sends
+        if e.action != "send" or not limit or not self._public(e.ip):
+            return
+        self.html_sends.add(e.ts, 1, e.evidence)
+        if self.html_sends.total >= limit or not self.html_sends.armed:
+            self._window_rule(
+                self.html_sends,
+                limit - 1,
+                "html_sends",
+                f"{{}} sends from the Standard (HTML) client at {e.ip}"
+                f" within {self.s.html_window_minutes} min",
+            )
 
     def failed_send(self, e: FailedSend) -> None:
         hit = self.hits.get("refused_send")

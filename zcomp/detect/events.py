@@ -74,4 +74,15 @@ class RemoteReject:
     evidence: Evidence
 
 
-Event = Send | FailedSend | Login | Change | RemoteReject | Tick
+@dataclass(slots=True)
+class WebAction:
+    """A Standard (HTML) client login or send in nginx.access.log: no account, only the
+    client address, which the Scanner joins to the account logged in from it (§4)."""
+
+    ts: float
+    ip: str
+    action: str  # nginx.LOGIN or nginx.SEND
+    evidence: Evidence
+
+
+Event = Send | FailedSend | Login | Change | RemoteReject | Tick | WebAction

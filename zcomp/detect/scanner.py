@@ -15,12 +15,23 @@ from collections.abc import Iterator
 from zcomp.detect.account import Account
 from zcomp.detect.audit import audit_events
 from zcomp.detect.clock import YearGuess, from_datetime
-from zcomp.detect.events import Change, Event, FailedSend, Login, RemoteReject, Send, Tick
+from zcomp.detect.events import (
+    Change,
+    Event,
+    FailedSend,
+    Login,
+    RemoteReject,
+    Send,
+    Tick,
+    WebAction,
+)
 from zcomp.detect.mailbox import mailbox_events
 from zcomp.detect.model import Evidence, LogKind, Suspect
 from zcomp.detect.mta import MtaParser
+from zcomp.detect.nginx import nginx_events
 from zcomp.detect.settings import DetectSettings
 from zcomp.detect.sources import Block
+from zcomp.detect.webjoin import WebJoin
 
 JOIN_TTL = 600.0  # seconds a pre-8.8.7 send and its postfix first hop wait for each other
 DEDUP_TTL = 120.0  # audit lines also written to mailbox.log are seen twice (sandbox, §2)
@@ -61,6 +72,8 @@ class Scanner:
         # file and keep the largest.
         self._dedup: dict[tuple[object, ...], dict[str, int]] = {}
         self._dedup_order: deque[tuple[float, tuple[object, ...]]] = deque()
+        # nginx lines name no account: joined by client address (§4)
+        self._web = WebJoin()
 
     # ---- input --------------------------------------------------------------------------------
 
@@ -93,7 +106,7 @@ class Scanner:
                 )
             self._mta_block = block
             return self._mta.events(block, years)
-        return iter(())  # nginx.access.log: no rules yet
+        return nginx_events(block)
 
     def apply(self, e: Event) -> None:
         if e.ts > self._now:
@@ -105,6 +118,9 @@ class Scanner:
         if isinstance(e, Send) and e.n is None and e.msgid and e.source == "web":
             self._legacy_send(e)
             return
+        if isinstance(e, (Send, Change)) or (isinstance(e, Login) and e.ok):
+            # Before the --since cut: a session opened earlier still owns its address.
+            self._owner(e.ip, e.account, e.ts)
         if (self._since is not None and e.ts < self._since) or (
             self._until is not None and e.ts > self._until
         ):
@@ -117,6 +133,10 @@ class Scanner:
                 self._account(e.account).login(e)
         elif isinstance(e, Change):
             self._account(e.account).change(e)
+        elif isinstance(e, WebAction):
+            owner = self._web.action(e)
+            if owner is not None:
+                self._account(owner).web_action(e)
         elif isinstance(e, FailedSend):
             self._account(e.account).failed_send(e)
         elif isinstance(e, RemoteReject) and e.sender in self._accounts:
@@ -151,7 +171,13 @@ class Scanner:
 
     def state_size(self) -> int:
         """Rough count of retained entries (tests check it stays bounded)."""
-        return len(self._accounts) + self._mta.pending() + len(self._legacy) + len(self._dedup)
+        return (
+            len(self._accounts)
+            + self._mta.pending()
+            + len(self._legacy)
+            + len(self._dedup)
+            + len(self._web)
+        )
 
     # ---- internals ----------------------------------------------------------------------------
 
@@ -183,6 +209,13 @@ class Scanner:
         for name in list(self._accounts)[: MAX_ACCOUNTS // 10]:
             if not self._accounts[name].hits:
                 del self._accounts[name]
+
+    def _owner(self, ip: str | None, account: str, ts: float) -> None:
+        """The account now using a client address; nginx lines waiting for it are applied."""
+        if ip is None:
+            return
+        for action in self._web.owner(ip, account, ts):
+            self._account(account).web_action(action)
 
     def _first_copy(self, e: Login) -> bool:
         key = (e.account, e.ok, e.lockout, e.ip, e.protocol, int(e.ts))
@@ -229,3 +262,4 @@ class Scanner:
         dorder = self._dedup_order
         while dorder and dorder[0][0] < now - DEDUP_TTL:
             self._dedup.pop(dorder.popleft()[1], None)
+        self._web.expire(now)

@@ -80,11 +80,9 @@ def scan(
     pool = Workers(count) if count > 0 else None
     streams = [
         _events(scanner, kind, inputs.of(kind), warnings.append, stats.of(kind), pool)
-        for kind in (LogKind.MAILBOX, LogKind.AUDIT, LogKind.MTA)
+        for kind in (LogKind.MAILBOX, LogKind.AUDIT, LogKind.MTA, LogKind.NGINX)
         if inputs.of(kind)
     ]
-    for path in inputs.nginx:
-        warnings.append(ScanWarning(str(path), "nginx.access.log is not analysed yet; skipped"))
     try:
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_TS)
         for event in merged:

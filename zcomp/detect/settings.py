@@ -22,6 +22,7 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
         "night_burst": 2.0,
         "refused_send": 1.0,
         "remote_reject": 1.0,
+        "html_sends": 1.5,
     }
 )
 
@@ -33,6 +34,11 @@ class DetectSettings:
     # Multiplier for a big send from the Standard (HTML) client: ua=zclient/* with a public oip
     # on a mailbox request (§0 item 2, §1.4); spam from phished accounts mostly comes that way.
     html_client_weight: float = 2.0
+    # Sends from the Standard (HTML) client (nginx.access.log, joined to the account by its
+    # client address) within the window that make a signal; 0 turns it off. Some people do use
+    # that client, so alone it stays under min_score (§4).
+    html_sends: int = 3
+    html_window_minutes: int = 10
     # Recipients per sender in a sliding minute / hour (cbpolicyd wiki 100/60 s; Fresno 500/h).
     per_minute: int = 100
     per_hour: int = 500
