@@ -23,7 +23,7 @@ def test_fed_lines_make_the_abused_account_an_alert_and_nobody_else() -> None:
 
 def test_a_followed_proxy_log_adds_the_standard_client_sends() -> None:
     # watch --audit-log --nginx-log: the proxy's compose POSTs, joined to bob by his login
-    sink = ScannerSink(DetectSettings(min_score=1.0))
+    sink = ScannerSink(DetectSettings(min_score=1.0), web=True)
     for kind, name in (("audit", "audit.log"), ("nginx", "nginx.access.log")):
         path = SAMPLES / name
         for number, line in enumerate(path.read_bytes().splitlines(), 1):

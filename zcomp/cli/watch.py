@@ -81,7 +81,7 @@ def watch(
     if logs:
         from zcomp.detect.watch_sink import ScannerSink
 
-        sink = ScannerSink(app.settings.detect)
+        sink = ScannerSink(app.settings.detect, web=bool(nginx_logs))
     with Runtime(app, files_tickets=True) as runtime:
         runtime.tickets()  # a misconfigured desk stops the watch before its first look
         env = runtime.make_env()

@@ -39,7 +39,7 @@ class Account:
         self.minute = SumWindow(60)
         self.hour = SumWindow(3600)
         self.night = SumWindow(3600)
-        self.html_sends = SumWindow(s.html_window_minutes * 60)
+        self.html_sends: SumWindow | None = None  # only with an nginx.access.log
         login_span = s.login_window_minutes * 60
         self.logins = DistinctWindow(login_span)
         self.failures = SumWindow(login_span)
@@ -244,10 +244,13 @@ class Account:
         limit = self.s.html_sends
         if e.action != "send" or not limit or not self._public(e.ip):
             return
-        self.html_sends.add(e.ts, 1, e.evidence)
-        if self.html_sends.total >= limit or not self.html_sends.armed:
+        window = self.html_sends
+        if window is None:
+            window = self.html_sends = SumWindow(self.s.html_window_minutes * 60)
+        window.add(e.ts, 1, e.evidence)
+        if window.total >= limit or not window.armed:
             self._window_rule(
-                self.html_sends,
+                window,
                 limit - 1,
                 "html_sends",
                 f"{{}} sends from the Standard (HTML) client at {e.ip}"

@@ -48,11 +48,14 @@ class Scanner:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         mta_only: bool = False,
+        web: bool = False,
     ) -> None:
         """year: of syslog lines (zimbra.log has none); else year_ref, the (year, month) of
         the newest line of the other logs; else each file's modification time.
         mta_only: no mailbox.log is fed, so webmail sends are counted from zimbra.log's first
-        hops by envelope sender (otherwise they would be counted twice)."""
+        hops by envelope sender (otherwise they would be counted twice).
+        web: an nginx.access.log will be fed, so remember which account uses which address
+        from the start (a Scanner fed one anyway starts remembering at its first line)."""
         self.settings = settings or DetectSettings()
         self._year = year
         self._year_ref = year_ref
@@ -72,8 +75,8 @@ class Scanner:
         # file and keep the largest.
         self._dedup: dict[tuple[object, ...], dict[str, int]] = {}
         self._dedup_order: deque[tuple[float, tuple[object, ...]]] = deque()
-        # nginx lines name no account: joined by client address (§4)
-        self._web = WebJoin()
+        # nginx lines name no account: joined by client address (§4), once any is fed
+        self._web: WebJoin | None = WebJoin() if web else None
 
     # ---- input --------------------------------------------------------------------------------
 
@@ -106,6 +109,8 @@ class Scanner:
                 )
             self._mta_block = block
             return self._mta.events(block, years)
+        if self._web is None:
+            self._web = WebJoin()
         return nginx_events(block)
 
     def apply(self, e: Event) -> None:
@@ -118,9 +123,11 @@ class Scanner:
         if isinstance(e, Send) and e.n is None and e.msgid and e.source == "web":
             self._legacy_send(e)
             return
-        if isinstance(e, (Send, Change)) or (isinstance(e, Login) and e.ok):
+        if self._web is not None and (
+            isinstance(e, (Send, Change)) or (isinstance(e, Login) and e.ok)
+        ):
             # Before the --since cut: a session opened earlier still owns its address.
-            self._owner(e.ip, e.account, e.ts)
+            self._owner(self._web, e.ip, e.account, e.ts)
         if (self._since is not None and e.ts < self._since) or (
             self._until is not None and e.ts > self._until
         ):
@@ -133,7 +140,7 @@ class Scanner:
                 self._account(e.account).login(e)
         elif isinstance(e, Change):
             self._account(e.account).change(e)
-        elif isinstance(e, WebAction):
+        elif isinstance(e, WebAction) and self._web is not None:
             owner = self._web.action(e)
             if owner is not None:
                 self._account(owner).web_action(e)
@@ -176,7 +183,7 @@ class Scanner:
             + self._mta.pending()
             + len(self._legacy)
             + len(self._dedup)
-            + len(self._web)
+            + (len(self._web) if self._web is not None else 0)
         )
 
     # ---- internals ----------------------------------------------------------------------------
@@ -210,11 +217,11 @@ class Scanner:
             if not self._accounts[name].hits:
                 del self._accounts[name]
 
-    def _owner(self, ip: str | None, account: str, ts: float) -> None:
+    def _owner(self, web: WebJoin, ip: str | None, account: str, ts: float) -> None:
         """The account now using a client address; nginx lines waiting for it are applied."""
         if ip is None:
             return
-        for action in self._web.owner(ip, account, ts):
+        for action in web.owner(ip, account, ts):
             self._account(account).web_action(action)
 
     def _first_copy(self, e: Login) -> bool:
@@ -262,4 +269,5 @@ class Scanner:
         dorder = self._dedup_order
         while dorder and dorder[0][0] < now - DEDUP_TTL:
             self._dedup.pop(dorder.popleft()[1], None)
-        self._web.expire(now)
+        if self._web is not None:
+            self._web.expire(now)

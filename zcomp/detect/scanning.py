@@ -75,6 +75,7 @@ def scan(
         since=since,
         until=until,
         mta_only=not inputs.mailbox,
+        web=bool(inputs.nginx),
     )
     count = default_workers() if workers is None else workers
     pool = Workers(count) if count > 0 else None

@@ -8,9 +8,9 @@ from zcomp.detect.settings import DetectSettings
 
 
 class ScannerSink:
-    def __init__(self, settings: DetectSettings) -> None:
+    def __init__(self, settings: DetectSettings, *, web: bool = False) -> None:
         self.settings = settings
-        self.scanner = Scanner(settings)
+        self.scanner = Scanner(settings, web=web)
 
     def feed(self, kind: str, file: str, lineno: int, line: bytes) -> None:
         self.scanner.feed(kind, file, lineno, line)

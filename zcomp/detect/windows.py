@@ -56,22 +56,30 @@ class SumWindow:
 class DistinctWindow:
     """Distinct keys (client addresses) seen within `span` seconds of the newest entry."""
 
-    __slots__ = ("span", "items", "armed", "newest")
+    __slots__ = ("span", "items", "armed", "newest", "counts")
 
     def __init__(self, span: float) -> None:
         self.span = span
         self.items: deque[tuple[float, str, Evidence]] = deque()
         self.armed = True
         self.newest = float("-inf")
+        self.counts: dict[str, int] = {}  # entries per key in the window: distinct = len
 
     def add(self, ts: float, key: str, ev: Evidence) -> int:
         items = self.items
+        counts = self.counts
         items.append((ts, key, ev))
+        counts[key] = counts.get(key, 0) + 1
         self.newest = max(self.newest, ts)
         limit = self.newest - self.span
         while items and items[0][0] < limit:
-            items.popleft()
-        return len({k for _, k, _ in items})
+            old = items.popleft()[1]
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
+        return len(counts)
 
     def firsts(self, limit: int) -> list[Evidence]:
         """The first line of each distinct key, oldest first."""
