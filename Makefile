@@ -25,17 +25,26 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# A real Request Tracker (Debian's request-tracker5, installed with apt if missing: needs root or
-# sudo on Debian), started for the run and stopped after; fails, never skips, without one.
+# A real Request Tracker (Debian's request-tracker5) and a private Postfix (Debian's postfix),
+# installed with apt if missing (needs root or sudo on Debian), started for the run and stopped
+# after (each run.sh wraps the next command); fails, never skips, without them.
 test-integration: $(STAMP)
-	bash tests/integration/rt/run.sh $(BIN)/pytest -q -p no:cacheprovider tests/integration
+	bash tests/integration/postfix/run.sh \
+		bash tests/integration/rt/run.sh $(BIN)/pytest -q -p no:cacheprovider tests/integration
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
-docs: $(STAMP)
-	$(BIN)/python -m zcomp.cli.docs > docs/commands.md
-	@echo "wrote docs/commands.md"
+# The site, into site/: strict (any warning, a broken link or anchor fails the build); the
+# command reference is generated from the Click definitions by mkdocs-click as it builds.
+DOCS_STAMP := $(VENV)/.docs-installed
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from typing import Any
 from zcomp.core.watch_settings import WatchSettings
 from zcomp.detect.settings import DetectSettings
 from zcomp.exitcodes import ConfigError
+from zcomp.guard.settings import GuardSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,7 +31,9 @@ CONFIG_FILE_NAME = "config.toml"
 
 POLICY_CHOICES = ("remove", "report", "ignore")
 TOKEN_CACHE_CHOICES = ("auto", "keyring", "file", "off")
-TICKET_BACKENDS = (  # zcomp.tickets.registry.BACKENDS, without importing the ticket layer
+# The ticket backends, by name: here (not in zcomp.tickets) so that validating a configuration
+# does not import the ticket layer; zcomp.tickets.registry uses this list.
+TICKET_BACKENDS = (
     "file",
     "email",
     "rt",
@@ -136,6 +139,7 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     detect: DetectSettings = field(default_factory=DetectSettings)
+    guard: GuardSettings = field(default_factory=GuardSettings)
     # "url", "lockdown.workers"... -> "flag" | "env ZCOMP_URL" | "file P [profiles.x]" | "default"
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -287,6 +291,22 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "auto_lockdown": _bool,
         "quiet_period_s": _positive_number,
         "allow": _string_list,
+    },
+    "guard": {
+        "listen": _string,
+        "bulk_recipients": _int_at_least(0),  # 0 turns the rule off
+        "bulk_clients": _string_list,
+        "rate_recipients": _int_at_least(0),
+        "rate_window_s": _positive_number,
+        "allow": _string_list,
+        "mailbox_servers": _string_list,
+        "contained_ttl_s": _positive_number,
+        "contained_timeout_s": _positive_number,
+        "contained_max_age_s": _positive_number,
+        "hold_contained": _bool,
+        "alert_window_s": _positive_number,
+        "auto_lockdown": _bool,
+        "lockdown_after_holds": _int_at_least(1),
     },
 }
 
@@ -603,6 +623,7 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
         tickets=TicketSettings(backend=backend, template=template, options=ticket_options),
         watch=_watch_settings(sections["watch"], path),
         detect=DetectSettings(**sections["detect"]),
+        guard=_guard_settings(sections["guard"], path),
         sources=sources,
     )
 
@@ -612,6 +633,13 @@ def _watch_settings(values: dict[str, Any], path: Path | None) -> WatchSettings:
         return WatchSettings(**values)
     except ValueError as exc:  # a rule across keys: lockdown_score below alert_score
         raise ConfigError(f"{path or 'configuration'}: [watch]: {exc}") from None
+
+
+def _guard_settings(values: dict[str, Any], path: Path | None) -> GuardSettings:
+    try:
+        return GuardSettings(**values)
+    except ValueError as exc:  # a client name, a listen address, a rule across keys
+        raise ConfigError(f"{path or 'configuration'}: [guard]: {exc}") from None
 
 
 def validate_file(path: Path) -> None:
@@ -708,6 +736,22 @@ EXAMPLE_CONFIG = """\
 # auto_lockdown = false
 # quiet_period_s = 3600             # under the alert score this long ends an episode
 # allow = []                        # senders never alerted: addresses or "@domain"
+
+[guard]                             # zcomp guard serve: the milter on Zimbra's MTA
+# listen = "inet:127.0.0.1:10029"   # or "unix:/path"; Postfix: smtpd_milters = the same
+# bulk_recipients = 50              # hold a message with more recipients (0: off) ...
+# bulk_clients = ["standard"]       # ... from these: standard | ajax | modern | smtp-auth | other
+# rate_recipients = 500             # hold once a sender would go over this (0: off) ...
+# rate_window_s = 3600              # ... within this window
+# allow = []                        # senders never held by those rules: addresses or "@domain"
+# mailbox_servers = []              # mailbox server addresses: only their X-Mailer counts
+# contained_ttl_s = 10              # contained accounts read from Zimbra this often
+# contained_timeout_s = 5
+# contained_max_age_s = 60          # older than this (Zimbra down): not checked, mail accepted
+# hold_contained = true             # hold all mail of accounts zcomp contained
+# alert_window_s = 3600             # one alert per sender per window
+# auto_lockdown = false
+# lockdown_after_holds = 3          # with auto_lockdown: holds within alert_window_s
 
 [tickets]
 # backend = "file"                  # file | email | rt | jira | servicenow | zendesk | webhook

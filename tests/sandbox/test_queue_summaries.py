@@ -31,7 +31,7 @@ def _reference_fields(m: QueuedMessage) -> dict[str, list[str]]:
         "fromdomain": [m.sender.lower().partition("@")[2]],
         "to": recipients,
         "todomain": sorted({r.partition("@")[2] for r in recipients}),
-        "reason": [m.reason.lower()],
+        "reason": [m.reason.lower()] if m.queue == "deferred" else [],  # zmqstat: deferred only
         "addr": [m.origin_ip.lower()],
         "host": [m.origin_host.lower()],
     }

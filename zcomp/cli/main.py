@@ -25,7 +25,7 @@ from typing import IO, Any
 import click
 
 from zcomp import __version__
-from zcomp.cli.options import FiniteSeconds
+from zcomp.cli.paramtypes import FiniteSeconds
 from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.output import write_stderr
 
@@ -44,10 +44,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Put back items lockdown removed (false positives).",
     ),
     "history": ("zcomp.cli.history", "history", "Incidents and their actions from the journal."),
+    "audit": (
+        "zcomp.cli.audit",
+        "audit",
+        "Report (and fix) the COS, domain and global settings a phisher exploits.",
+    ),
     "baseline": ("zcomp.cli.baseline", "baseline", "Record or show known-good account settings."),
     "ticket": ("zcomp.cli.ticket", "ticket", "File help-desk tickets left pending."),
     "scan": ("zcomp.cli.scan", "scan", "Rank suspect accounts from Zimbra's own logs."),
     "watch": ("zcomp.cli.watch", "watch", "Watch the MTA queues live and raise alerts."),
+    "guard": ("zcomp.cli.guard", "guard", "A milter holding bulk and contained-account mail."),
     "sandbox": ("zcomp.cli.sandbox", "sandbox", "A local Zimbra-compatible server for rehearsals."),
     "demo": ("zcomp.cli.demo", "demo", "The whole story on the built-in sandbox."),
     "login": ("zcomp.cli.auth", "login", "Verify the admin password and store it in the keyring."),

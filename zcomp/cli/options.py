@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable
 from typing import IO, Any, TypeVar
 
@@ -16,6 +15,7 @@ from zcomp.cli.account_input import (
 )
 from zcomp.cli.account_input import deduplicate as deduplicate  # re-exported: options API
 from zcomp.cli.context import AppContext
+from zcomp.cli.paramtypes import FiniteSeconds as FiniteSeconds  # re-exported: options API
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,23 +170,6 @@ class IncidentType(click.ParamType):  # type: ignore[type-arg]  # generic from C
 
 
 INCIDENT = IncidentType()
-
-
-class FiniteSeconds(click.ParamType):  # type: ignore[type-arg]  # generic from Click 8.5 only
-    """Seconds > 0 and finite: inf or nan would pass a plain float range and break later."""
-
-    name = "SECONDS"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not math.isfinite(number) or number <= 0:
-            self.fail(f"{value!r} must be a finite number of seconds > 0", param, ctx)
-        return number
 
 
 def _set_workers(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:

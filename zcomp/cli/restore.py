@@ -72,8 +72,89 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
         output.report_table(["option", "kind", "item", "reason"], rows, keep=(0,))
 
 
+class IncidentOrAuditRun(click.ParamType):  # type: ignore[type-arg]  # generic from Click 8.5
+    """An incident key (INC-...), or an audit run's (AUD-...: what `zcomp audit --apply` did)."""
+
+    name = "INCIDENT|AUDIT-RUN"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        from zcomp.journal.audit import normalise_audit_key
+
+        if normalise_audit_key(str(value)):
+            return str(value).strip()
+        return str(INCIDENT.convert(value, param, ctx))
+
+
+def restore_audit(
+    app: AppContext,
+    key: str,
+    settings: tuple[str, ...],
+    everything: bool,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """An audit run: list the settings it changed, or put them back (--setting, --all)."""
+    from zcomp.audit.restore import changed_items, restore_run
+    from zcomp.exitcodes import ExitCode
+    from zcomp.journal import Journal
+
+    output = app.output
+    if not settings and not everything:
+        with Journal.open(app.settings.state_dir) as journal:
+            run, items = changed_items(journal, key)
+        if output.json:
+            for item in items:
+                output.data({"audit_run": run.key, **item.to_json()})
+            return
+        output.report(
+            f"audit run {run.key} on {run.zimbra} by {run.operator} started "
+            f"{stamp(run.started_at)} ({run.state}): {len(items)} setting(s) changed"
+        )
+        rows = [
+            [
+                i.option,
+                ", ".join(i.before) or "(unset)",
+                ", ".join(i.after) or "(unset)",
+                "restored" if i.restored else i.status,
+            ]
+            for i in items
+        ]
+        if rows:
+            output.report_table(["setting", "before", "after", "status"], rows, keep=(0,))
+        return
+    with Runtime(app, notes=False) as runtime:
+        env = runtime.make_env()
+        outcome, skipped, planned = restore_run(
+            env, key, settings, everything=everything, force=force, dry_run=dry_run
+        )
+    for line in skipped:
+        output.warn(line)
+    if outcome is None:
+        for change in planned:
+            output.report(f"plan: {change.plan}")
+        sys.exit(int(ExitCode.OK))
+    for done in outcome.applied:
+        if output.json:
+            output.data(
+                {
+                    "audit_run": outcome.run.key,
+                    "setting": done.change.target,
+                    "values": done.change.after["values"],
+                    "status": str(done.status),
+                    "problem": done.problem or None,
+                }
+            )
+        elif done.ok:
+            output.report(f"restored: {done.change.done}")
+        else:
+            output.error(done.problem)
+    sys.exit(int(ExitCode.OK if outcome.ok else ExitCode.FAILURE))
+
+
 @click.command()
-@click.argument("incident", type=INCIDENT)
+@click.argument("incident", type=IncidentOrAuditRun())
 @click.option("--filter", "filters", multiple=True, metavar="NAME", help="A filter rule.")
 @click.option("--forwarding", is_flag=True, help="The forwarding (and local delivery) setting.")
 @click.option("--signature", "signatures", multiple=True, metavar="NAME", help="A signature.")
@@ -95,6 +176,13 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
 )
 @click.option("--data-source", "data_sources", multiple=True, metavar="NAME", help="A data source.")
 @click.option("--device", "devices", multiple=True, metavar="ID", help="A mobile device.")
+@click.option(
+    "--setting",
+    "settings",
+    multiple=True,
+    metavar="SCOPE:ATTR",
+    help="An audit run's setting, as listed (cos:default:zimbraPasswordLockoutEnabled).",
+)
 @click.option("--all", "everything", is_flag=True, help="Everything lockdown removed.")
 @dry_run_option
 @json_option
@@ -114,6 +202,7 @@ def restore(
     rights: tuple[str, ...],
     data_sources: tuple[str, ...],
     devices: tuple[str, ...],
+    settings: tuple[str, ...],
     everything: bool,
     dry_run: bool,
     force: bool,
@@ -131,7 +220,22 @@ def restore(
     nothing written, unless --force (journaled).
 
     With no item named (and no --all): list what lockdown removed in INCIDENT, each with the
-    option that restores it; changes nothing."""
+    option that restores it; changes nothing.
+
+    An audit run (AUD-...): alone, list the settings `zcomp audit --apply` changed; with
+    --setting or --all, put back the values they had, each only while it still holds what the
+    audit set (--force: anyway)."""
+    from zcomp.journal.audit import normalise_audit_key
+
+    if normalise_audit_key(incident):
+        if filters or signatures or identities or forwarding or auto_reply or shares or rights:
+            raise click.UsageError("an audit run takes --setting or --all, not account items")
+        if data_sources or devices:
+            raise click.UsageError("an audit run takes --setting or --all, not account items")
+        restore_audit(app, incident, settings, everything, dry_run, force)
+        return
+    if settings:
+        raise click.UsageError("--setting is for an audit run (AUD-...), not an incident")
     from zcomp.core.report import Report
     from zcomp.core.restore import RestoreSelection, restore_incident
 

@@ -90,3 +90,19 @@ class Run:
     started_at: datetime
     finished_at: datetime | None
     results: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GuardEvent:
+    """A zcomp guard hold (kind "hold", written by the milter) or a review's release/delete."""
+
+    id: int
+    at: datetime
+    kind: str
+    server: str
+    queue_id: str
+    sender: str
+    rule: str
+    reason: str
+    operator: str
+    detail: dict[str, Any]

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from zcomp.journal.codec import decode
-from zcomp.journal.model import Action, Baseline, Incident, Run
+from zcomp.journal.model import Action, Baseline, GuardEvent, Incident, Run
 from zcomp.journal.timefmt import from_optional_text, from_text
 
 INCIDENT_SELECT = """
@@ -71,4 +71,19 @@ def run(row: sqlite3.Row, results: dict[str, str]) -> Run:
         started_at=from_text(row["started_at"]),
         finished_at=from_optional_text(row["finished_at"]),
         results=results,
+    )
+
+
+def guard_event(row: sqlite3.Row) -> GuardEvent:
+    return GuardEvent(
+        id=row["id"],
+        at=from_text(row["at"]),
+        kind=row["kind"],
+        server=row["server"],
+        queue_id=row["queue_id"],
+        sender=row["sender"],
+        rule=row["rule"],
+        reason=row["reason"],
+        operator=row["operator"],
+        detail=decode(row["detail_json"]),
     )

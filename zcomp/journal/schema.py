@@ -93,6 +93,52 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE incidents SET key = printf('INC%06d', id) WHERE key IS NULL",
         "CREATE UNIQUE INDEX incidents_by_key ON incidents(key)",
     ),
+    # version 4: zcomp guard's holds (queue id -> why; Zimbra's GetMailQueue does not say why a
+    # message is on hold) and what `zcomp guard review` released or deleted.
+    (
+        """CREATE TABLE IF NOT EXISTS guard_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            server TEXT NOT NULL,
+            queue_id TEXT NOT NULL,
+            sender TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            detail_json TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS guard_events_by_queue_id ON guard_events(queue_id, id)",
+        "CREATE INDEX IF NOT EXISTS guard_events_by_sender"
+        " ON guard_events(sender COLLATE NOCASE, id)",
+    ),
+    # version 5: zcomp audit's runs and the settings each changed (global config, COS, domain).
+    # Not incidents: those are one account each (one open per account, tickets, unlock), and
+    # actions.incident_id is NOT NULL; an audit run keeps its own key (AUD-...) and actions.
+    (
+        """CREATE TABLE IF NOT EXISTS audit_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            zimbra TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            state TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS audit_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES audit_runs(id),
+            at TEXT NOT NULL,
+            step TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            before_json TEXT NOT NULL,
+            after_json TEXT NOT NULL,
+            status TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_actions_by_run ON audit_actions(run_id, id)",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

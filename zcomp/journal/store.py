@@ -29,6 +29,7 @@ from zcomp.journal.model import (
     Action,
     Baseline,
     Evidence,
+    GuardEvent,
     Incident,
     Run,
 )
@@ -541,3 +542,53 @@ class Journal:
                 (command, command),
             ).fetchall()
         return [self.run(int(row["id"])) for row in found]
+
+    # -- zcomp guard -----------------------------------------------------------------------
+
+    def record_guard_event(
+        self,
+        kind: str,
+        *,
+        server: str,
+        queue_id: str,
+        sender: str,
+        rule: str = "",
+        reason: str = "",
+        operator: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """A hold by the milter, or a release/delete by `zcomp guard review`."""
+        refuse_secrets([kind, server, queue_id, sender, rule, reason, operator], "guard event")
+        detail_json = encode(detail or {}, "guard event detail")
+        with self._writing() as conn:
+            cursor = conn.execute(
+                "INSERT INTO guard_events (at, kind, server, queue_id, sender, rule, reason,"
+                " operator, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (to_text(), kind, server, queue_id, sender, rule, reason, operator, detail_json),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def guard_holds(self, queue_ids: Iterable[str]) -> dict[str, GuardEvent]:
+        """The latest hold recorded for each of these Postfix queue ids (those known)."""
+        wanted = sorted(set(queue_ids))
+        out: dict[str, GuardEvent] = {}
+        with self._reading() as conn:
+            for start in range(0, len(wanted), 500):  # SQLite's bound on parameters
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT * FROM guard_events WHERE kind = 'hold' AND queue_id IN ({marks})"  # noqa: S608 - only ? marks
+                    " ORDER BY id",
+                    chunk,
+                ):
+                    out[row["queue_id"]] = rows.guard_event(row)
+        return out
+
+    def guard_events(self, *, kind: str | None = None, limit: int = 100) -> list[GuardEvent]:
+        """The newest guard events first."""
+        with self._reading() as conn:
+            found = conn.execute(
+                "SELECT * FROM guard_events WHERE (? IS NULL OR kind = ?) ORDER BY id DESC LIMIT ?",
+                (kind, kind, limit),
+            ).fetchall()
+        return [rows.guard_event(row) for row in found]

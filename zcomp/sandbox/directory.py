@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 
 from zcomp.sandbox.clock import Clock, gentime
 from zcomp.sandbox.element import El
-from zcomp.sandbox.faults import account_exists, invalid_request, no_such_account, no_such_domain
+from zcomp.sandbox.faults import (
+    account_exists,
+    cos_exists,
+    invalid_request,
+    no_such_account,
+    no_such_domain,
+)
 from zcomp.sandbox.passwords import hash_password
 from zcomp.sandbox.schema import info, schema
 
@@ -52,6 +58,16 @@ class DistributionList:
 
 
 @dataclass
+class CosEntry:
+    """A class of service. `attrs` holds its settings; cn, objectClass and zimbraId are added
+    when it is encoded (GetCos), so code reading the default COS's settings never sees them."""
+
+    id: str
+    name: str
+    attrs: Attrs
+
+
+@dataclass
 class ServerEntry:
     id: str
     name: str
@@ -73,6 +89,10 @@ class Directory:
         for i in schema().values():
             if i.cos_default:
                 self.cos_attrs[i.name] = list(i.cos_default)
+        # Every COS by id; the default one shares `cos_attrs` (what accounts inherit here).
+        self.coses: dict[str, CosEntry] = {
+            self.cos_id: CosEntry(self.cos_id, self.cos_name, self.cos_attrs)
+        }
         self.domain_id = str(uuid.uuid5(uuid.NAMESPACE_DNS, DOMAIN))
         self.domain_attrs: Attrs = {
             "zimbraDomainName": [DOMAIN],
@@ -150,6 +170,35 @@ class Directory:
                     out[name] = values
             self._cos_inherited = out
         return self._cos_inherited
+
+    def cos_changed(self) -> None:
+        """A COS was modified: what accounts inherit is computed again."""
+        self._cos_inherited = None
+
+    def find_cos(self, key: str, by: str = "name") -> CosEntry | None:
+        with self.lock:
+            if by == "id":
+                return self.coses.get(key)
+            wanted = key.strip().lower()
+            return next((c for c in self.coses.values() if c.name == wanted), None)
+
+    def create_cos(self, name: str, attrs: Attrs) -> CosEntry:
+        """LdapProvisioning.createCos: a copy of the default COS, then the given attributes
+        (an empty value removes the copied one); the name is lower-cased."""
+        name = name.strip().lower()
+        with self.lock:
+            if self.find_cos(name) is not None:
+                raise cos_exists(name)
+            cos_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "cos:" + name))
+            copied: Attrs = {k: list(v) for k, v in self.cos_attrs.items()}
+            for k, v in attrs.items():
+                if v:
+                    copied[k] = list(v)
+                else:
+                    copied.pop(k, None)
+            entry = CosEntry(cos_id, name, copied)
+            self.coses[cos_id] = entry
+            return entry
 
     def server_names(self) -> list[str]:
         return [s.name for s in self.servers]

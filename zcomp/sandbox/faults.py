@@ -119,3 +119,11 @@ def too_many_search_results(desc: str) -> SoapFault:
     return SoapFault(
         "account.TOO_MANY_SEARCH_RESULTS", f"number of results exceeded the limit: {desc}"
     )
+
+
+def no_such_cos(name: str) -> SoapFault:
+    return SoapFault("account.NO_SUCH_COS", f"no such cos: {name}")
+
+
+def cos_exists(name: str) -> SoapFault:
+    return SoapFault("account.COS_EXISTS", f"cos already exists: {name}")

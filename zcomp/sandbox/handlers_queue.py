@@ -59,12 +59,18 @@ def _field(m: QueuedMessage, name: str) -> list[str]:
     if name == "todomain":
         return sorted({r.lower().partition("@")[2] for r in m.recipients})
     if name == "reason":
-        return [m.reason.lower()]
+        # zmqstat (zm-core-utils src/libexec/zmqstat) prints reason= only for the deferred
+        # queue, from Postfix's defer log: a held message has none, whoever held it.
+        return [m.reason.lower()] if _has_reason(m) else []
     if name == "addr":
         return [m.origin_ip.lower()]
     if name == "host":
         return [m.origin_host.lower()]
     return []
+
+
+def _has_reason(m: QueuedMessage) -> bool:
+    return m.queue == "deferred" and bool(m.reason)
 
 
 def _fields(m: QueuedMessage) -> dict[str, list[str]]:
@@ -81,7 +87,7 @@ _TERMS_MAX = 20_000
 
 
 def _summary_terms(m: QueuedMessage) -> _SummaryTerms:
-    key = (m.sender, tuple(m.recipients), m.reason, m.origin_ip, m.origin_host)
+    key = (m.sender, tuple(m.recipients), m.reason, _has_reason(m), m.origin_ip, m.origin_host)
     terms = _TERMS.get(key)
     if terms is None:
         have = _fields(m)
@@ -233,21 +239,20 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
         for text, n in ranked:
             qs.add("qsi", {"n": str(n), "t": text})
     for m in page:
-        q.add(
-            "qi",
-            {
-                "id": m.id,
-                "from": m.sender.lower(),
-                "to": ",".join(r.lower() for r in m.recipients),
-                "time": str(int(m.arrival) * 1000),
-                "filter": "smtp-amavis:[127.0.0.1]:10026",
-                "addr": m.origin_ip,
-                "host": m.origin_host.lower(),
-                "reason": m.reason.lower(),
-                "received": str(int(m.arrival)),
-                "size": str(m.size),
-            },
-        )
+        item = {
+            "id": m.id,
+            "from": m.sender.lower(),
+            "to": ",".join(r.lower() for r in m.recipients),
+            "time": str(int(m.arrival) * 1000),
+            "filter": "smtp-amavis:[127.0.0.1]:10026",
+            "addr": m.origin_ip,
+            "host": m.origin_host.lower(),
+            "received": str(int(m.arrival)),
+            "size": str(m.size),
+        }
+        if _has_reason(m):  # GetMailQueue lists only the attributes zmqstat printed
+            item["reason"] = m.reason.lower()
+        q.add("qi", item)
     return resp
 
 

@@ -12,6 +12,8 @@ from zcomp.sandbox import (  # noqa: F401
     handlers_account,
     handlers_admin,
     handlers_admin_filters,
+    handlers_config,
+    handlers_cos,
     handlers_datasources,
     handlers_folders,
     handlers_mail,

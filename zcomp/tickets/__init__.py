@@ -8,7 +8,6 @@ from zcomp.tickets.errors import TicketError
 from zcomp.tickets.file_backend import FileBackend
 from zcomp.tickets.registry import (
     DEFAULT_BACKEND,
-    PLANNED_BACKENDS,
     available_backends,
     make_backend,
 )
@@ -16,7 +15,6 @@ from zcomp.tickets.render import render_text
 
 __all__ = [
     "DEFAULT_BACKEND",
-    "PLANNED_BACKENDS",
     "FileBackend",
     "TicketBackend",
     "TicketContent",

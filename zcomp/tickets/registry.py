@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zcomp.config import TICKET_BACKENDS as BACKENDS
 from zcomp.exitcodes import ConfigError
 from zcomp.tickets.backend import TicketBackend
 from zcomp.tickets.file_backend import FileBackend
 from zcomp.tickets.options import Options
 
 DEFAULT_BACKEND = "file"
-# Every backend but `file` is a module zcomp.tickets.backends.<name> with
+# Every backend in BACKENDS but `file` is a module zcomp.tickets.backends.<name> with
 # `make(options: Options, context: BackendContext) -> TicketBackend`, imported only when chosen.
-BACKENDS = ("file", "email", "rt", "znuny", "zammad", "jira", "servicenow", "zendesk", "webhook")
-PLANNED_BACKENDS: tuple[str, ...] = ()  # kept for callers; every backend named above ships
 
 
 @dataclass

@@ -267,5 +267,5 @@ def _info(r: Any, body: Element) -> Info:
     )
 
 
-# The shapes of zcomp.zimbra.access's requests register themselves on import.
-from zcomp.zimbra import access_wire  # noqa: E402, F401
+# The shapes of zcomp.zimbra.access's and .policy's requests register themselves on import.
+from zcomp.zimbra import access_wire, policy_wire  # noqa: E402, F401
