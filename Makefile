@@ -32,8 +32,10 @@ test-integration: $(STAMP)
 	bash tests/integration/postfix/run.sh \
 		bash tests/integration/rt/run.sh $(BIN)/pytest -q -p no:cacheprovider tests/integration
 
+# Every benchmark under tests/bench (each repeated; BENCH_ARGS="bench_scan --repeats 1" narrows
+# it): one JSON report in build/bench.json and a table of medians, spreads and targets.
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # The site, into site/: strict (any warning, a broken link or anchor fails the build); the
 # command reference is generated from the Click definitions by mkdocs-click as it builds.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from tests.bench.report import figure
 from tests.lifecycle.envs import close_env, make_env
 from zcomp.core.baseline import capture_all
 from zcomp.sandbox import Sandbox, SandboxOptions
@@ -21,6 +22,7 @@ def main() -> None:
                 report = capture_all(env)
             finally:
                 close_env(env)
+        figure(f"rate_{size}", f"baseline capture, {size} accounts", report.rate, "accounts/s")
         print(
             f"baseline capture --all: {report.captured} accounts, {report.pages} pages, "
             f"{report.round_trips} round trips, {report.seconds:.2f}s, "

@@ -12,12 +12,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench.report import figure
 from tests.reliability.harness import Zcomp, attack_accounts, write_list
 from tests.reliability.proxy import LossyProxy
 from zcomp.sandbox import Sandbox, SandboxOptions
 
 ACCOUNTS = 500
 LATENCY_S = 0.050
+REPEATS = 1  # about 4 minutes a run
 REQUESTS_PER_ACCOUNT = 3  # resolve, contain (+ snapshot), clean; the login is once per run
 
 
@@ -47,6 +49,10 @@ def main() -> None:
             elapsed, counts, requests = one_batch(sb, Path(tmp), workers)
             rate = ACCOUNTS / elapsed
             bound = workers / (REQUESTS_PER_ACCOUNT * LATENCY_S)
+            figure(f"rate_{workers}w", f"batch, {workers} workers", rate, "accounts/s")
+            target = ">= 0.8" if workers == 16 else None
+            label = f"batch, {workers} workers / bound"
+            figure(f"ratio_{workers}w", label, rate / bound, "", target)
             print(
                 f"{workers:>7}  {elapsed:8.1f} s  {rate:10.1f}  {bound:7.1f}  "
                 f"{rate / bound:5.2f}  {requests:>8}  {counts}"

@@ -12,6 +12,7 @@ import time
 
 import requests
 
+from tests.bench.report import figure
 from tests.zimbra.fake_server import ok, serve, zimbra_like
 from zcomp.zimbra import requests as rq
 from zcomp.zimbra.client import ZimbraClient
@@ -82,6 +83,10 @@ def main() -> None:
     print(f"GetAccount via ZimbraClient: {zcomp_ms:.2f} ms/call (loopback)")
     print(f"same POST via raw requests:  {raw_ms:.2f} ms/call")
     print(f"client overhead: {zcomp_ms - raw_ms:.2f} ms/call")
+    figure("import_ms", "import zcomp.zimbra.client (fresh process)", imports, "ms")
+    figure("build_ms", "first ZimbraClient() (zeep, WSDL)", build, "ms")
+    figure("call_ms", "GetAccount through ZimbraClient (loopback)", zcomp_ms, "ms")
+    figure("overhead_ms", "client overhead per call over raw requests", zcomp_ms - raw_ms, "ms")
 
 
 if __name__ == "__main__":

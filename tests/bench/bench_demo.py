@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+from tests.bench.report import figure
+
 
 def main() -> None:
     times = []
@@ -19,6 +21,7 @@ def main() -> None:
         if done.returncode != 0:
             print(done.stderr.decode()[-2000:])
             raise SystemExit(f"zcomp demo exited {done.returncode}")
+    figure("seconds", "zcomp demo", statistics.median(times), "s", "< 10")
     print(f"zcomp demo: median {statistics.median(times):.2f} s, max {max(times):.2f} s (5 runs)")
 
 

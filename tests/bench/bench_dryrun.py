@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.bench.report import figure
 from tests.reliability.harness import ADMIN, ADMIN_PASSWORD, write_list
 from zcomp.sandbox import Sandbox, SandboxOptions
 
@@ -57,6 +58,9 @@ def _watch_peak(child: subprocess.Popen[bytes], peak_kib: list[int]) -> None:
         time.sleep(0.02)
 
 
+REPEATS = 1  # about 25 minutes a run
+
+
 def main() -> None:
     print(f"lockdown --dry-run --workers {WORKERS}, stdout to /dev/null")
     print("accounts   wall time  accounts/s  peak RSS  exit")
@@ -71,6 +75,9 @@ def main() -> None:
             state = Path(tmp) / f"state{size}"
             state.mkdir()
             seconds, peak, code = dry_run(sb.admin_url, listing, state)
+            target = "< 200" if size >= 100_000 else None
+            figure(f"peak_{size}", f"dry run of {size:,} accounts: peak", peak, "MiB", target)
+            figure(f"rate_{size}", f"dry run of {size:,} accounts", size / seconds, "accounts/s")
             print(
                 f"{size:>8}  {seconds:8.1f} s  {size / seconds:10.0f}  {peak:6.1f} MiB  {code:>4}"
             )

@@ -9,6 +9,7 @@ line. The process is then stopped: what follows is the dry run itself (see bench
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.bench.report import figure
 from tests.reliability.harness import ADMIN, ADMIN_PASSWORD
 from tests.reliability.proxy import LossyProxy
 from zcomp.sandbox import Sandbox, SandboxOptions
@@ -79,6 +81,8 @@ def main() -> None:
             size = listing.stat().st_size / 1e6
             seconds = time_to_first_request(sb.admin_url, listing, root / "state")
             print(f"  {label:<52} {size:5.1f} MB  {seconds:5.2f} s")
+            key = re.sub(r"\W+", "_", label.lower()).strip("_")
+            figure(key, f"--from {LINES:,} lines, {label}", seconds, "s", "< 5")
 
 
 if __name__ == "__main__":

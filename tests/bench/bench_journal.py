@@ -6,6 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench.report import figure
 from zcomp.journal import Journal
 
 ACTIONS = 500
@@ -50,9 +51,17 @@ def bench_history(journal: Journal) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Journal.open(Path(tmp) / "state") as journal:
         print(f"journal at {journal.path} (synchronous=FULL, WAL)")
-        print(f"record_action:  {bench_actions(journal):10,.0f} actions/s (each committed)")
-        print(f"add_baselines:  {bench_baselines(journal):10,.0f} baselines/s ({BASELINES} rows)")
-        print(f"actions() read: {bench_history(journal):10,.0f} actions/s")
+        actions, baselines, reads = (
+            bench_actions(journal),
+            bench_baselines(journal),
+            bench_history(journal),
+        )
+        print(f"record_action:  {actions:10,.0f} actions/s (each committed)")
+        print(f"add_baselines:  {baselines:10,.0f} baselines/s ({BASELINES} rows)")
+        print(f"actions() read: {reads:10,.0f} actions/s")
+        figure("actions", "journal record_action (committed each)", actions, "actions/s")
+        figure("baselines", "journal add_baselines", baselines, "baselines/s")
+        figure("reads", "journal actions() read", reads, "actions/s")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.bench.report import figure
 from zcomp.config import CliValues, load_settings
 from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
@@ -102,6 +103,10 @@ def main() -> None:
             label = "demo seed + attack" if crowd is None else "+40 rules, 15 sigs, 10 idents"
             trips, elapsed, result, phases = one_run(latency, crowd)
             steps = " ".join(f"{k}={v}" for k, v in phases.items())
+            tag = f"{latency}ms" + ("" if crowd is None else "_crowded")
+            what = f"lockdown at {latency} ms" + ("" if crowd is None else ", crowded mailbox")
+            figure(f"requests_{tag}", f"{what}: requests", trips, "requests", "<= 4")
+            figure(f"wall_{tag}", f"{what}: wall time", elapsed * 1000, "ms")
             print(
                 f"{latency:>4} ms  {label:<31}  {result:<9}  {trips:>11}  "
                 f"{elapsed * 1000:6.0f} ms  {steps}"
@@ -109,6 +114,8 @@ def main() -> None:
     trips, elapsed, result, phases = one_run(50, None, cached_token=True)
     steps = " ".join(f"{k}={v}" for k, v in phases.items())
     label = "demo seed + attack, cached token"
+    figure("requests_cached", "lockdown, cached token: requests", trips, "requests", "<= 3")
+    figure("wall_cached", "lockdown at 50 ms, cached token: wall time", elapsed * 1000, "ms")
     print(f"  50 ms  {label:<31}  {result:<9}  {trips:>11}  {elapsed * 1000:6.0f} ms  {steps}")
     print("(round trips include the admin login, in 'resolving', unless the token is cached)")
 

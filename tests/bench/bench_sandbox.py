@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from tests.bench.report import figure
 from tests.sandbox.rawsoap import ADMIN, MAIL, RawSoap
 from zcomp.sandbox import Sandbox, SandboxOptions
 
@@ -47,11 +48,17 @@ def _seconds(action: Callable[[], object]) -> float:
 
 def _lifecycle() -> None:
     sb = Sandbox(SandboxOptions(servers=2))
-    print(f"sandbox start, 2 servers:      {_seconds(sb.start):7.3f} s", flush=True)
-    print(f"sandbox add_accounts(2000):    {_seconds(lambda: sb.add_accounts(2000)):7.3f} s")
+    started = _seconds(sb.start)
+    print(f"sandbox start, 2 servers:      {started:7.3f} s", flush=True)
+    figure("start_s", "sandbox start, 2 servers", started, "s", "< 0.5")
+    added = _seconds(lambda: sb.add_accounts(2000))
+    print(f"sandbox add_accounts(2000):    {added:7.3f} s")
+    figure("add_2000_s", "sandbox add_accounts(2000)", added, "s", "< 2")
     client = RawSoap(sb.admin_url)
     client.admin_login()  # keeps its connection open through stop()
-    print(f"sandbox stop, idle keep-alive: {_seconds(sb.stop):7.3f} s", flush=True)
+    stopped = _seconds(sb.stop)
+    print(f"sandbox stop, idle keep-alive: {stopped:7.3f} s", flush=True)
+    figure("stop_s", "sandbox stop with an idle keep-alive client", stopped, "s", "< 2")
     client.close()
 
 
@@ -70,6 +77,13 @@ def main() -> None:
             for threads in (1, 4):
                 rate = _run(sb, token, body, threads)
                 print(f"sandbox {name:<10} threads={threads}: {rate:7.0f} req/s", flush=True)
+                figure(
+                    f"{name.lower()}_{threads}t",
+                    f"sandbox {name}, {threads} client thread(s)",
+                    rate,
+                    "req/s",
+                    ">= 500",
+                )
 
 
 if __name__ == "__main__":

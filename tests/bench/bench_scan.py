@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.bench import loggen
+from tests.bench.report import figure
 
 MAILBOX_TARGET_MBS = 200.0
 MTA_TARGET_MBS = 100.0
@@ -279,6 +280,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                         f"{run.label}: {run.mbs:.0f} MB/s, {rss:.0f} MB peak (target >= {want:.0f} "
                         f"MB/s, < {RSS_TARGET_MB:.0f} MB)"
                     )
+            if run.returncode == 0:
+                unit_target = None
+                if key != "pflogsumm":
+                    unit_target = f">= {want:.0f}"
+                    figure(f"{key}_peak_mb", f"scan {name} peak memory", rss, "MB", "< 200")
+                figure(f"{key}_mbs", f"{run.label} {name}", run.mbs, "MB/s", unit_target)
             print(
                 f"{name:<12} {run.label:<26} {run.size / 1e6:8.0f} {run.seconds:8.2f} "
                 f"{run.cpu:7.2f} {run.mbs:8.1f} {rss:12.1f}  {target}"
@@ -290,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         mta = by_key.get("mta")
         if mta is not None and mta.returncode == 0 and pf.returncode == 0:
+            figure("pflogsumm_ratio", "scan zimbra.log speed / pflogsumm's", mta.mbs / pf.mbs, "x")
             print(
                 f"ratio zcomp/pflogsumm on the same zimbra.log: {mta.mbs / pf.mbs:.1f}x "
                 f"({mta.mbs:.1f} vs {pf.mbs:.1f} MB/s)"

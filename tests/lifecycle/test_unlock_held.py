@@ -50,7 +50,7 @@ def _contained(sb: Sandbox, env: Environment, after: dict[str, Any]) -> int:
 
 
 def _unlock(env: Environment) -> Any:
-    options = UnlockOptions(new_password=lambda _a: Secret("Temp-Held-Mail-3#"), held="delete")
+    options = UnlockOptions(new_password=lambda _a: Secret("Temp-Held-Mail-3#"), held_mail="delete")
     return unlock_account(env, ALICE, options)
 
 
@@ -69,7 +69,7 @@ def test_deletes_mail_from_every_journaled_sender_and_nothing_else(
     left = {m.id for m in sandbox.mta().messages("hold")}
     assert left == {other} and not ours & left
     assert sandbox.stats.total("MailQueueActionRequest") == 1  # one per MTA, every sender
-    assert outcome.held == 2
+    assert outcome.held_messages == 2
     assert outcome.extra["held_senders"] == [ALICE, ALIAS]
     deleted = [a for a in no_wait.journal.actions(incident) if a.kind == "mail-queue-delete"]
     assert len(deleted) == 1
@@ -89,7 +89,7 @@ def test_older_incidents_without_senders_fall_back_to_the_account_name(
 
     assert outcome.result == "unlocked", outcome.error
     assert {m.id for m in sandbox.mta().messages("hold")} == {alias}
-    assert outcome.held == 1
+    assert outcome.held_messages == 1
 
 
 def test_nothing_held_by_lockdown_means_no_queue_action(

@@ -3,22 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.sandbox.rawsoap import ADMIN, MAIL, RawSoap, token_of
-from zcomp.sandbox import Sandbox, demo_password
+from tests.sandbox.rawsoap import ADMIN, MAIL, RawSoap
+from zcomp.sandbox import Sandbox
 
 ALICE = "alice@sandbox.test"
-
-
-@pytest.fixture
-def alice(sandbox: Sandbox) -> Iterator[RawSoap]:
-    c = RawSoap(sandbox.user_url())
-    c.token = token_of(c.user_login(ALICE, demo_password(ALICE)))
-    yield c
-    c.close()
 
 
 def _call(c: RawSoap, name: str, inner: str = "", context: str = "") -> str | None:

@@ -4,25 +4,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
-import pytest
-
-from tests.sandbox.rawsoap import MAIL, RawSoap, js_fault_code, token_of
-from zcomp.sandbox import Sandbox, demo_password
+from tests.sandbox.rawsoap import MAIL, RawSoap, js_fault_code
+from zcomp.sandbox import Sandbox
 
 ALICE, BOB = "alice@sandbox.test", "bob@sandbox.test"
 F = f"{{{MAIL}}}folder"
 PUBLIC = "99999999-9999-9999-9999-999999999999"
 AUTHUSER = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture
-def alice(sandbox: Sandbox) -> Iterator[RawSoap]:
-    c = RawSoap(sandbox.user_url())
-    c.token = token_of(c.user_login(ALICE, demo_password(ALICE)))
-    yield c
-    c.close()
 
 
 def _hdr(sb: Sandbox, name: str = ALICE, extra: str = "") -> str:

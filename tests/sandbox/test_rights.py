@@ -3,24 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.sandbox.rawsoap import ACCOUNT, ADMIN, RawSoap, token_of
-from zcomp.sandbox import Sandbox, demo_password
+from zcomp.sandbox import Sandbox
 
 ALICE, BOB = "alice@sandbox.test", "bob@sandbox.test"
 A = f"{{{ACCOUNT}}}ace"
 PUBLIC = "99999999-9999-9999-9999-999999999999"
-
-
-@pytest.fixture
-def alice(sandbox: Sandbox) -> Iterator[RawSoap]:
-    c = RawSoap(sandbox.user_url())
-    c.token = token_of(c.user_login(ALICE, demo_password(ALICE)))
-    yield c
-    c.close()
 
 
 def _aces(c: RawSoap, name: str, inner: str, context: str = "") -> list[dict[str, str]]:

@@ -3,22 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.sandbox.rawsoap import ACCOUNT, ADMIN, MAIL, RawSoap, js_fault_code, token_of
 from zcomp.sandbox import Sandbox, SandboxOptions, demo_password
 
 ALICE = "alice@sandbox.test"
-
-
-@pytest.fixture
-def alice(sandbox: Sandbox) -> Iterator[RawSoap]:
-    c = RawSoap(sandbox.user_url())
-    c.token = token_of(c.user_login(ALICE, demo_password(ALICE)))
-    yield c
-    c.close()
 
 
 def test_prefs_rules(alice: RawSoap, sandbox: Sandbox) -> None:

@@ -104,4 +104,4 @@ def test_mail_zcomp_held_is_not_new_activity_after_the_unlock(
     clock.advance(60)
     report = watcher.poll()
     assert [a.account for a in report.alerts] == [BOB]
-    assert report.suspects[0].held == 60
+    assert report.suspects[0].on_hold == 60

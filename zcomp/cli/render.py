@@ -50,8 +50,8 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
     if verbose and not outcome.plan:
         for line in outcome.extra.get("done", []):
             output.report(f"  done: {line}")
-    if outcome.held:
-        output.report(f"  held {outcome.held} queued message(s)")
+    if outcome.held_messages:
+        output.report(f"  held {outcome.held_messages} queued message(s)")
     if outcome.evidence_path:
         output.report(f"  evidence: {outcome.evidence_path}")
 

@@ -169,7 +169,13 @@ def _usage(message: str) -> None:
     "uses the last). Default: http://127.0.0.1:7071",
 )
 @click.option("--password", help="The account's password (default: the demo seed's).")
-@click.option("--bcc", default=80, show_default=True, type=click.IntRange(0, 1000))
+@click.option(
+    "--bcc",
+    default=80,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Bcc recipients of the spam message the attack sends (it is also To the account).",
+)
 @click.option("--outgoing-redirect", is_flag=True, help="Also plant an outgoing redirect rule.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 def attack(

@@ -171,7 +171,7 @@ def unlock(
                 else prompt_password
             ),
             generate=generate,
-            held="release" if release_held else "delete" if delete_held else "keep",
+            held_mail="release" if release_held else "delete" if delete_held else "keep",
             force=force,
             dry_run=dry_run,
         )

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     type=FiniteSeconds(),
     default=None,
     metavar="SECONDS",
-    help="Seconds between two looks at the queues (default: [watch] interval, 60).",
+    help="Seconds between two looks at the queues (default: [watch] poll_interval_s, 60).",
 )
 @click.option("--once", is_flag=True, help="Look once, report, exit (for cron or a check).")
 @click.option(

@@ -192,7 +192,7 @@ def absorb(env: Environment, state: LockdownState, reads: list[Any]) -> None:
     for summary in summaries:
         if not isinstance(summary, QueueSummary):
             continue
-        state.held.append(
+        state.held_queues.append(
             {
                 "server": summary.server,
                 "queue": summary.queue,

@@ -86,13 +86,13 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
     found = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
 
     # 3 held queue ---------------------------------------------------------------------------
-    held = _held(env, account, outcome)
+    held_queues = _held_queues(env, account, outcome)
 
     verdict = worst_verdict(found)
     outcome.result = "clean" if verdict == F.OK else verdict
     if incident is not None:
         outcome.incident = incident.key
-    outcome.held = sum(q["total"] for q in held)
+    outcome.held_messages = sum(q["total"] for q in held_queues)
     outcome.extra.update(
         {
             "status": account.get("zimbraAccountStatus"),
@@ -114,7 +114,7 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
             # The account's own record, for a team: contained by a zcomp with another journal
             # (or by this one), who, when, and where the ticket is.
             "zcomp_marker": _marker(account),
-            "held_queue": held,
+            "held_queue": held_queues,
             "baseline": baseline.captured_at if baseline else None,
             "password_must_change": (account.get("zimbraPasswordMustChange") or "FALSE").upper()
             == "TRUE",
@@ -141,7 +141,9 @@ def _sessions(
     return found
 
 
-def _held(env: Environment, account: Account, outcome: AccountOutcome) -> list[dict[str, Any]]:
+def _held_queues(
+    env: Environment, account: Account, outcome: AccountOutcome
+) -> list[dict[str, Any]]:
     if not env.mtas:
         return []
     results = env.client.batch(

@@ -223,7 +223,7 @@ class _Run:
 
         outcome.removed = state.removals
         outcome.kept = [f for f in state.findings if not f.remove]
-        outcome.held = sum(int(q.get("total", 0)) for q in state.held)
+        outcome.held_messages = sum(int(q.get("total", 0)) for q in state.held_queues)
         outcome.warnings += state.warnings
         outcome.extra["done"] = list(state.done)
         if state.problems:
@@ -413,7 +413,7 @@ class _Run:
             findings=state.findings,
             earlier=earlier,
             done=state.done,
-            held=outcome.held,
+            held_messages=outcome.held_messages,
             evidence_sha256=outcome.evidence_sha256 or incident.evidence_sha256,
             settings=self.env.settings,
             reason=incident.reason,
@@ -570,7 +570,7 @@ def evidence_parts(state: LockdownState) -> dict[str, Any]:
         "mailbox": state.mailbox.to_dict(),
         "admin_filters": state.admin_filters,
         "sessions": state.sessions,
-        "held_queue": state.held,
+        "held_queue": state.held_queues,
         "held_senders": state.held_senders,
         "findings": [f.to_dict() for f in state.findings],
         "baseline": state.baseline.captured_at if state.baseline else None,

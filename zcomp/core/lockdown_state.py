@@ -19,7 +19,7 @@ class LockdownState:
     mailbox: MailboxState = field(default_factory=MailboxState)
     findings: list[Finding] = field(default_factory=list)
     baseline: Baseline | None = None
-    held: list[dict[str, Any]] = field(default_factory=list)
+    held_queues: list[dict[str, Any]] = field(default_factory=list)  # per MTA and queue
     held_senders: list[str] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
     admin_filters: dict[str, Any] = field(default_factory=dict)

@@ -70,7 +70,7 @@ class AccountOutcome:
     error: Failure | None = None
     plan: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    held: int = 0
+    held_messages: int = 0  # queued messages on hold (JSON: "held")
     round_trips: int = 0
     evidence_sha256: str | None = None
     evidence_path: str | None = None
@@ -88,7 +88,7 @@ class AccountOutcome:
             "ticket": self.ticket,
             "removed": [f.summary() for f in self.removed],
             "kept": [f.summary() for f in self.kept],
-            "held": self.held,
+            "held": self.held_messages,
             "round_trips": self.round_trips,
         }
         if self.evidence_sha256:

@@ -9,7 +9,8 @@ read-back shows they did not apply (a CreateSignature whose reply was lost is no
 
 Two safety rules: an item already present is reported as such and not written again; an item
 that classifies as malicious today (the account as it would be after the restore, same
-classification as lockdown) is refused unless `force`, with nothing written at all.
+classification as lockdown) is restored only when named, with a warning: `--all` refuses it
+unless `force`, with nothing written at all.
 """
 
 from __future__ import annotations

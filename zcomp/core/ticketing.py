@@ -26,7 +26,7 @@ def lockdown_ticket(
     findings: list[Finding],
     earlier: list[Finding],
     done: list[str],
-    held: int,
+    held_messages: int,
     evidence_sha256: str | None,
     settings: Settings,
     reason: str,
@@ -59,10 +59,10 @@ def lockdown_ticket(
         "opened before it (no Zimbra request can end those): ask the mail admins to block the "
         "sender at the MTA."
     )
-    if held:
+    if held_messages:
         next_steps.append(
-            f"{held} queued message(s) are held on the MTA: unlock with --delete-held to drop "
-            "the spam or --release-held if they were legitimate."
+            f"{held_messages} queued message(s) are held on the MTA: unlock with --delete-held"
+            " to drop the spam or --release-held if they were legitimate."
         )
     for f in findings:
         if f.kind == "admin-forwarding" and f.risky and not f.remove:

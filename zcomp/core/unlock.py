@@ -89,7 +89,7 @@ class UnlockOptions:
     generate: bool = False
     # Shows a generated password once (terminal only); never called for a typed one.
     reveal: Callable[[str, Secret], None] = _no_reveal
-    held: str = "keep"  # keep | release | delete
+    held_mail: str = "keep"  # what to do with the mail lockdown held: keep | release | delete
     force: bool = False
     dry_run: bool = False
 
@@ -110,7 +110,7 @@ def _held_query(mta: str, targets: HeldTargets) -> GetMailQueue:
     return GetMailQueue(server=mta, queue="hold", senders=targets.senders, limit=1000)
 
 
-def _held(env: Environment, account: Account, incident: Incident) -> HeldTargets:
+def _hold_targets(env: Environment, account: Account, incident: Incident) -> HeldTargets:
     """What lockdown held, from the journal; for an incident adopted from another journal,
     what a lockdown holds: the account's addresses as senders, on every MTA."""
     if incident.reason.startswith(ADOPTED):
@@ -197,7 +197,7 @@ class _State:
     account: Account
     incident: Incident
     executor: Executor
-    held: HeldTargets = field(default_factory=HeldTargets)
+    hold_targets: HeldTargets = field(default_factory=HeldTargets)
     done: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     marker: str = ""
@@ -206,7 +206,7 @@ class _State:
 
 
 def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
-    if options.held not in HELD_CHOICES:
+    if options.held_mail not in HELD_CHOICES:
         raise ValueError(f"held must be one of {HELD_CHOICES}")
     outcome = AccountOutcome(account=name, result=Result.FAILED)
     start = env.client.round_trips
@@ -303,7 +303,7 @@ def _run(
         account=account,
         incident=incident,
         executor=executor,
-        held=_held(env, account, incident),
+        hold_targets=_hold_targets(env, account, incident),
         resumed=reuse,
     )
     if options.dry_run:
@@ -370,7 +370,7 @@ def _unlocked(outcome: AccountOutcome) -> Result:
 def _unfinished(incident: Incident, options: UnlockOptions) -> bool:
     """A closed incident that this unlock can still finish: its ticket, or its held mail."""
     return incident.closed_how == "unlocked" and (
-        incident.ticket_pending is not None or options.held != "keep"
+        incident.ticket_pending is not None or options.held_mail != "keep"
     )
 
 
@@ -389,11 +389,11 @@ def _finish_closed(
         account=account,
         incident=incident,
         executor=executor,
-        held=_held(env, account, incident),
+        hold_targets=_hold_targets(env, account, incident),
         active=account.get("zimbraAccountStatus") == "active",
     )
     outcome.warnings.append(f"already unlocked (incident {incident.key} is closed): finishing it")
-    if options.held != "keep" and not state.active:
+    if options.held_mail != "keep" and not state.active:
         # Locked again since (by hand or another zcomp): its held mail is that lockdown's.
         refuse(
             outcome,
@@ -402,7 +402,7 @@ def _finish_closed(
             "is not released or deleted",
         )
         return
-    if options.held != "keep" and not options.dry_run:
+    if options.held_mail != "keep" and not options.dry_run:
         with env.stop.changing_section():
             _held_mail(env, state, options, outcome)
     if incident.ticket_pending is not None and not options.dry_run:
@@ -730,17 +730,17 @@ def _held_mail(
 ) -> None:
     """Count, release or delete, count: only once the account reads back active. The queue is
     secondary: trouble here is a warning, the account is handed back all the same."""
-    targets = state.held
-    outcome.extra["held_mail"] = options.held
+    targets = state.hold_targets
+    outcome.extra["held_mail"] = options.held_mail
     outcome.extra["held_senders"] = list(targets.senders)
     if not targets.pairs:
         state.done.append(f"lockdown held no mail for incident {state.incident.key}")
         return
     who = ", ".join(targets.senders)
     count = [_held_query(m, targets) for m in targets.mtas]
-    if options.held == "keep":
+    if options.held_mail == "keep":
         held = _held_total(state.executor.read(count))
-        outcome.held = held
+        outcome.held_messages = held
         if held:
             msg = f"{held} message(s) from {who} stay held on the MTA(s)"
             state.done.append(msg)
@@ -749,7 +749,7 @@ def _held_mail(
             )
         return
     before = _held_total(state.executor.read(count))
-    op: Literal["release", "delete"] = "release" if options.held == "release" else "delete"
+    op: Literal["release", "delete"] = "release" if options.held_mail == "release" else "delete"
     verb = "released" if op == "release" else "deleted"
     actions = [
         Change(
@@ -766,7 +766,7 @@ def _held_mail(
     ]
     applied = state.executor.apply(actions, reads=count)
     left = _held_total(applied.reads)
-    outcome.held = before
+    outcome.held_messages = before
     outcome.warnings += applied.problems
     if any(a.ok for a in applied.applied):
         state.done.append(
@@ -829,12 +829,12 @@ def _dry_run(
     env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
     account = state.account
-    targets = state.held
+    targets = state.hold_targets
     held = 0
     if targets.pairs:
         summaries = state.executor.read([_held_query(m, targets) for m in targets.mtas])
         held = _held_total([s for s in summaries if succeeded(s)])
-    outcome.held = held
+    outcome.held_messages = held
     who = ", ".join(targets.senders)
     how = "as given"
     if options.generate:
@@ -844,7 +844,7 @@ def _dry_run(
         "keep": f"leave {held} held message(s) from {who} on hold",
         "release": f"release {held} held message(s) from {who} for delivery",
         "delete": f"delete {held} held message(s) from {who}",
-    }[options.held]
+    }[options.held_mail]
     if not targets.pairs:
         held_step = "lockdown held no mail: nothing to release or delete"
     outcome.plan = [

@@ -69,7 +69,7 @@ class Activity:
     address: str
     queued: int = 0
     deferred: int = 0
-    held: int = 0  # on hold, not held by zcomp (counted in queued too)
+    on_hold: int = 0  # on hold, not held by zcomp (counted in queued too)
     bounces: int = 0
     domains: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)  # "server queue id"
@@ -83,7 +83,7 @@ class Activity:
     def merge(self, other: Activity) -> None:
         self.queued += other.queued
         self.deferred += other.deferred
-        self.held += other.held
+        self.on_hold += other.on_hold
         self.bounces += other.bounces
         self.domains.update(other.domains)
         self.samples = (self.samples + other.samples)[:SAMPLES]
@@ -365,7 +365,7 @@ class Watcher:
                 listed[sender] += 1
                 act.queued += 1
                 act.deferred += summary.queue == "deferred"
-                act.held += summary.queue == "hold"
+                act.on_hold += summary.queue == "hold"
                 act.mtas.add(summary.server)
                 for rcpt in m.recipients:
                     dom = domain_of(rcpt)

@@ -1,4 +1,4 @@
-"""The `file` backend: one Markdown ticket per incident, <state_dir>/tickets/zcomp-INC000042.md.
+"""The `file` backend: one Markdown ticket per incident, <state_dir>/tickets/zcomp-INC-7K3MQ9XA.md.
 
 A ticket appears complete or not at all (securefile.write_private, exclusive: a temporary file
 hard-linked into place, which fails if the name exists: two workers can never file two
