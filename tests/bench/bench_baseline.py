@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from tests.bench.report import figure
-from tests.lifecycle.envs import close_env, make_env
+from tests.lifecycle.envs import close_services, make_services
 from zcomp.core.baseline import capture_all
 from zcomp.sandbox import Sandbox, SandboxOptions
 
@@ -17,11 +17,11 @@ def main() -> None:
     for size in SIZES:
         with Sandbox(SandboxOptions(seed="demo")) as sb, tempfile.TemporaryDirectory() as tmp:
             sb.add_accounts(size)
-            env = make_env(sb, Path(tmp))
+            env = make_services(sb, Path(tmp))
             try:
                 report = capture_all(env)
             finally:
-                close_env(env)
+                close_services(env)
         figure(f"rate_{size}", f"baseline capture, {size} accounts", report.rate, "accounts/s")
         print(
             f"baseline capture --all: {report.captured} accounts, {report.pages} pages, "

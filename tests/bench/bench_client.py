@@ -14,7 +14,7 @@ import requests
 
 from tests.bench.report import figure
 from tests.zimbra.fake_server import ok, serve, zimbra_like
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.model import Secret
 from zcomp.zimbra.settings import ConnectionSettings

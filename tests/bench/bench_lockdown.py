@@ -12,14 +12,14 @@ from pathlib import Path
 
 from tests.bench.report import figure
 from zcomp.config import CliValues, load_settings
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 from zcomp.tickets import make_backend
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.model import FilterRule, Node, Secret, Signature
-from zcomp.zimbra.requests import CreateIdentity, CreateSignature, ModifyFilterRules
+from zcomp.zimbra.operations import CreateIdentity, CreateSignature, ModifyFilterRules
 from zcomp.zimbra.settings import ConnectionSettings
 
 ADMIN = "admin@sandbox.test"
@@ -81,17 +81,17 @@ def one_run(
             client = _client(sb)
             if cached_token:
                 client.login()  # as a token from the cache would: no login in the lockdown
-            env = Environment(
+            services = Services(
                 client, Journal.open(state), make_backend("file", {}, state), settings
             )
             marks: list[tuple[str, int]] = []
-            env.events = lambda _account, step: marks.append((step, client.round_trips))
+            services.events = lambda _account, step: marks.append((step, client.round_trips))
             started = time.perf_counter()
-            outcome = lockdown_account(env, VICTIM, LockdownOptions())
+            outcome = lockdown_account(services, VICTIM, LockdownOptions())
             elapsed = time.perf_counter() - started
             marks.append(("end", client.round_trips))
             client.close()
-            env.journal.close()
+            services.journal.close()
     phases = {step: marks[i + 1][1] - trips for i, (step, trips) in enumerate(marks[:-1])}
     return outcome.round_trips, elapsed, outcome.result, phases
 

@@ -17,9 +17,9 @@ from tests.rawjson import admin_token, call
 from tests.reliability.proxy import BEFORE, Exchange, Hook, LossyProxy, Verdict
 from zcomp.config import CliValues, load_settings
 from zcomp.core.actor import CLAIM_ATTR
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
+from zcomp.core.services import Services
 from zcomp.exitcodes import ExitCode
 from zcomp.journal import Journal
 from zcomp.journal.model import CLOSED
@@ -39,7 +39,7 @@ def proxy(sandbox: Sandbox) -> Iterator[LossyProxy]:
 
 
 @pytest.fixture
-def env(proxy: LossyProxy, state_dir: Path) -> Iterator[Environment]:
+def services(proxy: LossyProxy, state_dir: Path) -> Iterator[Services]:
     client = ZimbraClient(
         ConnectionSettings(
             url=proxy.admin_url,
@@ -53,7 +53,7 @@ def env(proxy: LossyProxy, state_dir: Path) -> Iterator[Environment]:
         env={"ZCOMP_STATE_DIR": str(state_dir)},
     )
     journal = Journal.open(state_dir)
-    yield Environment(
+    yield Services(
         client=client,
         journal=journal,
         tickets=make_backend("file", {}, state_dir),
@@ -94,14 +94,14 @@ def _rival_claims_with_the_containment(sandbox: Sandbox, account_id: str, rival:
 
 
 def test_a_rival_that_claimed_in_the_same_moment_cleans_and_this_one_hands_over(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
     alice = sandbox.account(ALICE)
     rival = _rival_claim()
     proxy.hooks.append(_rival_claims_with_the_containment(sandbox, alice.id, rival))
 
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert outcome.result == Result.BUSY, outcome
     assert outcome.error is not None and outcome.error.exit == ExitCode.BUSY
@@ -112,14 +112,14 @@ def test_a_rival_that_claimed_in_the_same_moment_cleans_and_this_one_hands_over(
     assert alice.first("zimbraPrefMailForwardingAddress")
     # Only the rival's claim is left; the incident here is closed, with what it did journaled.
     assert alice.attrs.get(CLAIM_ATTR, []) == [rival]
-    incident = env.journal.incident(outcome.incident or 0)
+    incident = services.journal.incident(outcome.incident or 0)
     assert incident.state == CLOSED and (incident.closed_how or "").startswith("handed over")
-    assert {a.kind for a in env.journal.actions(incident.id)} >= {"account-status", "password"}
-    assert env.journal.evidence(incident.id) is not None
+    assert {a.kind for a in services.journal.actions(incident.id)} >= {"account-status", "password"}
+    assert services.journal.evidence(incident.id) is not None
 
 
 def test_rivals_that_both_withdraw_leave_the_account_to_the_one_that_claims_again(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
     alice = sandbox.account(ALICE)
@@ -136,7 +136,7 @@ def test_rivals_that_both_withdraw_leave_the_account_to_the_one_that_claims_agai
 
     proxy.hooks.append(rival_withdraws_too)
 
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert withdrawn, "this process never withdrew its claim"
     assert outcome.result == Result.CONTAINED, outcome.error

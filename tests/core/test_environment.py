@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from zcomp.config import CliValues, load_settings
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 from zcomp.journal import Journal
 from zcomp.tickets import make_backend
 from zcomp.zimbra.errors import ZimbraFault
@@ -19,7 +19,7 @@ def test_a_failed_domain_lookup_is_raised_and_not_cached(tmp_path: Path) -> None
         CliValues(url="http://x", admin="a"), {"ZCOMP_STATE_DIR": str(tmp_path)}
     )
     with Journal.open(tmp_path) as journal:
-        env = Environment(
+        services = Services(
             client=None,  # type: ignore[arg-type]  # absorb_facts never talks to Zimbra
             journal=journal,
             tickets=make_backend("file", {}, tmp_path),
@@ -27,9 +27,9 @@ def test_a_failed_domain_lookup_is_raised_and_not_cached(tmp_path: Path) -> None
         )
         denied = ZimbraFault("service.PERM_DENIED", "permission denied")
         with pytest.raises(ZimbraFault):
-            env.absorb_facts([denied, [Server("s1", "mta1.example.edu")]])
-        assert len(env.facts_requests()) == 3  # asked again for the next account
-        env.absorb_facts([[Domain("d1", "example.edu")], [Server("s1", "mta1.example.edu")]])
-        assert env.facts_requests() == []
-        assert env.organisation.is_inside("bob@example.edu")
-        assert env.mtas == ["mta1.example.edu"]
+            services.absorb_facts([denied, [Server("s1", "mta1.example.edu")]])
+        assert len(services.facts_requests()) == 3  # asked again for the next account
+        services.absorb_facts([[Domain("d1", "example.edu")], [Server("s1", "mta1.example.edu")]])
+        assert services.facts_requests() == []
+        assert services.organisation.is_inside("bob@example.edu")
+        assert services.mtas == ["mta1.example.edu"]

@@ -18,16 +18,16 @@ from tests.reliability.harness import password_changes
 from tests.reliability.proxy import AFTER, BEFORE, Exchange, LossyProxy, Verdict
 from zcomp.config import CliValues, load_settings
 from zcomp.core.change import Change, Status
-from zcomp.core.environment import Environment
 from zcomp.core.executor import Budget, Executor
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
+from zcomp.core.services import Services
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, replay_attack
 from zcomp.tickets import make_backend
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.model import Secret
-from zcomp.zimbra.requests import GetAccount, ModifyAccount, SetPassword
+from zcomp.zimbra.operations import GetAccount, ModifyAccount, SetPassword
 from zcomp.zimbra.settings import ConnectionSettings
 
 ALICE = "alice@sandbox.test"
@@ -40,7 +40,7 @@ def proxy(sandbox: Sandbox) -> Iterator[LossyProxy]:
 
 
 @pytest.fixture
-def env(proxy: LossyProxy, state_dir: Path) -> Iterator[Environment]:
+def services(proxy: LossyProxy, state_dir: Path) -> Iterator[Services]:
     url = proxy.admin_url
     client = ZimbraClient(
         ConnectionSettings(
@@ -55,7 +55,7 @@ def env(proxy: LossyProxy, state_dir: Path) -> Iterator[Environment]:
         CliValues(url=url, admin="admin@sandbox.test"), env={"ZCOMP_STATE_DIR": str(state_dir)}
     )
     journal = Journal.open(state_dir)
-    yield Environment(
+    yield Services(
         client=client,
         journal=journal,
         tickets=make_backend("file", {}, state_dir),
@@ -79,25 +79,25 @@ def _drop_first(name: str, phase: str = AFTER) -> object:
 
 
 def test_a_lost_containment_reply_is_read_back_and_not_sent_again(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
     proxy.hooks.append(_drop_first("SetPasswordRequest"))  # type: ignore[arg-type]
 
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert outcome.result == Result.CONTAINED, outcome.error
     assert [e.n for e in proxy.dropped], "the hook never fired"
     # The sandbox applied the batch whose reply was lost; the read-back said so.
     assert password_changes(sandbox, ALICE) == 1
-    actions = env.journal.actions(outcome.incident or 0)
+    actions = services.journal.actions(outcome.incident or 0)
     [password] = [a for a in actions if a.kind == "password"]
     assert password.status == "done" and "reply was lost" in password.detail
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
 
 
 def test_a_change_someone_else_made_meanwhile_is_done_not_failed(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
     alice = sandbox.account(ALICE)
@@ -133,20 +133,20 @@ def test_a_change_someone_else_made_meanwhile_is_done_not_failed(
 
     proxy.hooks.append(other_admin_first)
 
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert outcome.result == Result.CONTAINED, outcome.error
     assert fired, "the hook never fired"
     assert not alice.first("zimbraPrefMailForwardingAddress")
-    actions = env.journal.actions(outcome.incident or 0)
+    actions = services.journal.actions(outcome.incident or 0)
     [forwarding] = [a for a in actions if a.step == "clean" and "Forwarding" in a.target]
     assert forwarding.status == "done" and "in place" in forwarding.detail
 
 
-def test_an_ordered_list_stops_at_a_refused_change(sandbox: Sandbox, env: Environment) -> None:
+def test_an_ordered_list_stops_at_a_refused_change(sandbox: Sandbox, services: Services) -> None:
     alice = sandbox.account(ALICE)
     before = alice.first("zimbraAuthTokenValidityValue")
-    executor = Executor(env)
+    executor = Executor(services)
     read = GetAccount(alice.id, by="id", attrs=("zimbraAuthTokenValidityValue",))
     refused = Change(
         request=ModifyAccount(alice.id, {"zimbraNoSuchAttribute": "x"}),
@@ -182,14 +182,14 @@ def test_an_ordered_list_stops_at_a_refused_change(sandbox: Sandbox, env: Enviro
 
 
 def test_what_the_budget_could_not_confirm_is_said_exactly(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     alice = sandbox.account(ALICE)
-    env.client.login()  # type: ignore[attr-defined]
+    services.client.login()  # type: ignore[attr-defined]
     proxy.drop_rate = 1.0  # from now on every reply is lost, every request applied
     clock = [0.0]
     executor = Executor(
-        env,
+        services,
         Budget(
             seconds=1.0,
             clock=lambda: clock[0],
@@ -220,11 +220,12 @@ def test_what_the_budget_could_not_confirm_is_said_exactly(
 
 
 def test_a_claim_that_cannot_be_written_never_stops_containment(
-    sandbox: Sandbox, proxy: LossyProxy, env: Environment
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
-    env.settings = dataclasses.replace(
-        env.settings, lockdown=dataclasses.replace(env.settings.lockdown, retry_budget=1.0)
+    services.settings = dataclasses.replace(
+        services.settings,
+        lockdown=dataclasses.replace(services.settings.lockdown, retry_budget=1.0),
     )
 
     def refuse_claims(exchange: Exchange, at: str) -> Verdict | None:
@@ -236,7 +237,7 @@ def test_a_claim_that_cannot_be_written_never_stops_containment(
 
     proxy.hooks.append(refuse_claims)
 
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert outcome.result == Result.CONTAINED, outcome.error
     assert any("could not claim" in w for w in outcome.warnings), outcome.warnings

@@ -30,11 +30,11 @@ from tests.foundation.child import (
     zcomp,
 )
 from tests.foundation.screen import default_signals, run_on_screen
-from zcomp.core.batch import run_accounts
-from zcomp.core.environment import Environment
 from zcomp.core.outcome import AccountOutcome, Failure
 from zcomp.core.outcome import Result as Outcome
 from zcomp.core.report import FAILURES_KEPT, Report
+from zcomp.core.runner import run_accounts
+from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
 from zcomp.exitcodes import ExitCode
 from zcomp.journal import Journal
@@ -52,7 +52,7 @@ CONTAINED = re.compile(
 SUMMARY = "summary: 5 accounts: 4 contained, 1 failed"
 BOX = "┏┃┡│└"  # the rows of a rich table
 WARNING = "Warning: "  # a warning is a whole line too (none is expected here today)
-NOTE = "Note: "  # once per run: what this server lacks (zcomp.core.environment)
+NOTE = "Note: "  # once per run: what this server lacks (zcomp.core.services)
 
 
 def _cli(invoke: Callable[..., Result], sb: Sandbox, *args: str) -> Result:
@@ -229,7 +229,7 @@ IN_FLIGHT = 6
 
 
 class _NoEnv:
-    """Stands in for an Environment: the work below never touches it."""
+    """Stands in for an Services: the work below never touches it."""
 
     stop: StopRequest | None = None
 
@@ -267,12 +267,12 @@ def test_the_runner_keeps_no_outcome(workers: int) -> None:
     index = {name: i for i, name in enumerate(accounts)}
     seen: list[str] = []
 
-    def work(_env: Environment, name: str) -> AccountOutcome:
+    def work(_env: Services, name: str) -> AccountOutcome:
         return tracker.made(_outcome(name, index[name]))
 
     report = run_accounts(
         accounts,
-        lambda: cast(Environment, _NoEnv()),
+        lambda: cast(Services, _NoEnv()),
         work,
         workers=workers,
         stop=StopRequest(),
@@ -320,7 +320,7 @@ def test_a_large_dry_run_streams_through_the_cli(
     tracker = _Tracker()
     index = {name: i for i, name in enumerate(accounts)}
 
-    def fake(_env: Environment, name: str, _options: object) -> AccountOutcome:
+    def fake(_env: Services, name: str, _options: object) -> AccountOutcome:
         return tracker.made(_outcome(name, index[name]))
 
     monkeypatch.setattr("zcomp.core.lockdown.lockdown_account", fake)

@@ -37,10 +37,10 @@ from tests.foundation.child import (
 )
 from tests.lifecycle import envs
 from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE
-from zcomp.core.batch import run_accounts
-from zcomp.core.environment import Environment
 from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.core.report import Report
+from zcomp.core.runner import run_accounts
+from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
@@ -353,28 +353,30 @@ def test_ctrl_c_at_the_unlock_prompt_aborts_at_once(sandbox: Sandbox, tmp_path: 
 
 
 @pytest.fixture
-def make_env(sandbox: Sandbox, state_dir: Path) -> Iterator[Callable[[], Environment]]:
+def make_services(sandbox: Sandbox, state_dir: Path) -> Iterator[Callable[[], Services]]:
     """Real Environments for run_accounts (one per worker), closed at the end."""
-    made: list[Environment] = []
+    made: list[Services] = []
 
-    def make() -> Environment:
-        made.append(envs.make_env(sandbox, state_dir))
+    def make() -> Services:
+        made.append(envs.make_services(sandbox, state_dir))
         return made[-1]
 
     yield make
-    for env in made:
-        envs.close_env(env)
+    for services in made:
+        envs.close_services(services)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_no_account_starts_after_a_stop(make_env: Callable[[], Environment], workers: int) -> None:
+def test_no_account_starts_after_a_stop(
+    make_services: Callable[[], Services], workers: int
+) -> None:
     stop = StopRequest()
     accounts = [f"user{i}@sandbox.test" for i in range(6)]
     requested = threading.Event()
     started: list[str] = []
 
-    def work(env: Environment, name: str) -> AccountOutcome:
-        assert env.stop is stop  # one StopRequest, in every worker's Environment
+    def work(services: Services, name: str) -> AccountOutcome:
+        assert services.stop is stop  # one StopRequest, in every worker's Services
         started.append(name)
         if name == accounts[1]:
             stop.request("test")
@@ -385,7 +387,7 @@ def test_no_account_starts_after_a_stop(make_env: Callable[[], Environment], wor
 
     delivered: list[AccountOutcome] = []
     report = run_accounts(
-        accounts, make_env, work, workers=workers, stop=stop, on_done=delivered.append
+        accounts, make_services, work, workers=workers, stop=stop, on_done=delivered.append
     )
 
     assert sorted(started) == accounts[:2]
@@ -398,7 +400,7 @@ def test_no_account_starts_after_a_stop(make_env: Callable[[], Environment], wor
 
 
 def test_an_interrupted_runner_waits_for_the_accounts_in_flight(
-    make_env: Callable[[], Environment],
+    make_services: Callable[[], Services],
 ) -> None:
     """KeyboardInterrupt in the main thread (a signal handler's) while two accounts are being
     worked on: no other account starts, both finish, and only then does it go on."""
@@ -408,7 +410,7 @@ def test_an_interrupted_runner_waits_for_the_accounts_in_flight(
     release = threading.Event()
     events: list[str] = []
 
-    def work(env: Environment, name: str) -> AccountOutcome:
+    def work(services: Services, name: str) -> AccountOutcome:
         events.append(f"start {name}")
         in_flight.wait(10)
         release.wait(10)
@@ -435,7 +437,12 @@ def test_an_interrupted_runner_waits_for_the_accounts_in_flight(
     try:
         with pytest.raises(KeyboardInterrupt):
             run_accounts(
-                accounts, make_env, work, workers=2, stop=StopRequest(), on_done=delivered.append
+                accounts,
+                make_services,
+                work,
+                workers=2,
+                stop=StopRequest(),
+                on_done=delivered.append,
             )
         events.append("returned")
     finally:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.watch.helpers import close_env, make_env
-from zcomp.core.environment import Environment
+from tests.watch.helpers import close_services, make_services
+from zcomp.core.services import Services
 from zcomp.guard.actions import Responder
 from zcomp.guard.contained import ContainedList, fetch_contained
 from zcomp.guard.rules import Rules
@@ -61,29 +61,29 @@ class Running:
 
 
 @pytest.fixture
-def env(sandbox: Sandbox, state_dir: Path) -> Iterator[Environment]:
-    made = make_env(sandbox.admin_url, state_dir)
+def services(sandbox: Sandbox, state_dir: Path) -> Iterator[Services]:
+    made = make_services(sandbox.admin_url, state_dir)
     try:
         yield made
     finally:
-        close_env(made)
+        close_services(made)
 
 
 @pytest.fixture
-def reader(sandbox: Sandbox, tmp_path: Path) -> Iterator[Environment]:
+def reader(sandbox: Sandbox, tmp_path: Path) -> Iterator[Services]:
     """The contained list's own client (clients are not shared between threads)."""
-    made = make_env(sandbox.admin_url, tmp_path / "reader-state")
+    made = make_services(sandbox.admin_url, tmp_path / "reader-state")
     try:
         yield made
     finally:
-        close_env(made)
+        close_services(made)
 
 
 StartGuard = Callable[..., Running]
 
 
 @pytest.fixture
-def start_guard(reader: Environment) -> Iterator[StartGuard]:
+def start_guard(reader: Services) -> Iterator[StartGuard]:
     """start_guard(**settings, responder_env=..., rules=...) -> Running, on 127.0.0.1:<free>.
     The contained list is read once before serving (as `serve` does) and then on demand
     (`running.contained.refresh()`): tests decide when Zimbra is read."""

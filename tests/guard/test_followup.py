@@ -12,14 +12,14 @@ import pytest
 from tests.guard.conftest import StartGuard, wait_for
 from tests.guard.milter import STANDARD_MAILER, send
 from tests.tickets.fakedesk import Answer, FakeDesk, Seen
-from tests.watch.helpers import ALICE, BOB, close_env, make_env
-from zcomp.core.environment import Environment
+from tests.watch.helpers import ALICE, BOB, close_services, make_services
+from zcomp.core.services import Services
 from zcomp.guard.actions import Responder, lockdown_with
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox
 from zcomp.tickets import make_backend
 from zcomp.tickets.backends.webhook import WebhookBackend
-from zcomp.zimbra.requests import GetAccount
+from zcomp.zimbra.operations import GetAccount
 
 
 class Receiver(FakeDesk):
@@ -87,9 +87,9 @@ def test_a_desk_that_is_down_never_affects_the_milter(
 
 
 def test_auto_lockdown_after_n_holds(
-    start_guard: StartGuard, sandbox: Sandbox, tmp_path: Path, env: Environment
+    start_guard: StartGuard, sandbox: Sandbox, tmp_path: Path, services: Services
 ) -> None:
-    locker = make_env(sandbox.admin_url, tmp_path / "locker")  # the responder thread's own
+    locker = make_services(sandbox.admin_url, tmp_path / "locker")  # the responder thread's own
     try:
         lines: list[str] = []
         responder = Responder(log=lines.append, lockdown=lockdown_with(locker), auto_lockdown=True)
@@ -100,7 +100,9 @@ def test_auto_lockdown_after_n_holds(
         assert send(guard.address, BOB, 60, mailer=STANDARD_MAILER).quarantined
         wait_for(lambda: responder.done == 2, what="the lockdown")
         assert responder.lockdowns == [f"{BOB}: contained"], lines
-        account = env.client.call(GetAccount(BOB, attrs=("zimbraAccountStatus", "zimbraNotes")))
+        account = services.client.call(
+            GetAccount(BOB, attrs=("zimbraAccountStatus", "zimbraNotes"))
+        )
         assert account.get("zimbraAccountStatus") == "locked"
         assert "[zcomp] locked" in (account.get("zimbraNotes") or "")
         # Contained now: everything it sends is held, and it is not locked twice.
@@ -110,4 +112,4 @@ def test_auto_lockdown_after_n_holds(
         wait_for(lambda: responder.done == 3, what="the third follow-up")
         assert len(responder.lockdowns) == 1
     finally:
-        close_env(locker)
+        close_services(locker)

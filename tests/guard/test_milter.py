@@ -9,9 +9,9 @@ from pathlib import Path
 from tests.guard.conftest import StartGuard, wait_for
 from tests.guard.milter import AJAX_MAILER, MODERN_MAILER, STANDARD_MAILER, MilterClient, send
 from tests.watch.helpers import ALICE, BOB, CAROL
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
+from zcomp.core.services import Services
 from zcomp.guard import protocol as p
 from zcomp.guard.contained import ContainedList
 from zcomp.guard.rules import Message, Rules, Verdict
@@ -63,15 +63,15 @@ def test_several_messages_on_one_connection_are_counted_apart(start_guard: Start
         assert client.message(ALICE, 3, headers=std).accepted
 
 
-def _contain(env: Environment, account: str) -> None:
-    outcome = lockdown_account(env, account, LockdownOptions(reason="phished"))
+def _contain(services: Services, account: str) -> None:
+    outcome = lockdown_account(services, account, LockdownOptions(reason="phished"))
     assert outcome.result == Result.CONTAINED, outcome
 
 
-def test_a_contained_envelope_sender_is_held(start_guard: StartGuard, env: Environment) -> None:
+def test_a_contained_envelope_sender_is_held(start_guard: StartGuard, services: Services) -> None:
     guard = start_guard()
     assert send(guard.address, BOB, 1).accepted
-    _contain(env, BOB)
+    _contain(services, BOB)
     assert guard.contained.refresh()  # read from the sandbox over HTTP
     reply = send(guard.address, BOB, 1, queue_id="6C0FFEE01")
     assert reply.quarantined is not None and "contained" in reply.quarantined
@@ -79,22 +79,22 @@ def test_a_contained_envelope_sender_is_held(start_guard: StartGuard, env: Envir
 
 
 def test_an_authenticated_contained_account_is_held_whatever_the_envelope(
-    start_guard: StartGuard, env: Environment
+    start_guard: StartGuard, services: Services
 ) -> None:
     guard = start_guard()
-    _contain(env, BOB)
+    _contain(services, BOB)
     assert guard.contained.refresh()
     reply = send(guard.address, "billing@forged.example", 2, auth=BOB)
     assert reply.quarantined is not None and BOB in reply.quarantined
 
 
 def test_a_locked_account_without_the_zcomp_marker_is_not_contained(
-    start_guard: StartGuard, env: Environment
+    start_guard: StartGuard, services: Services
 ) -> None:
-    from zcomp.zimbra.requests import GetAccount, ModifyAccount
+    from zcomp.zimbra.operations import GetAccount, ModifyAccount
 
-    account = env.client.call(GetAccount(CAROL))
-    env.client.call(ModifyAccount(account.id, {"zimbraAccountStatus": "locked"}))
+    account = services.client.call(GetAccount(CAROL))
+    services.client.call(ModifyAccount(account.id, {"zimbraAccountStatus": "locked"}))
     guard = start_guard()
     assert send(guard.address, CAROL, 1).accepted
 
@@ -102,12 +102,12 @@ def test_a_locked_account_without_the_zcomp_marker_is_not_contained(
 def test_zimbra_unreachable_fails_open_with_a_log_line(
     start_guard: StartGuard, tmp_path: Path
 ) -> None:
-    from tests.watch.helpers import make_env
+    from tests.watch.helpers import make_services
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    nowhere = make_env(dead, tmp_path / "dead", retries=0)
+    nowhere = make_services(dead, tmp_path / "dead", retries=0)
     try:
         from zcomp.guard.contained import fetch_contained
 
@@ -181,9 +181,9 @@ def test_the_allow_list_exempts_senders_and_domains(start_guard: StartGuard) -> 
 
 
 def test_an_allowed_but_contained_account_is_still_held(
-    start_guard: StartGuard, env: Environment
+    start_guard: StartGuard, services: Services
 ) -> None:
-    _contain(env, BOB)
+    _contain(services, BOB)
     guard = start_guard(allow=(BOB,))
     assert send(guard.address, BOB, 1).quarantined
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.watch.helpers import ALICE, BOB, CAROL, close_env, make_env
+from tests.watch.helpers import ALICE, BOB, CAROL, close_services, make_services
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
 from zcomp.sandbox import Sandbox
@@ -277,12 +277,12 @@ def test_50_recipients_or_51_from_the_ajax_client_are_delivered(
 def test_a_contained_accounts_envelope_sender_is_held(
     start_guard: Callable[[], GuardProcess], sandbox: Sandbox, tmp_path: Path, sink: Sink
 ) -> None:
-    env = make_env(sandbox.admin_url, tmp_path / "admin")
+    env = make_services(sandbox.admin_url, tmp_path / "admin")
     try:
         outcome = lockdown_account(env, BOB, LockdownOptions(reason="phished"))
         assert outcome.result == Result.CONTAINED, outcome
     finally:
-        close_env(env)
+        close_services(env)
     start_guard()  # reads the contained accounts before it serves
     queue_id, _ = send(BOB, 1)
     held(queue_id)

@@ -1,4 +1,4 @@
-"""Fixtures for the lifecycle tests: a demo sandbox and a real Environment over HTTP."""
+"""Fixtures for the lifecycle tests: a demo sandbox and a real Services over HTTP."""
 
 from __future__ import annotations
 
@@ -9,28 +9,29 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.lifecycle.envs import ADMIN, close_env, make_env
-from zcomp.core.environment import Environment
+from tests.lifecycle.envs import ADMIN, close_services, make_services
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox
 
 
 @pytest.fixture
-def env(sandbox: Sandbox, state_dir: Path) -> Iterator[Environment]:
+def services(sandbox: Sandbox, state_dir: Path) -> Iterator[Services]:
     """Journal and tickets in the same state dir the CLI uses (ZCOMP_STATE_DIR)."""
-    made = make_env(sandbox, state_dir)
+    made = make_services(sandbox, state_dir)
     try:
         yield made
     finally:
-        close_env(made)
+        close_services(made)
 
 
 @pytest.fixture
-def no_wait(env: Environment) -> Environment:
-    """The same Environment with [unlock] min_locked_minutes = 0."""
-    env.settings = dataclasses.replace(
-        env.settings, unlock=dataclasses.replace(env.settings.unlock, min_locked_minutes=0)
+def no_wait(services: Services) -> Services:
+    """The same Services with [unlock] min_locked_minutes = 0."""
+    services.settings = dataclasses.replace(
+        services.settings,
+        unlock=dataclasses.replace(services.settings.unlock, min_locked_minutes=0),
     )
-    return env
+    return services
 
 
 @pytest.fixture

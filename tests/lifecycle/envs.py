@@ -1,11 +1,11 @@
-"""Build a real Environment (ZimbraClient over HTTP, journal and tickets in a tmp dir)."""
+"""Build a real Services (ZimbraClient over HTTP, journal and tickets in a tmp dir)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from zcomp.config import CliValues, Settings, load_settings
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox
 from zcomp.tickets import make_backend
@@ -22,7 +22,7 @@ def settings_for(sb: Sandbox, state: Path) -> Settings:
     )
 
 
-def make_env(sb: Sandbox, state: Path) -> Environment:
+def make_services(sb: Sandbox, state: Path) -> Services:
     client = ZimbraClient(
         ConnectionSettings(
             url=sb.admin_url,
@@ -31,7 +31,7 @@ def make_env(sb: Sandbox, state: Path) -> Environment:
             token_cache="off",
         )
     )
-    return Environment(
+    return Services(
         client=client,
         journal=Journal.open(state),
         tickets=make_backend("file", {}, state),
@@ -39,6 +39,6 @@ def make_env(sb: Sandbox, state: Path) -> Environment:
     )
 
 
-def close_env(env: Environment) -> None:
-    env.client.close()  # type: ignore[attr-defined]
-    env.journal.close()
+def close_services(services: Services) -> None:
+    services.client.close()  # type: ignore[attr-defined]
+    services.journal.close()

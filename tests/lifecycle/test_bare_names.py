@@ -13,8 +13,8 @@ from collections.abc import Callable
 from click.testing import Result
 
 from tests.rawjson import admin_token, call
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox, replay_attack
 
 ALICE = "alice@sandbox.test"
@@ -90,7 +90,7 @@ def test_a_bare_name_without_a_default_domain_is_one_clear_line(
 
 
 def test_history_of_a_bare_name_finds_it_in_any_domain(
-    no_wait: Environment, zcomp: Callable[..., Result]
+    no_wait: Services, zcomp: Callable[..., Result]
 ) -> None:
     lockdown_account(no_wait, ALICE, LockdownOptions())
 

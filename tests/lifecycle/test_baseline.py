@@ -8,40 +8,40 @@ from collections.abc import Callable
 from click.testing import Result
 
 from zcomp.core.baseline import capture_accounts, capture_all
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox, replay_attack
-from zcomp.zimbra.requests import GetAccount, GetSignatures
+from zcomp.zimbra.operations import GetAccount, GetSignatures
 
 ALICE = "alice@sandbox.test"
 
 
-def test_capture_all_2000_accounts_in_pages(sandbox: Sandbox, env: Environment) -> None:
+def test_capture_all_2000_accounts_in_pages(sandbox: Sandbox, services: Services) -> None:
     names = sandbox.add_accounts(2000)
-    report = capture_all(env)
+    report = capture_all(services)
     assert report.failed == [] and report.skipped == []
     assert report.captured >= 2000
     assert report.pages == 5  # 500 a page
     assert report.round_trips <= 3  # login, first page + facts, the other pages batched
-    account = env.client.call(GetAccount(names[1234], attrs=("zimbraId",)))
-    row = env.journal.latest_baseline(account.id)
+    account = services.client.call(GetAccount(names[1234], attrs=("zimbraId",)))
+    row = services.journal.latest_baseline(account.id)
     assert row is not None and row.account_name == names[1234]
     assert "attrs" in row.data and "signatures" not in row.data
 
 
-def test_lockdown_restores_the_baseline_signature(sandbox: Sandbox, env: Environment) -> None:
-    account_id = env.client.call(GetAccount(ALICE)).id
-    original = {s.id: s for s in env.client.call(GetSignatures(), as_account=account_id)}
-    report = capture_accounts(env, [ALICE])
+def test_lockdown_restores_the_baseline_signature(sandbox: Sandbox, services: Services) -> None:
+    account_id = services.client.call(GetAccount(ALICE)).id
+    original = {s.id: s for s in services.client.call(GetSignatures(), as_account=account_id)}
+    report = capture_accounts(services, [ALICE])
     assert report.captured == 1
-    row = env.journal.latest_baseline(account_id)
+    row = services.journal.latest_baseline(account_id)
     assert row is not None and len(row.data["signatures"]) == len(original)
 
     replay_attack(sandbox, ALICE)
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
 
     assert outcome.result == "contained", outcome.error
-    now = {s.id: s for s in env.client.call(GetSignatures(), as_account=account_id)}
+    now = {s.id: s for s in services.client.call(GetSignatures(), as_account=account_id)}
     assert set(now) == set(original)  # restored in place, not deleted
     for sig_id, sig in original.items():
         assert {k: v for k, v in now[sig_id].contents.items() if v} == {
@@ -50,14 +50,14 @@ def test_lockdown_restores_the_baseline_signature(sandbox: Sandbox, env: Environ
 
 
 def test_compromised_or_contained_accounts_are_not_baselined(
-    sandbox: Sandbox, env: Environment
+    sandbox: Sandbox, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
-    report = capture_accounts(env, [ALICE])
+    report = capture_accounts(services, [ALICE])
     assert report.captured == 0
     assert "risky settings" in report.skipped[0]["reason"]
-    lockdown_account(env, ALICE, LockdownOptions())
-    report = capture_all(env)
+    lockdown_account(services, ALICE, LockdownOptions())
+    report = capture_all(services)
     skipped = {s["account"]: s["reason"] for s in report.skipped}
     assert "open incident" in skipped[ALICE]
 
@@ -77,16 +77,16 @@ def test_capture_and_show_through_the_cli(zcomp: Callable[..., Result]) -> None:
 
 
 def test_a_rule_the_admin_vouches_for_survives_lockdown(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
     """The owner forwards copies of timesheets to a personal address: a redirect outside.
 
     Without a baseline lockdown removes it; once the admin records it as the owner's own
     (--accept-risky), lockdown keeps exactly that rule and still removes the attacker's."""
     from zcomp.zimbra.model import FilterRule, Node
-    from zcomp.zimbra.requests import GetAccount, GetFilterRules, ModifyFilterRules
+    from zcomp.zimbra.operations import GetAccount, GetFilterRules, ModifyFilterRules
 
-    account_id = env.client.call(GetAccount(ALICE)).id
+    account_id = services.client.call(GetAccount(ALICE)).id
     own = FilterRule(
         name="timesheets",
         tests=[
@@ -97,8 +97,8 @@ def test_a_rule_the_admin_vouches_for_survives_lockdown(
         ],
         actions=[Node("actionRedirect", {"a": "alice.home@gmail.com", "copy": "1"})],
     )
-    rules = env.client.call(GetFilterRules(), as_account=account_id)
-    env.client.call(ModifyFilterRules((*rules, own)), as_account=account_id)
+    rules = services.client.call(GetFilterRules(), as_account=account_id)
+    services.client.call(ModifyFilterRules((*rules, own)), as_account=account_id)
 
     skipped = zcomp("baseline", "capture", ALICE, "--json")
     assert json.loads(skipped.stdout)["skipped"][0]["account"] == ALICE
@@ -107,9 +107,9 @@ def test_a_rule_the_admin_vouches_for_survives_lockdown(
     assert json.loads(vouched.stdout)["captured"] == 1
 
     replay_attack(sandbox, ALICE)
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
     assert outcome.result == "contained", outcome.error
-    names = [r.name for r in env.client.call(GetFilterRules(), as_account=account_id)]
+    names = [r.name for r in services.client.call(GetFilterRules(), as_account=account_id)]
     assert "timesheets" in names and "." not in names and ".." not in names
     kept = {f.key: f for f in outcome.kept}
     assert "baseline" in kept["timesheets"].reason

@@ -8,17 +8,15 @@ from collections.abc import Callable
 
 from click.testing import Result
 
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.core.unlock import UnlockOptions, unlock_account
 from zcomp.sandbox import Sandbox, replay_attack
 
 ALICE = "alice@sandbox.test"
 
 
-def test_history_shows_lockdown_and_unlock(
-    no_wait: Environment, zcomp: Callable[..., Result]
-) -> None:
+def test_history_shows_lockdown_and_unlock(no_wait: Services, zcomp: Callable[..., Result]) -> None:
     lockdown_account(no_wait, ALICE, LockdownOptions())
     assert unlock_account(no_wait, ALICE, UnlockOptions(generate=True)).result == "unlocked"
     lockdown_account(no_wait, "bob@sandbox.test", LockdownOptions())
@@ -43,7 +41,7 @@ KEY = r"INC-[0-9A-Z]{8}"
 
 
 def test_history_off_terminal_is_one_line_per_incident_and_action(
-    sandbox: Sandbox, no_wait: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, no_wait: Services, zcomp: Callable[..., Result]
 ) -> None:
     replay_attack(sandbox, ALICE)
     contained = lockdown_account(no_wait, ALICE, LockdownOptions())

@@ -8,18 +8,18 @@ from collections.abc import Callable
 from click.testing import Result
 
 from zcomp.core.baseline import capture_accounts
-from zcomp.core.environment import Environment
 from zcomp.core.inspect import inspect_account
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox, replay_attack
 
 ALICE = "alice@sandbox.test"
 
 
 def test_inspect_before_and_after_lockdown(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
-    capture_accounts(env, [ALICE])
+    capture_accounts(services, [ALICE])
     replay_attack(sandbox, ALICE)
     sandbox.stats.reset()
 
@@ -48,7 +48,7 @@ def test_inspect_before_and_after_lockdown(
         for line in human.stdout.splitlines()
     )
 
-    assert lockdown_account(env, ALICE, LockdownOptions()).result == "contained"
+    assert lockdown_account(services, ALICE, LockdownOptions()).result == "contained"
     sandbox.stats.reset()
     after = zcomp("inspect", ALICE, "--json")
     assert after.exit_code == 0, after.stdout
@@ -60,10 +60,10 @@ def test_inspect_before_and_after_lockdown(
 
 
 def test_inspect_human_output_and_round_trips(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
-    inspect_account(env, "bob@sandbox.test")  # logs in and learns domains/MTAs
-    outcome = inspect_account(env, "carol@sandbox.test")
+    inspect_account(services, "bob@sandbox.test")  # logs in and learns domains/MTAs
+    outcome = inspect_account(services, "carol@sandbox.test")
     assert outcome.result == "clean", outcome.error
     assert outcome.round_trips <= 3
     shown = zcomp("inspect", "bob@sandbox.test")

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from click.testing import Result
 
 from zcomp.core.baseline import capture_accounts
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox, replay_attack
 from zcomp.sandbox.attack import FREEMAIL, RULE_REDIRECT, SPAM_SIGNATURE
 from zcomp.zimbra.model import FilterRule, Node
-from zcomp.zimbra.requests import GetAccount, GetFilterRules, GetSignatures, ModifyFilterRules
+from zcomp.zimbra.operations import GetAccount, GetFilterRules, GetSignatures, ModifyFilterRules
 
 ALICE = "alice@sandbox.test"
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -31,21 +31,23 @@ JUNK_RULE = FilterRule(
 )
 
 
-def _rules(env: Environment, account_id: str) -> list[dict[str, object]]:
-    return [r.to_dict() for r in env.client.call(GetFilterRules(), as_account=account_id)]
+def _rules(services: Services, account_id: str) -> list[dict[str, object]]:
+    return [r.to_dict() for r in services.client.call(GetFilterRules(), as_account=account_id)]
 
 
 def test_falsely_removed_rule_comes_back_unchanged_in_place(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
-    account_id = env.client.call(GetAccount(ALICE)).id
-    rules = env.client.call(GetFilterRules(), as_account=account_id)
+    account_id = services.client.call(GetAccount(ALICE)).id
+    rules = services.client.call(GetFilterRules(), as_account=account_id)
     assert len(rules) >= 2
-    env.client.call(ModifyFilterRules((rules[0], JUNK_RULE, *rules[1:])), as_account=account_id)
-    before = _rules(env, account_id)
-    lockdown = lockdown_account(env, ALICE, LockdownOptions())
+    services.client.call(
+        ModifyFilterRules((rules[0], JUNK_RULE, *rules[1:])), as_account=account_id
+    )
+    before = _rules(services, account_id)
+    lockdown = lockdown_account(services, ALICE, LockdownOptions())
     assert lockdown.result == "contained", lockdown.error
-    assert JUNK_RULE.name not in [r["name"] for r in _rules(env, account_id)]
+    assert JUNK_RULE.name not in [r["name"] for r in _rules(services, account_id)]
 
     incident = str(lockdown.incident)
     sandbox.stats.reset()
@@ -69,8 +71,8 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     out = json.loads(result.stdout)
     assert out["result"] == "restored"
     assert any("restoring as asked although" in w for w in out["warnings"])
-    assert _rules(env, account_id) == before
-    actions = [a for a in env.journal.actions(lockdown.incident or 0) if a.step == "restore"]
+    assert _rules(services, account_id) == before
+    actions = [a for a in services.journal.actions(lockdown.incident or 0) if a.step == "restore"]
     assert [(a.kind, a.target, a.status) for a in actions] == [("filter", "Digest to Junk", "done")]
     assert "malicious today" in actions[0].detail
 
@@ -80,18 +82,21 @@ def test_falsely_removed_rule_comes_back_unchanged_in_place(
     # What happened is the report: stdout.
     assert 'rule "Digest to Junk"' in again.stdout and "already present" in again.stdout
     assert sandbox.stats.writes == []
-    assert len([a for a in env.journal.actions(lockdown.incident or 0) if a.step == "restore"]) == 1
+    assert (
+        len([a for a in services.journal.actions(lockdown.incident or 0) if a.step == "restore"])
+        == 1
+    )
     as_json = zcomp("restore", incident, "--filter", "Digest to Junk", "--json")
     line = json.loads(as_json.stdout)
     assert line["result"] == "unchanged" and line["already_present"][0]["kind"] == "filter"
 
 
 def test_restore_after_attack_selection_rules(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
-    capture_accounts(env, [ALICE])
+    capture_accounts(services, [ALICE])
     replay_attack(sandbox, ALICE)
-    incident = lockdown_account(env, ALICE, LockdownOptions()).incident
+    incident = lockdown_account(services, ALICE, LockdownOptions()).incident
     assert incident is not None
 
     # Nothing named: the list of what lockdown removed, each with the option that restores it.
@@ -147,7 +152,7 @@ def test_restore_after_attack_selection_rules(
     entry = sandbox.account(ALICE)
     assert entry.first("zimbraPrefMailForwardingAddress") == FREEMAIL
     assert entry.first("zimbraPrefMailLocalDeliveryDisabled") == "TRUE"
-    sigs = env.client.call(GetSignatures(), as_account=entry.id)
+    sigs = services.client.call(GetSignatures(), as_account=entry.id)
     restored = next(s for s in sigs if s.name == "Alice Smith")
     assert SPAM_SIGNATURE in "".join(restored.contents.values())
 

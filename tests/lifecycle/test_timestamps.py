@@ -16,7 +16,7 @@ from typing import Any
 from click.testing import Result
 
 from zcomp.core.baseline import capture_accounts
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 from zcomp.journal.timefmt import from_text, to_text
 from zcomp.sandbox import Sandbox, replay_attack
 from zcomp.timestamps import restamp, stamp, stamp_ms
@@ -57,7 +57,7 @@ def ok(result: Result, *codes: int) -> Result:
 
 def test_every_output_shows_one_timestamp_format(
     sandbox: Sandbox,
-    no_wait: Environment,
+    no_wait: Services,
     zcomp: Callable[..., Result],
     state_dir: Path,
     tmp_path: Path,

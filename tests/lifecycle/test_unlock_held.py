@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 from zcomp.core.unlock import UnlockOptions, unlock_account
 from zcomp.sandbox import Sandbox
 from zcomp.sandbox.mta import QueuedMessage
@@ -30,14 +30,14 @@ def _hold(sb: Sandbox, sender: str) -> str:
     return mta.enqueue(msg).id
 
 
-def _contained(sb: Sandbox, env: Environment, after: dict[str, Any]) -> int:
+def _contained(sb: Sandbox, services: Services, after: dict[str, Any]) -> int:
     """An incident whose lockdown held mail as `after` says (status locked, as lockdown
     leaves it), without depending on which senders today's lockdown journals."""
     entry = sb.account(ALICE)
     entry.attrs["zimbraAccountStatus"] = ["locked"]
-    incident = env.journal.start_incident(entry.id, ALICE, reason="test", operator="test")
-    env.journal.set_incident_state(incident.id, "contained")
-    env.journal.record_action(
+    incident = services.journal.start_incident(entry.id, ALICE, reason="test", operator="test")
+    services.journal.set_incident_state(incident.id, "contained")
+    services.journal.record_action(
         incident.id,
         step="contain",
         kind="mail-queue-hold",
@@ -49,13 +49,13 @@ def _contained(sb: Sandbox, env: Environment, after: dict[str, Any]) -> int:
     return incident.id
 
 
-def _unlock(env: Environment) -> Any:
+def _unlock(services: Services) -> Any:
     options = UnlockOptions(new_password=lambda _a: Secret("Temp-Held-Mail-3#"), held_mail="delete")
-    return unlock_account(env, ALICE, options)
+    return unlock_account(services, ALICE, options)
 
 
 def test_deletes_mail_from_every_journaled_sender_and_nothing_else(
-    sandbox: Sandbox, no_wait: Environment
+    sandbox: Sandbox, no_wait: Services
 ) -> None:
     mta = sandbox.mta().server_name
     incident = _contained(sandbox, no_wait, {"held": 2, "mtas": [mta], "senders": [ALICE, ALIAS]})
@@ -79,7 +79,7 @@ def test_deletes_mail_from_every_journaled_sender_and_nothing_else(
 
 
 def test_older_incidents_without_senders_fall_back_to_the_account_name(
-    sandbox: Sandbox, no_wait: Environment
+    sandbox: Sandbox, no_wait: Services
 ) -> None:
     _contained(sandbox, no_wait, {"held": 1, "mtas": [sandbox.mta().server_name]})
     _hold(sandbox, ALICE)
@@ -93,7 +93,7 @@ def test_older_incidents_without_senders_fall_back_to_the_account_name(
 
 
 def test_nothing_held_by_lockdown_means_no_queue_action(
-    sandbox: Sandbox, no_wait: Environment
+    sandbox: Sandbox, no_wait: Services
 ) -> None:
     entry = sandbox.account(ALICE)
     entry.attrs["zimbraAccountStatus"] = ["locked"]

@@ -19,7 +19,6 @@ from click.testing import Result
 from tests.lifecycle import owner
 from tests.lifecycle.envs import ADMIN
 from tests.wiretap import wiretap
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.passwords import (
     MIN_BITS,
@@ -30,20 +29,21 @@ from zcomp.core.passwords import (
     word_count,
     word_layout,
 )
+from zcomp.core.services import Services
 from zcomp.core.unlock import UnlockOptions, unlock_account
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, Secret
-from zcomp.zimbra.requests import CheckPasswordStrength, GetAccount
+from zcomp.zimbra.operations import CheckPasswordStrength, GetAccount
 
 ALICE = "alice@sandbox.test"
 TOO_SHORT = "Short-Temp-1"  # 12 characters
 FITS = "Owner-Handback-Temp-2024"
 
 
-def _locked(env: Environment) -> str:
-    outcome = lockdown_account(env, ALICE, LockdownOptions())
+def _locked(services: Services) -> str:
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
     assert outcome.incident is not None, outcome.error
     return outcome.incident
 
@@ -138,12 +138,12 @@ POLICIES: list[tuple[dict[str, str], PasswordStyle]] = [
 
 @pytest.mark.parametrize(("attrs", "style"), POLICIES)
 def test_generated_passwords_pass_zimbras_check_for_a_range_of_policies(
-    sandbox: Sandbox, env: Environment, attrs: dict[str, str], style: PasswordStyle
+    sandbox: Sandbox, services: Services, attrs: dict[str, str], style: PasswordStyle
 ) -> None:
     entry = sandbox.account(ALICE)
     for name, value in attrs.items():
         entry.attrs[name] = [value]
-    account: Account = env.client.call(GetAccount(ALICE, apply_cos=True))
+    account: Account = services.client.call(GetAccount(ALICE, apply_cos=True))
     policy = PasswordPolicy.of(account)
 
     made = [readable_password(policy) for _ in range(25)]
@@ -154,25 +154,25 @@ def test_generated_passwords_pass_zimbras_check_for_a_range_of_policies(
     else:
         assert all(m.note.startswith("the password policy leaves no room for words") for m in made)
     # Zimbra's own check (the sandbox's faithful copy) accepts every one of them.
-    answers = env.client.batch([CheckPasswordStrength(account.id, m.secret) for m in made])
+    answers = services.client.batch([CheckPasswordStrength(account.id, m.secret) for m in made])
     assert answers == [None] * len(made)
     assert sandbox.stats.writes == []
 
 
-def test_the_check_on_its_own_and_its_fault(sandbox: Sandbox, env: Environment) -> None:
+def test_the_check_on_its_own_and_its_fault(sandbox: Sandbox, services: Services) -> None:
     """Outside a batch too (zcomp's WSDL knows the operation); the fault names no password."""
     sandbox.account(ALICE).attrs["zimbraPasswordMinLength"] = ["16"]
     account_id = sandbox.account(ALICE).id
-    assert env.client.call(CheckPasswordStrength(account_id, Secret(FITS))) is None
+    assert services.client.call(CheckPasswordStrength(account_id, Secret(FITS))) is None
     with pytest.raises(ZimbraFault) as refused:
-        env.client.call(CheckPasswordStrength(account_id, Secret(TOO_SHORT)))
+        services.client.call(CheckPasswordStrength(account_id, Secret(TOO_SHORT)))
     assert refused.value.code == "account.INVALID_PASSWORD"
     assert refused.value.reason == "invalid password: too short"
     assert TOO_SHORT not in str(refused.value) + repr(CheckPasswordStrength("x", Secret(TOO_SHORT)))
 
 
 def test_a_cos_policy_is_met_by_a_generated_password_end_to_end(
-    sandbox: Sandbox, env: Environment
+    sandbox: Sandbox, services: Services
 ) -> None:
     # Before the first GetAccount: the sandbox caches what a COS hands down.
     cos = sandbox.directory.cos_attrs
@@ -180,12 +180,14 @@ def test_a_cos_policy_is_met_by_a_generated_password_end_to_end(
     cos["zimbraPasswordMinUpperCaseChars"] = ["1"]
     cos["zimbraPasswordMinNumericChars"] = ["2"]
     cos["zimbraPasswordMinPunctuationChars"] = ["1"]
-    incident = _locked(env)
+    incident = _locked(services)
     shown: list[Secret] = []
     sandbox.stats.reset()
 
     outcome = unlock_account(
-        env, ALICE, UnlockOptions(generate=True, force=True, reveal=lambda _a, pw: shown.append(pw))
+        services,
+        ALICE,
+        UnlockOptions(generate=True, force=True, reveal=lambda _a, pw: shown.append(pw)),
     )
 
     assert outcome.result == "unlocked", outcome.error
@@ -196,18 +198,20 @@ def test_a_cos_policy_is_met_by_a_generated_password_end_to_end(
     # Checked once, in the re-check's round trip: resolve, re-check, password, hand back, held.
     assert sandbox.stats.total("CheckPasswordStrengthRequest") == 1
     assert outcome.round_trips == 5
-    assert ("password", "done") in _unlock_actions(Path(env.journal.path).parent, incident)
+    assert ("password", "done") in _unlock_actions(Path(services.journal.path).parent, incident)
 
 
 def test_a_policy_without_room_for_words_gets_random_characters(
-    sandbox: Sandbox, env: Environment
+    sandbox: Sandbox, services: Services
 ) -> None:
     sandbox.account(ALICE).attrs["zimbraPasswordMaxLength"] = ["16"]
-    _locked(env)
+    _locked(services)
     shown: list[Secret] = []
 
     outcome = unlock_account(
-        env, ALICE, UnlockOptions(generate=True, force=True, reveal=lambda _a, pw: shown.append(pw))
+        services,
+        ALICE,
+        UnlockOptions(generate=True, force=True, reveal=lambda _a, pw: shown.append(pw)),
     )
 
     assert outcome.result == "unlocked", outcome.error
@@ -220,16 +224,18 @@ def test_a_policy_without_room_for_words_gets_random_characters(
 
 
 def test_a_generated_password_zimbra_refuses_is_never_set_nor_shown(
-    sandbox: Sandbox, env: Environment
+    sandbox: Sandbox, services: Services
 ) -> None:
     # A Java-only regex zcomp cannot read: only Zimbra's check can say (here: it refuses).
     sandbox.account(ALICE).attrs["zimbraPasswordAllowedChars"] = [r"\p{Alnum}"]
-    incident = _locked(env)
+    incident = _locked(services)
     shown: list[str] = []
     sandbox.stats.reset()
 
     outcome = unlock_account(
-        env, ALICE, UnlockOptions(generate=True, force=True, reveal=lambda a, _pw: shown.append(a))
+        services,
+        ALICE,
+        UnlockOptions(generate=True, force=True, reveal=lambda a, _pw: shown.append(a)),
     )
 
     assert outcome.result == "refused" and outcome.error is not None
@@ -238,7 +244,7 @@ def test_a_generated_password_zimbra_refuses_is_never_set_nor_shown(
     assert shown == []
     assert sandbox.stats.total("SetPasswordRequest") == 0 and sandbox.stats.writes == []
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
-    assert _unlock_actions(Path(env.journal.path).parent, incident) == []
+    assert _unlock_actions(Path(services.journal.path).parent, incident) == []
 
 
 # ---------------------------------------------------------------- a typed or file password
@@ -246,13 +252,13 @@ def test_a_generated_password_zimbra_refuses_is_never_set_nor_shown(
 
 def test_a_password_the_policy_refuses_changes_nothing(
     sandbox: Sandbox,
-    env: Environment,
+    services: Services,
     zcomp: Callable[..., Result],
     tmp_path: Path,
     state_dir: Path,
 ) -> None:
     sandbox.account(ALICE).attrs["zimbraPasswordMinLength"] = ["16"]
-    incident = _locked(env)
+    incident = _locked(services)
     pw_file = tmp_path / "temp.txt"
     pw_file.write_text(TOO_SHORT + "\n")
     before = {k: list(v) for k, v in sandbox.account(ALICE).attrs.items()}
@@ -283,9 +289,7 @@ def test_a_password_the_policy_refuses_changes_nothing(
     assert json.loads(again.stdout)["result"] == "unlocked"
 
 
-def test_a_typed_password_is_checked_before_any_change(
-    sandbox: Sandbox, no_wait: Environment
-) -> None:
+def test_a_typed_password_is_checked_before_any_change(sandbox: Sandbox, no_wait: Services) -> None:
     sandbox.account(ALICE).attrs["zimbraPasswordMinNumericChars"] = ["3"]
     incident = _locked(no_wait)
     asked: list[str] = []
@@ -310,7 +314,7 @@ def test_a_typed_password_is_checked_before_any_change(
 
 def test_no_password_on_the_wire_debug_output_or_journal(
     sandbox: Sandbox,
-    env: Environment,
+    services: Services,
     invoke: Callable[..., Result],
     tmp_path: Path,
     state_dir: Path,
@@ -318,7 +322,7 @@ def test_no_password_on_the_wire_debug_output_or_journal(
     """--debug shows every exchange, redacted: neither the refused password nor the character
     Zimbra's reason names, nor the accepted one, appear; the check shares the re-check's trip."""
     sandbox.account(ALICE).attrs["zimbraPasswordAllowedChars"] = ["[A-Za-z0-9-]"]
-    incident = _locked(env)
+    incident = _locked(services)
     config = tmp_path / "config.toml"
     config.write_text("[unlock]\nmin_locked_minutes = 0\n")
     refused_pw = "Has-A-Percent%Sign-1"
@@ -368,9 +372,9 @@ def test_no_password_on_the_wire_debug_output_or_journal(
 
 
 def test_dry_run_says_what_kind_of_password_it_would_generate(
-    sandbox: Sandbox, env: Environment, zcomp: Callable[..., Result]
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result]
 ) -> None:
-    _locked(env)
+    _locked(services)
     sandbox.stats.reset()
     result = zcomp("unlock", ALICE, "--generate", "--dry-run", "--json", minutes=0)
     assert result.exit_code == 0, result.stderr

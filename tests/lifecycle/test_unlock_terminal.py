@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.lifecycle import owner
 from tests.lifecycle.envs import ADMIN
 from tests.lifecycle.terminal import Finished, run_zcomp
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox
 
 ALICE = "alice@sandbox.test"
@@ -37,14 +37,14 @@ def _unlock(
     )
 
 
-def _locked(env: Environment) -> None:
-    assert lockdown_account(env, ALICE, LockdownOptions()).result == "contained"
+def _locked(services: Services) -> None:
+    assert lockdown_account(services, ALICE, LockdownOptions()).result == "contained"
 
 
 def test_generated_password_goes_to_the_terminal_not_to_stderr(
-    sandbox: Sandbox, env: Environment, tmp_path: Path, state_dir: Path
+    sandbox: Sandbox, services: Services, tmp_path: Path, state_dir: Path
 ) -> None:
-    _locked(env)
+    _locked(services)
 
     done = _unlock(sandbox, tmp_path, "--generate", "--json", tty=True)
 
@@ -61,9 +61,9 @@ def test_generated_password_goes_to_the_terminal_not_to_stderr(
 
 
 def test_generate_without_a_terminal_stops_before_contacting_zimbra(
-    sandbox: Sandbox, env: Environment, tmp_path: Path
+    sandbox: Sandbox, services: Services, tmp_path: Path
 ) -> None:
-    _locked(env)
+    _locked(services)
     sandbox.stats.reset()
 
     done = _unlock(sandbox, tmp_path, "--generate", tty=False)
@@ -75,9 +75,9 @@ def test_generate_without_a_terminal_stops_before_contacting_zimbra(
 
 
 def test_prompted_password_typed_twice_on_the_terminal(
-    sandbox: Sandbox, env: Environment, tmp_path: Path
+    sandbox: Sandbox, services: Services, tmp_path: Path
 ) -> None:
-    _locked(env)
+    _locked(services)
     typed = [("New temporary password for", TEMP), ("Type it again", TEMP)]
 
     done = _unlock(sandbox, tmp_path, tty=True, answers=typed)

@@ -1,4 +1,4 @@
-"""Shared pieces of the watch tests: a real Environment over HTTP, a movable clock, and mail
+"""Shared pieces of the watch tests: a real Services over HTTP, a movable clock, and mail
 queued straight into the sandbox MTA (what an attacker's SMTP session leaves behind)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from zcomp.config import CliValues, load_settings
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox
 from zcomp.sandbox.mta import QueuedMessage
@@ -35,9 +35,9 @@ class FakeClock:
         self.now += seconds
 
 
-def make_env(
+def make_services(
     admin_url: str, state: Path, *, tickets: TicketBackend | None = None, retries: int = 2
-) -> Environment:
+) -> Services:
     client = ZimbraClient(
         ConnectionSettings(
             url=admin_url,
@@ -50,7 +50,7 @@ def make_env(
     settings = load_settings(
         CliValues(url=admin_url, admin=ADMIN), env={"ZCOMP_STATE_DIR": str(state)}
     )
-    return Environment(
+    return Services(
         client=client,
         journal=Journal.open(state),
         tickets=tickets or make_backend("file", {}, state),
@@ -58,9 +58,9 @@ def make_env(
     )
 
 
-def close_env(env: Environment) -> None:
-    env.client.close()  # type: ignore[attr-defined]
-    env.journal.close()
+def close_services(services: Services) -> None:
+    services.client.close()  # type: ignore[attr-defined]
+    services.journal.close()
 
 
 def flood(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tests.watch.conftest import MakeWatcher
 from tests.watch.helpers import ALICE, BOB, FakeClock, flood, lockdown_tickets, watch_tickets
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
+from zcomp.core.services import Services
 from zcomp.sandbox import Sandbox
 
 
@@ -55,9 +55,9 @@ def test_auto_lockdown_locks_only_above_the_stricter_score(
 
 
 def test_an_account_zcomp_already_contained_is_neither_alerted_nor_locked(
-    sandbox: Sandbox, env: Environment, make_watcher: MakeWatcher, state_dir: Path
+    sandbox: Sandbox, services: Services, make_watcher: MakeWatcher, state_dir: Path
 ) -> None:
-    outcome = lockdown_account(env, BOB, LockdownOptions(reason="phished"))
+    outcome = lockdown_account(services, BOB, LockdownOptions(reason="phished"))
     assert outcome.result == Result.CONTAINED
     flood(sandbox, BOB, 200, domains=80)  # an SMTP session opened before the lockdown
 
@@ -82,16 +82,16 @@ def test_an_account_locked_outside_zcomp_is_not_alerted(
 
 
 def test_mail_zcomp_held_is_not_new_activity_after_the_unlock(
-    sandbox: Sandbox, env: Environment, make_watcher: MakeWatcher, clock: FakeClock
+    sandbox: Sandbox, services: Services, make_watcher: MakeWatcher, clock: FakeClock
 ) -> None:
     flood(sandbox, BOB, 200, domains=80)
-    outcome = lockdown_account(env, BOB, LockdownOptions(reason="phished"))
+    outcome = lockdown_account(services, BOB, LockdownOptions(reason="phished"))
     assert outcome.result == Result.CONTAINED
     assert len(sandbox.mta(0).messages("hold")) == 200
     # Handed back (the held mail stays on hold until an admin drops or releases it).
-    incident = env.journal.open_incident(sandbox.account(BOB).id)
+    incident = services.journal.open_incident(sandbox.account(BOB).id)
     assert incident is not None
-    env.journal.close_incident(incident.id, how="unlocked")
+    services.journal.close_incident(incident.id, how="unlocked")
     sandbox.account(BOB).attrs["zimbraAccountStatus"] = ["active"]
     sandbox.clock.advance(5)
 

@@ -15,8 +15,8 @@ import pytest
 from tests.reliability.proxy import BEFORE, Exchange, LossyProxy, Verdict
 from tests.tickets.fakedesk import Answer, FakeDesk, Seen
 from tests.watch.conftest import MakeWatcher
-from tests.watch.helpers import ALICE, CAROL, FakeClock, close_env, drain, flood, make_env
-from zcomp.core.environment import Environment
+from tests.watch.helpers import ALICE, CAROL, FakeClock, close_services, drain, flood, make_services
+from zcomp.core.services import Services
 from zcomp.core.watch import PollReport, Watcher
 from zcomp.core.watch_settings import WatchSettings
 from zcomp.core.watch_state import WatchBusy, WatchStateError
@@ -51,9 +51,9 @@ def test_a_poll_with_zimbra_down_reports_an_error_and_the_next_recovers(
     make_watcher: MakeWatcher,
 ) -> None:
     proxy, hook = switch
-    env = make_env(proxy.admin_url, state_dir, retries=0)
+    services = make_services(proxy.admin_url, state_dir, retries=0)
     try:
-        watcher = make_watcher(environment=env)
+        watcher = make_watcher(environment=services)
         hook.down = True
         down = watcher.poll()  # the very first poll: not even logged in
         assert not down.ok and down.alerts == []
@@ -81,7 +81,7 @@ def test_a_poll_with_zimbra_down_reports_an_error_and_the_next_recovers(
         episode = watcher.state.active(ALICE)
         assert episode is not None and episode.under_since == clock.now
     finally:
-        close_env(env)
+        close_services(services)
 
 
 class Receiver(FakeDesk):
@@ -105,9 +105,9 @@ def test_an_alert_the_desk_refused_is_filed_at_the_next_poll_once(
     )
     assert isinstance(backend, WebhookBackend)
     backend.sleep = lambda _s: None
-    env = make_env(sandbox.admin_url, state_dir, tickets=backend)
+    services = make_services(sandbox.admin_url, state_dir, tickets=backend)
     try:
-        watcher = make_watcher(environment=env)
+        watcher = make_watcher(environment=services)
         flood(sandbox, ALICE, 60)
         receiver.fail_next("POST", r"/hooks/zcomp", 503)
         failed = watcher.poll()
@@ -124,7 +124,7 @@ def test_an_alert_the_desk_refused_is_filed_at_the_next_poll_once(
         (event,) = receiver.events
         assert ALICE in json.dumps(event)
     finally:
-        close_env(env)
+        close_services(services)
         receiver.stop()
 
 
@@ -177,13 +177,13 @@ class Sink:
 
 
 def test_log_lines_go_to_the_sink_and_its_suspects_are_alerted(
-    sandbox: Sandbox, env: Environment, state_dir: Path, tmp_path: Path, clock: FakeClock
+    sandbox: Sandbox, services: Services, state_dir: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     log = tmp_path / "mailbox.log"
     log.write_bytes(b"old line, before the watch\n")
     sink = Sink()
     with Watcher(
-        env,
+        services,
         WatchSettings(follow_poll_s=0.02),
         state_dir=state_dir,
         sink=sink,
@@ -244,12 +244,12 @@ class BrokenSink(Sink):
 
 
 def test_log_trouble_is_a_warning_and_never_ends_the_watch(
-    env: Environment, state_dir: Path, tmp_path: Path, clock: FakeClock
+    services: Services, state_dir: Path, tmp_path: Path, clock: FakeClock
 ) -> None:
     log, missing = tmp_path / "mailbox.log", tmp_path / "not-yet.log"
     log.write_bytes(b"")
     with Watcher(
-        env,
+        services,
         WatchSettings(follow_poll_s=0.02),
         state_dir=state_dir,
         sink=BrokenSink(),
@@ -268,13 +268,13 @@ def test_log_trouble_is_a_warning_and_never_ends_the_watch(
 
 
 def test_the_environments_stop_request_ends_the_loop(
-    env: Environment, make_watcher: MakeWatcher
+    services: Services, make_watcher: MakeWatcher
 ) -> None:
     watcher = make_watcher(poll_interval_s=3600)
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(stop, lambda _r: None))
     thread.start()
     time.sleep(0.2)
-    env.stop.request("SIGTERM")  # what zcomp's signal handlers do
+    services.stop.request("SIGTERM")  # what zcomp's signal handlers do
     thread.join(5)
     assert not thread.is_alive()

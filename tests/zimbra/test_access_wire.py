@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.access import AUTHUSER_ID, PUBLIC_ID, AccountRight, FolderGrant
 from zcomp.zimbra.build import build
 from zcomp.zimbra.parse import parse

@@ -27,7 +27,7 @@ from tests.zimbra.fake_server import (
     zimbra_like,
 )
 from zcomp.exitcodes import ExitCode
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import (
     NOT_RUN,

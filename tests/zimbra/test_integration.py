@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Secret

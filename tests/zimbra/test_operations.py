@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from tests.zimbra.fake_server import Exchange, FakeZimbra, Reply, ok, zimbra_like
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import (

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from zcomp.sandbox import Sandbox, demo_password
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import NOT_RUN, ZimbraAuthError, ZimbraFault
 from zcomp.zimbra.faults import reply_body

@@ -15,7 +15,7 @@ from zcomp.sandbox import Sandbox
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import ZimbraTLSError
 from zcomp.zimbra.model import Secret
-from zcomp.zimbra.requests import GetAccount
+from zcomp.zimbra.operations import GetAccount
 from zcomp.zimbra.settings import ConnectionSettings
 
 

@@ -16,12 +16,13 @@ from typing import Any
 
 from zcomp.audit.rules import COS, DOMAIN, GLOBAL, RULES, Rule, Severity, Values
 from zcomp.core.change import Applied, Change, Check
-from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor, Round
 from zcomp.core.replies import must
+from zcomp.core.services import Services
 from zcomp.journal import audit as journal_audit
 from zcomp.zimbra.api import ZimbraAPI
 from zcomp.zimbra.model import Attrs
+from zcomp.zimbra.operations import Request
 from zcomp.zimbra.policy import (
     GetAllConfig,
     GetAllCos,
@@ -32,7 +33,6 @@ from zcomp.zimbra.policy import (
     ModifyCos,
     ModifyDomain,
 )
-from zcomp.zimbra.requests import Request
 
 STEP_APPLY, STEP_RESTORE, KIND = "apply", "restore", "setting"
 
@@ -219,8 +219,8 @@ class JournaledExecutor(Executor):
     """The change executor, journaling into an audit run instead of an incident: each change
     is recorded as planned before `apply` sends anything, and takes its verdict after."""
 
-    def __init__(self, env: Environment, run_id: int) -> None:
-        super().__init__(env)
+    def __init__(self, services: Services, run_id: int) -> None:
+        super().__init__(services)
         self.run_id = run_id
         self._rows: list[int] = []
 
@@ -234,7 +234,7 @@ class JournaledExecutor(Executor):
     ) -> Round:
         self._rows = [
             journal_audit.plan_action(
-                self.env.journal,
+                self.services.journal,
                 self.run_id,
                 step=c.step,
                 kind=c.kind,
@@ -250,7 +250,7 @@ class JournaledExecutor(Executor):
     def _journal(self, applied: list[Applied]) -> None:
         for row, item in zip(self._rows, applied, strict=True):
             journal_audit.settle_action(
-                self.env.journal,
+                self.services.journal,
                 row,
                 status=str(item.status),
                 detail=item.problem or item.note or item.change.detail,
@@ -270,17 +270,17 @@ class Outcome:
         return all(a.ok for a in self.applied)
 
 
-def apply_findings(env: Environment, findings: Sequence[Finding], *, zimbra: str) -> Outcome:
+def apply_findings(services: Services, findings: Sequence[Finding], *, zimbra: str) -> Outcome:
     """Change every fixable finding in one round trip (plus read-backs), journaled in a new
     audit run; the run's key is what `zcomp restore` takes."""
     changes = changes_for(findings)
-    run = journal_audit.start_run(env.journal, zimbra=zimbra, operator=env.operator)
-    executor = JournaledExecutor(env, run.id)
+    run = journal_audit.start_run(services.journal, zimbra=zimbra, operator=services.operator)
+    executor = JournaledExecutor(services, run.id)
     try:
         done = executor.apply(changes)
     except BaseException:
-        journal_audit.finish_run(env.journal, run.id, journal_audit.FAILED)
+        journal_audit.finish_run(services.journal, run.id, journal_audit.FAILED)
         raise
     state = journal_audit.APPLIED if done.ok else journal_audit.FAILED
-    journal_audit.finish_run(env.journal, run.id, state)
-    return Outcome(journal_audit.run(env.journal, run.id), done.applied)
+    journal_audit.finish_run(services.journal, run.id, state)
+    return Outcome(journal_audit.run(services.journal, run.id), done.applied)

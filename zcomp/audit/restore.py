@@ -23,8 +23,8 @@ from zcomp.audit.audit import (
 )
 from zcomp.audit.rules import GLOBAL
 from zcomp.core.change import Change
-from zcomp.core.environment import Environment
 from zcomp.core.replies import must
+from zcomp.core.services import Services
 from zcomp.exitcodes import UsageError
 from zcomp.journal import Journal
 from zcomp.journal import audit as journal_audit
@@ -112,7 +112,7 @@ def select(items: Sequence[Item], names: Sequence[str], everything: bool) -> lis
 
 
 def restore_run(
-    env: Environment,
+    services: Services,
     key: str,
     names: Sequence[str],
     *,
@@ -122,11 +122,11 @@ def restore_run(
 ) -> tuple[Outcome | None, list[str], list[Change]]:
     """Returns (what was done, None on a dry run or when nothing is to write; lines about
     settings left alone; the changes planned)."""
-    run, items = changed_items(env.journal, key)
+    run, items = changed_items(services.journal, key)
     chosen = select(items, names, everything)
     entries = list({(i.entry.scope, i.entry.id): i.entry for i in chosen}.values())
     reads = [read_request(e) for e in entries]
-    now = [must(r) for r in env.client.batch(reads)] if reads else []
+    now = [must(r) for r in services.client.batch(reads)] if reads else []
     current = {
         (e.scope, e.id): {k.lower(): v for k, v in got.attrs.items()}
         for e, got in zip(entries, now, strict=True)
@@ -151,6 +151,10 @@ def restore_run(
         )
     if dry_run or not changes:
         return None, skipped, changes
-    executor = JournaledExecutor(env, run.id)
+    executor = JournaledExecutor(services, run.id)
     done = executor.apply(changes)
-    return Outcome(journal_audit.run(env.journal, run.id), done.applied, skipped), skipped, changes
+    return (
+        Outcome(journal_audit.run(services.journal, run.id), done.applied, skipped),
+        skipped,
+        changes,
+    )

@@ -118,7 +118,7 @@ def audit(app: AppContext, severity: str, apply: bool, yes: bool, dry_run: bool)
     if dry_run and not apply:
         raise UsageError("--dry-run goes with --apply (audit alone changes nothing)")
     with Runtime(app, notes=False) as runtime:
-        env = runtime.make_env()
+        env = runtime.make_services()
         findings = judge(read_settings(env.client), Severity(severity))
         show_findings(output, findings)
         if not apply:

@@ -40,7 +40,7 @@ def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky
     if everything and accept_risky:
         raise UsageError("--accept-risky vouches for named accounts only, not --all")
     with Runtime(app, notes=False) as runtime:
-        env = runtime.make_env()
+        env = runtime.make_services()
         report = (
             capture_all(env)
             if everything
@@ -72,7 +72,7 @@ def show(app: AppContext, account: str) -> None:
     from zcomp.core.baseline import latest_baseline
 
     with Runtime(app, notes=False) as runtime:
-        shown = latest_baseline(runtime.make_env(), account)
+        shown = latest_baseline(runtime.make_services(), account)
     out = app.output
     if shown is None:
         out.error(f"no baseline recorded for {account}: run `zcomp baseline capture {account}`")

@@ -90,7 +90,7 @@ def _run(app: AppContext, state_dir: Path) -> None:
             from zcomp.core.inspect import inspect_account
             from zcomp.core.lockdown import LockdownOptions, lockdown_account
 
-            env = runtime.make_env()
+            env = runtime.make_services()
             out.info("")
             out.info(f"zcomp inspect {VICTIM}")
             show_inspection(out, inspect_account(env, VICTIM))

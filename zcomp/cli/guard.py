@@ -70,7 +70,7 @@ def serve(app: AppContext, listen: str | None, auto_lockdown: bool) -> None:
             raise
         except ZimbraError as exc:  # Zimbra down: serve anyway, fail open until it is back
             app.output.warn(f"Zimbra cannot be reached now ({exc.message}): serving anyway")
-        env = runtime.make_env() if settings.auto_lockdown else None
+        env = runtime.make_services() if settings.auto_lockdown else None
         timeout = settings.contained_timeout_s
         reader = ZimbraClient(
             dataclasses.replace(
@@ -168,7 +168,7 @@ def review(
     if op and not (senders or ids or everything):
         raise UsageError(f"--{op} needs --sender, --id or --all (it acts on what is listed)")
     with Runtime(app, notes=False) as runtime:
-        client = runtime.make_env().client
+        client = runtime.make_services().client
         journal = runtime.journal()
         listing = list_held(client, journal, senders=senders, ids=ids, server=server)
         for error in listing.errors:
@@ -186,7 +186,7 @@ def review(
                 + (" (dry run: nothing changed)" if op else "")
             )
             sys.exit(int(ExitCode.FAULT if listing.errors else ExitCode.OK))
-        operator = runtime.make_env().operator
+        operator = runtime.make_services().operator
         results = act(client, journal, op, listing.messages, operator=operator)  # type: ignore[arg-type]
         failed = 0
         for r in results:

@@ -161,6 +161,9 @@ class LazyGroup(click.Group):
                 raise
             raise click.ClickException(f"'{cmd_name}' is not available in this build") from None
         command: click.Command = getattr(module, entry[1])
+        from zcomp.cli.examples import attach
+
+        attach(command, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

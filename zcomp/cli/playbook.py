@@ -4,7 +4,7 @@ Signals (SIGINT, SIGTERM, SIGHUP) never leave an account half-changed. The first
 the run: if no account is being changed it ends at once (KeyboardInterrupt, as Ctrl-C always
 did); otherwise the accounts being changed finish and no other account starts. The second asks
 those accounts to stop at their next step. The third stops waiting for the run's outcome
-(accounts in worker threads still reach their next step; see zcomp.core.batch).
+(accounts in worker threads still reach their next step; see zcomp.core.runner).
 
 Results stream: each account's outcome is rendered, journaled and counted as it finishes, and
 then dropped; only the Report's counts and its short list of failures outlive it.
@@ -34,10 +34,10 @@ from zcomp.cli.main import (
 )
 from zcomp.cli.render import show_summary
 from zcomp.cli.runtime import Runtime
-from zcomp.core.batch import Work, run_accounts, runs_inline
-from zcomp.core.environment import Environment
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.report import Report
+from zcomp.core.runner import Work, run_accounts, runs_inline
+from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
 from zcomp.output import ProgressReporter, signal_line
 
@@ -86,11 +86,11 @@ def run_playbook(
         run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
         with progress as reporter:
 
-            def make_env() -> Environment:
-                env = runtime.make_env()
+            def make_services() -> Services:
+                services = runtime.make_services()
                 if single and not app.json:
-                    env.events = lambda account, step: app.output.info(f"{account}: {step}")
-                return env
+                    services.events = lambda account, step: app.output.info(f"{account}: {step}")
+                return services
 
             def done(outcome: AccountOutcome) -> None:
                 if run_id is not None:
@@ -102,7 +102,7 @@ def run_playbook(
                     raise click.exceptions.Exit(0)  # read-only: the reader left, so do we
 
             report = run_accounts(
-                accounts, make_env, work, workers=workers, stop=stop, on_done=done
+                accounts, make_services, work, workers=workers, stop=stop, on_done=done
             )
         report.stopped = stop.requested
         cut_short = stop.requested and bool(report.unfinished)
@@ -141,7 +141,7 @@ def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
                 "step (journaled; the same command resumes them)"
             )
         elif not inline:
-            # The workers still reach their next step before the run ends (zcomp.core.batch).
+            # The workers still reach their next step before the run ends (zcomp.core.runner).
             raise SignalInterrupt(name)
         else:
             # The account is changed in this very thread: an exception here could fall

@@ -125,7 +125,7 @@ def restore_audit(
             output.report_table(["setting", "before", "after", "status"], rows, keep=(0,))
         return
     with Runtime(app, notes=False) as runtime:
-        env = runtime.make_env()
+        env = runtime.make_services()
         outcome, skipped, planned = restore_run(
             env, key, settings, everything=everything, force=force, dry_run=dry_run
         )
@@ -255,7 +255,7 @@ def restore(
         show_restorable(app, incident)
         return
     with Runtime(app, notes=False) as runtime:
-        env = runtime.make_env()
+        env = runtime.make_services()
         outcome = restore_incident(env, incident, selection, dry_run=dry_run, force=force)
     show_restore(app.output, outcome)
     sys.exit(int(Report([outcome]).exit_code))

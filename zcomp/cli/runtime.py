@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from click import UsageError
 
-from zcomp.core.environment import Environment
+from zcomp.core.services import Services
 
 if TYPE_CHECKING:
     from zcomp.cli.context import AppContext
@@ -72,7 +72,7 @@ class Runtime:
         if all("@" in name for name in accounts):
             return list(accounts)
         from zcomp.zimbra.errors import ZimbraError
-        from zcomp.zimbra.requests import GetConfig
+        from zcomp.zimbra.operations import GetConfig
 
         try:
             domains = self._client(take=False).call(GetConfig("zimbraDefaultDomainName"))
@@ -105,7 +105,7 @@ class Runtime:
         """The configured backend, checked: a bad setting is one line naming file and key."""
         return make_tickets(self.app)
 
-    def make_env(self) -> Environment:
+    def make_services(self) -> Services:
         from zcomp.tickets.backend import NoTickets
 
         settings = self.app.settings
@@ -113,7 +113,7 @@ class Runtime:
         journal = self.journal()
         # One backend per worker: backends need not be thread-safe.
         tickets = self.tickets() if self.files_tickets else NoTickets()
-        return Environment(
+        return Services(
             client=client,
             journal=journal,
             tickets=tickets,

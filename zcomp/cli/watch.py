@@ -84,7 +84,7 @@ def watch(
         sink = ScannerSink(app.settings.detect, web=bool(nginx_logs))
     with Runtime(app, files_tickets=True) as runtime:
         runtime.tickets()  # a misconfigured desk stops the watch before its first look
-        env = runtime.make_env()
+        env = runtime.make_services()
         with Watcher(env, settings, sink=sink, logs=logs) as watcher:
             if once:
                 report = watcher.poll()

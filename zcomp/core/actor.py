@@ -38,11 +38,11 @@ from typing import TYPE_CHECKING
 from zcomp.core.change import Applied, Change
 from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.zimbra.model import Account
-from zcomp.zimbra.requests import GetAccount, ModifyAccount
+from zcomp.zimbra.operations import GetAccount, ModifyAccount
 
 if TYPE_CHECKING:
-    from zcomp.core.environment import Environment
     from zcomp.core.executor import Executor
+    from zcomp.core.services import Services
 
 CLAIM_ATTR = "description"
 CLAIM_TTL = timedelta(minutes=15)
@@ -109,13 +109,13 @@ def _since(moment: datetime) -> str:
 class Actor:
     """This process acting on one account."""
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self.host = socket.gethostname()
         self.pid = os.getpid()
         # Batch workers share the pid: the thread tells them apart.
-        self.holder = f"{env.operator} [thread {threading.get_ident() % 100000}]"
-        journal_key = hashlib.sha256(str(env.journal.path).encode()).hexdigest()[:8]
+        self.holder = f"{services.operator} [thread {threading.get_ident() % 100000}]"
+        journal_key = hashlib.sha256(str(services.journal.path).encode()).hexdigest()[:8]
         self.where = f"{self.host}:{journal_key}"
         self.account_id: str | None = None
         self.claim: Claim | None = None
@@ -124,7 +124,7 @@ class Actor:
     # ------------------------------------------------------------------ this host
 
     def take_local(self, account: Account) -> None:
-        other = self.env.journal.acquire_account(
+        other = self.services.journal.acquire_account(
             account.id, holder=self.holder, host=self.host, pid=self.pid, alive=_alive
         )
         if other is not None:
@@ -136,7 +136,7 @@ class Actor:
 
     def release_local(self) -> None:
         if self.account_id is not None:
-            self.env.journal.release_account(
+            self.services.journal.release_account(
                 self.account_id, holder=self.holder, host=self.host, pid=self.pid
             )
             self.account_id = None
@@ -156,7 +156,7 @@ class Actor:
         """This process's claim (and the removal of stale ones), for the containment batch;
         `read` is that batch's read-back of the account, which must include CLAIM_ATTR."""
         now = datetime.now(timezone.utc)
-        mine = Claim(secrets.token_hex(6), now + CLAIM_TTL, self.env.operator, self.where)
+        mine = Claim(secrets.token_hex(6), now + CLAIM_TTL, self.services.operator, self.where)
         stale = [
             value
             for value in account.values(CLAIM_ATTR)
@@ -228,7 +228,9 @@ class Actor:
                 return FINISHED
             time.sleep(random.uniform(*CONTEND_PAUSE_S))  # apart, so one claims first
             now = datetime.now(timezone.utc)
-            self.claim = Claim(secrets.token_hex(6), now + CLAIM_TTL, self.env.operator, self.where)
+            self.claim = Claim(
+                secrets.token_hex(6), now + CLAIM_TTL, self.services.operator, self.where
+            )
             seen = self._write(executor, account, {f"+{CLAIM_ATTR}": self.claim.value})
             if self.claim.value in seen.values(CLAIM_ATTR) and not self._rivals(
                 seen, mine=self.claim
@@ -284,5 +286,5 @@ class Actor:
         if self.claim is None:
             return
         with contextlib.suppress(ZcompError):
-            executor.env.client.batch([ModifyAccount(account.id, self.release_changes())])
+            executor.services.client.batch([ModifyAccount(account.id, self.release_changes())])
         self.claim = None

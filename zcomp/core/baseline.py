@@ -19,15 +19,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zcomp.core.classify import classify_account
-from zcomp.core.environment import Environment
 from zcomp.core.replies import must, problem
+from zcomp.core.services import Services
 from zcomp.core.snapshot import BASELINE_ATTRS, Baseline, MailboxState
 from zcomp.journal import CLOSED
 from zcomp.timestamps import stamp
 from zcomp.zimbra.access import AccountRight, DataSource, Folder
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, FilterRule, Identity, SearchPage, Signature
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     GetAccount,
     GetDataSources,
     GetFilterRules,
@@ -105,7 +105,7 @@ def baseline_of(
     )
 
 
-def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str | None:
+def risky_reason(services: Services, account: Account, baseline: Baseline) -> str | None:
     """Why this state must not become a baseline (lockdown would remove part of it), or None."""
     identities = baseline.identities
     if identities is None:
@@ -120,7 +120,7 @@ def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str 
         rights=baseline.rights,
         data_sources=baseline.data_sources,
     )
-    found = classify_account(account, mailbox, env.organisation, env.settings.policy)
+    found = classify_account(account, mailbox, services.organisation, services.settings.policy)
     bad = [f for f in found if f.remove]
     if not bad:
         return None
@@ -129,12 +129,12 @@ def risky_reason(env: Environment, account: Account, baseline: Baseline) -> str 
     )
 
 
-def _open_incident_accounts(env: Environment) -> set[str]:
-    return {i.account_id for i in env.journal.incidents(limit=1_000_000) if i.state != CLOSED}
+def _open_incident_accounts(services: Services) -> set[str]:
+    return {i.account_id for i in services.journal.incidents(limit=1_000_000) if i.state != CLOSED}
 
 
 def _keep(
-    env: Environment,
+    services: Services,
     report: BaselineReport,
     rows: list[tuple[str, str, dict[str, Any]]],
     account: Account,
@@ -148,7 +148,7 @@ def _keep(
             {"account": account.name, "reason": "open incident: its settings are not known-good"}
         )
         return
-    why = risky_reason(env, account, baseline)
+    why = risky_reason(services, account, baseline)
     if why is not None and not vouch:
         report.skipped.append({"account": account.name, "reason": why})
         return
@@ -162,25 +162,25 @@ def _keep(
 # ---------------------------------------------------------------- every account
 
 
-def capture_all(env: Environment, *, page_size: int = PAGE_SIZE) -> BaselineReport:
+def capture_all(services: Services, *, page_size: int = PAGE_SIZE) -> BaselineReport:
     report = BaselineReport()
-    start, trips = time.perf_counter(), env.client.round_trips
-    under_incident = _open_incident_accounts(env)
+    start, trips = time.perf_counter(), services.client.round_trips
+    under_incident = _open_incident_accounts(services)
     seen: set[str] = set()
     captured_at = datetime.now(timezone.utc)
-    facts = env.facts_requests()
-    first = env.client.batch([_page(0, page_size, None), *facts])
-    env.absorb_facts(first[1:])
+    facts = services.facts_requests()
+    first = services.client.batch([_page(0, page_size, None), *facts])
+    services.absorb_facts(first[1:])
     if isinstance(first[0], ZimbraFault) and first[0].code == "account.TOO_MANY_SEARCH_RESULTS":
         # zimbra_directory_max_search_result (5000) caps one search: go domain by domain.
-        for domain in sorted(env.organisation.domains):
-            head = env.client.batch([_page(0, page_size, domain)])[0]
+        for domain in sorted(services.organisation.domains):
+            head = services.client.batch([_page(0, page_size, domain)])[0]
             if isinstance(head, ZimbraFault) and head.code == "account.NO_SUCH_DOMAIN":
                 continue  # a configured internal domain Zimbra does not host
-            _all_pages(env, report, head, page_size, domain, under_incident, seen, captured_at)
+            _all_pages(services, report, head, page_size, domain, under_incident, seen, captured_at)
     else:
-        _all_pages(env, report, first[0], page_size, None, under_incident, seen, captured_at)
-    report.round_trips = env.client.round_trips - trips
+        _all_pages(services, report, first[0], page_size, None, under_incident, seen, captured_at)
+    report.round_trips = services.client.round_trips - trips
     report.seconds = time.perf_counter() - start
     return report
 
@@ -198,7 +198,7 @@ def _page(offset: int, size: int, domain: str | None) -> SearchDirectory:
 
 
 def _all_pages(
-    env: Environment,
+    services: Services,
     report: BaselineReport,
     head: Any,
     size: int,
@@ -208,18 +208,18 @@ def _all_pages(
     captured_at: datetime,
 ) -> None:
     page: SearchPage = must(head)
-    _store_page(env, report, page, under_incident, seen, captured_at)
+    _store_page(services, report, page, under_incident, seen, captured_at)
     offsets = list(range(size, page.total, size)) if page.more else []
     for chunk in range(0, len(offsets), PAGES_PER_BATCH):
         requests: list[Request[Any]] = [
             _page(o, size, domain) for o in offsets[chunk : chunk + PAGES_PER_BATCH]
         ]
-        for result in env.client.batch(requests):
-            _store_page(env, report, must(result), under_incident, seen, captured_at)
+        for result in services.client.batch(requests):
+            _store_page(services, report, must(result), under_incident, seen, captured_at)
 
 
 def _store_page(
-    env: Environment,
+    services: Services,
     report: BaselineReport,
     page: SearchPage,
     under_incident: set[str],
@@ -232,16 +232,16 @@ def _store_page(
         if account.id in seen:
             continue  # the directory changed between pages
         seen.add(account.id)
-        _keep(env, report, rows, account, baseline_of(account), under_incident)
+        _keep(services, report, rows, account, baseline_of(account), under_incident)
     if rows:
-        report.captured += env.journal.add_baselines(rows, captured_at=captured_at)
+        report.captured += services.journal.add_baselines(rows, captured_at=captured_at)
 
 
 # ---------------------------------------------------------------- named accounts
 
 
 def capture_accounts(
-    env: Environment, names: list[str], *, accept_risky: bool = False
+    services: Services, names: list[str], *, accept_risky: bool = False
 ) -> BaselineReport:
     """Attributes plus the full signature, identity and filter-rule lists of each named account.
 
@@ -249,16 +249,16 @@ def capture_accounts(
     them, e.g. a user's own redirect to a personal address), instead of skipping the account.
     """
     report = BaselineReport()
-    start, trips = time.perf_counter(), env.client.round_trips
-    under_incident = _open_incident_accounts(env)
+    start, trips = time.perf_counter(), services.client.round_trips
+    under_incident = _open_incident_accounts(services)
     captured_at = datetime.now(timezone.utc)
     for chunk in range(0, len(names), NAMES_PER_BATCH):
         part = names[chunk : chunk + NAMES_PER_BATCH]
-        facts = env.facts_requests()
-        results = env.client.batch(
+        facts = services.facts_requests()
+        results = services.client.batch(
             [*[GetAccount(n, by="name", attrs=_READ_ATTRS) for n in part], *facts]
         )
-        env.absorb_facts(results[len(part) :])
+        services.absorb_facts(results[len(part) :])
         rows: list[tuple[str, str, dict[str, Any]]] = []
         for name, result in zip(part, results[: len(part)], strict=True):
             if not isinstance(result, Account):
@@ -275,7 +275,7 @@ def capture_accounts(
                 GetRights(),
                 GetDataSources(),
             ]
-            replies = env.client.batch(reads, as_account=result.id)
+            replies = services.client.batch(reads, as_account=result.id)
             troubles = [problem(type(r).__name__, a) for r, a in zip(reads, replies, strict=True)]
             if any(troubles):
                 report.failed.append(
@@ -293,11 +293,11 @@ def capture_accounts(
                 rights=rights,
                 data_sources=sources,
             )
-            _keep(env, report, rows, result, baseline, under_incident, vouch=accept_risky)
+            _keep(services, report, rows, result, baseline, under_incident, vouch=accept_risky)
         report.pages += 1
         if rows:
-            report.captured += env.journal.add_baselines(rows, captured_at=captured_at)
-    report.round_trips = env.client.round_trips - trips
+            report.captured += services.journal.add_baselines(rows, captured_at=captured_at)
+    report.round_trips = services.client.round_trips - trips
     report.seconds = time.perf_counter() - start
     return report
 
@@ -313,9 +313,11 @@ class ShownBaseline:
     data: dict[str, Any]
 
 
-def latest_baseline(env: Environment, name: str) -> ShownBaseline | None:
-    account: Account = must(env.client.batch([GetAccount(name, by="name", attrs=("zimbraId",))])[0])
-    row = env.journal.latest_baseline(account.id)
+def latest_baseline(services: Services, name: str) -> ShownBaseline | None:
+    account: Account = must(
+        services.client.batch([GetAccount(name, by="name", attrs=("zimbraId",))])[0]
+    )
+    row = services.journal.latest_baseline(account.id)
     if row is None:
         return None
     return ShownBaseline(account.name, account.id, stamp(row.captured_at), row.data)

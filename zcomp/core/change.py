@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from zcomp.zimbra.requests import FlushCache, Request
+from zcomp.zimbra.operations import FlushCache, Request
 
 # Given the read-back's result: None when the change is in place, else what differs.
 Check = Callable[[Any], "str | None"]

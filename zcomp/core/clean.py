@@ -19,7 +19,7 @@ from zcomp.core.findings import Finding
 from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.notes import add_marker
 from zcomp.zimbra.model import Account, FilterRule, Signature
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     DeleteIdentity,
     DeleteSignature,
     GetAccount,

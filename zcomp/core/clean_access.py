@@ -23,7 +23,7 @@ from zcomp.zimbra.access import (
     MobileDevice,
     TrustedDevices,
 )
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     GetAppSpecificPasswords,
     GetDataSources,
     GetDeviceStatus,

@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 from zcomp.core.actor import CLAIM_ATTR
 from zcomp.core.change import Change, flush_change, password_set
-from zcomp.core.environment import Environment
 from zcomp.core.lockdown_state import LockdownState
 from zcomp.core.passwords import random_password
+from zcomp.core.services import Services
 from zcomp.core.snapshot import session_rows
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     AdminGetFilterRules,
     GetAccount,
     GetMailQueue,
@@ -64,20 +64,20 @@ def readback(account: Account) -> GetAccount:
     return GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
 
 
-def lock_changes(env: Environment, account: Account) -> dict[str, str | list[str]]:
+def lock_changes(services: Services, account: Account) -> dict[str, str | list[str]]:
     current = int(account.get("zimbraPasswordEnforceHistory") or 0)
     changes: dict[str, str | list[str]] = {"zimbraAccountStatus": "locked"}
-    if env.settings.unlock.password_history > current:
+    if services.settings.unlock.password_history > current:
         # Must precede SetPassword: only then does the phished password land in the history.
-        changes["zimbraPasswordEnforceHistory"] = str(env.settings.unlock.password_history)
+        changes["zimbraPasswordEnforceHistory"] = str(services.settings.unlock.password_history)
     return changes
 
 
-def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
+def contain_changes(services: Services, state: LockdownState) -> list[Change]:
     """Lock (history raised first), scramble the password, flush every server's cache, hold
     the queued mail on every MTA: in this order, each with its read-back."""
     account = state.account
-    changes = lock_changes(env, account)
+    changes = lock_changes(services, account)
     senders = hold_senders(account)
     state.held_senders = senders
     read = readback(account)
@@ -123,7 +123,7 @@ def contain_changes(env: Environment, state: LockdownState) -> list[Change]:
         flush_change(account.id, account.name, step="contain"),
     ]
     # One query per queue matches every sender (Zimbra ORs the matches of a field).
-    for mta in env.mtas:
+    for mta in services.mtas:
         for queue in HOLD_QUEUES:
             out.append(
                 Change(
@@ -165,7 +165,7 @@ def attrs_differ(got: Any, wanted: dict[str, str | list[str]]) -> str | None:
     return None
 
 
-def evidence_reads(env: Environment, state: LockdownState) -> list[Request[Any]]:
+def evidence_reads(services: Services, state: LockdownState) -> list[Request[Any]]:
     """Read in the containment round trip: the held mail, live sessions, admin filter scripts."""
     account = state.account
     return [
@@ -176,7 +176,7 @@ def evidence_reads(env: Environment, state: LockdownState) -> list[Request[Any]]
                 senders=tuple(state.held_senders),
                 limit=HELD_SUMMARY_LIMIT,
             )
-            for mta in env.mtas
+            for mta in services.mtas
         ],
         GetSessions(type="soap"),
         GetSessions(type="imap"),
@@ -184,11 +184,11 @@ def evidence_reads(env: Environment, state: LockdownState) -> list[Request[Any]]
     ]
 
 
-def absorb(env: Environment, state: LockdownState, reads: list[Any]) -> None:
+def absorb(services: Services, state: LockdownState, reads: list[Any]) -> None:
     """Take what the containment round trip read into the lockdown's state."""
-    if not env.mtas:
+    if not services.mtas:
         state.warnings.append("no MTA server is listed (GetAllServers service=mta): nothing held")
-    summaries, evidence = reads[: len(env.mtas)], reads[len(env.mtas) :]
+    summaries, evidence = reads[: len(services.mtas)], reads[len(services.mtas) :]
     for summary in summaries:
         if not isinstance(summary, QueueSummary):
             continue

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zcomp.core.change import Applied, Change, Status
-from zcomp.core.environment import Environment
 from zcomp.core.evidence import withhold_tokens
+from zcomp.core.services import Services
 from zcomp.zimbra.errors import (
     NOT_RUN,
     ZimbraAuthError,
@@ -31,7 +31,7 @@ from zcomp.zimbra.errors import (
     ZimbraFault,
     ZimbraTLSError,
 )
-from zcomp.zimbra.requests import Request
+from zcomp.zimbra.operations import Request
 
 # Faults that say "try again" rather than "no": Zimbra's own system failure (which is also what
 # a proxy or a restarting mailbox server gives), and an MTA queue scan that did not finish.
@@ -130,9 +130,9 @@ class Round:
 class Executor:
     """One per account run: the client, the journal and the account's retry budget."""
 
-    def __init__(self, env: Environment, budget: Budget | None = None) -> None:
-        self.env = env
-        self.budget = budget or Budget(env.settings.lockdown.retry_budget)
+    def __init__(self, services: Services, budget: Budget | None = None) -> None:
+        self.services = services
+        self.budget = budget or Budget(services.settings.lockdown.retry_budget)
         self.incident: int | None = None
 
     # ------------------------------------------------------------------ reads
@@ -148,7 +148,9 @@ class Executor:
             if not need:
                 return results
             try:
-                replies = self.env.client.batch([requests[i] for i in need], as_account=as_account)
+                replies = self.services.client.batch(
+                    [requests[i] for i in need], as_account=as_account
+                )
             except ZimbraError as exc:
                 if not transient(exc):
                     raise
@@ -246,7 +248,7 @@ class Executor:
 
     def _send(self, batch: list[Request[Any]], as_account: str | None, *, stop: bool) -> list[Any]:
         try:
-            return self.env.client.batch(batch, as_account=as_account, stop_on_error=stop)
+            return self.services.client.batch(batch, as_account=as_account, stop_on_error=stop)
         except ZimbraError as exc:
             if not transient(exc):
                 raise
@@ -257,7 +259,7 @@ class Executor:
             return
         for item in applied:
             change = item.change
-            self.env.journal.record_action(
+            self.services.journal.record_action(
                 self.incident,
                 step=change.step,
                 kind=change.kind,

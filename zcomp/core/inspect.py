@@ -14,16 +14,16 @@ from typing import Any
 from zcomp.core import findings as F
 from zcomp.core.classify import classify_account
 from zcomp.core.contain import hold_senders
-from zcomp.core.environment import Environment
 from zcomp.core.findings import Finding
 from zcomp.core.notes import lock_marker_of
 from zcomp.core.outcome import AccountOutcome
 from zcomp.core.replies import iso, must, problem, record_error
+from zcomp.core.services import Services
 from zcomp.core.snapshot import load_baseline, read_mailbox, session_rows
 from zcomp.timestamps import restamp
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, QueueSummary
-from zcomp.zimbra.requests import GetAccount, GetMailQueue, GetSessions
+from zcomp.zimbra.operations import GetAccount, GetMailQueue, GetSessions
 
 LAST_LOGON_NOTE = (
     "coarse: Zimbra writes it at most once per zimbraLastLogonTimestampFrequency "
@@ -33,15 +33,15 @@ SESSIONS_NOTE = "only this server's clients that asked for a session; scripts us
 _RANK = {F.OK: 0, F.SUSPICIOUS: 1, F.MALICIOUS: 2}
 
 
-def inspect_account(env: Environment, name: str) -> AccountOutcome:
+def inspect_account(services: Services, name: str) -> AccountOutcome:
     """result: "clean", "suspicious" or "malicious" (the worst verdict), or "failed"."""
     outcome = AccountOutcome(account=name, result="failed")
-    start = env.client.round_trips
+    start = services.client.round_trips
     try:
-        _run(env, name, outcome)
+        _run(services, name, outcome)
     except ZimbraError as exc:
         record_error(outcome, exc)
-    outcome.round_trips = env.client.round_trips - start
+    outcome.round_trips = services.client.round_trips - start
     return outcome
 
 
@@ -60,10 +60,10 @@ def finding_json(f: Finding) -> dict[str, Any]:
     }
 
 
-def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
+def _run(services: Services, name: str, outcome: AccountOutcome) -> None:
     # 1 account, directory facts, sessions -------------------------------------------------
-    facts = env.facts_requests()
-    results = env.client.batch(
+    facts = services.facts_requests()
+    results = services.client.batch(
         [
             GetAccount(name, by="name", apply_cos=True),
             *facts,
@@ -72,21 +72,23 @@ def _run(env: Environment, name: str, outcome: AccountOutcome) -> None:
         ]
     )
     account: Account = must(results[0])
-    env.absorb_facts(results[1 : 1 + len(facts)])
+    services.absorb_facts(results[1 : 1 + len(facts)])
     outcome.account = account.name
     sessions = _sessions(account, results[1 + len(facts) :], outcome)
 
-    incident = env.journal.open_incident(account.id)
+    incident = services.journal.open_incident(account.id)
     baseline = load_baseline(
-        env.journal, account.id, before=incident.started_at if incident else None
+        services.journal, account.id, before=incident.started_at if incident else None
     )
 
     # 2 mailbox settings ---------------------------------------------------------------------
-    mailbox = read_mailbox(env.client, account.id, network=env.network)
-    found = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
+    mailbox = read_mailbox(services.client, account.id, network=services.network)
+    found = classify_account(
+        account, mailbox, services.organisation, services.settings.policy, baseline
+    )
 
     # 3 held queue ---------------------------------------------------------------------------
-    held_queues = _held_queues(env, account, outcome)
+    held_queues = _held_queues(services, account, outcome)
 
     verdict = worst_verdict(found)
     outcome.result = "clean" if verdict == F.OK else verdict
@@ -142,18 +144,18 @@ def _sessions(
 
 
 def _held_queues(
-    env: Environment, account: Account, outcome: AccountOutcome
+    services: Services, account: Account, outcome: AccountOutcome
 ) -> list[dict[str, Any]]:
-    if not env.mtas:
+    if not services.mtas:
         return []
-    results = env.client.batch(
+    results = services.client.batch(
         [
             GetMailQueue(server=m, queue="hold", senders=tuple(hold_senders(account)))
-            for m in env.mtas
+            for m in services.mtas
         ]
     )
     held: list[dict[str, Any]] = []
-    for mta, result in zip(env.mtas, results, strict=True):
+    for mta, result in zip(services.mtas, results, strict=True):
         if not isinstance(result, QueueSummary):
             outcome.warnings.append(problem(f"reading the hold queue on {mta}", result) or mta)
             continue

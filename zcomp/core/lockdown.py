@@ -29,7 +29,6 @@ from zcomp.core import clean, contain
 from zcomp.core.actor import CLAIM_TTL, Actor, Busy, Handover
 from zcomp.core.change import Applied
 from zcomp.core.classify import classify_account
-from zcomp.core.environment import Environment
 from zcomp.core.evidence import build_bundle, prepare_evidence_dir, write_bundle
 from zcomp.core.executor import Executor, answered
 from zcomp.core.findings import Finding
@@ -38,6 +37,7 @@ from zcomp.core.notes import lock_marker, marker_incident, marker_line, unlocked
 from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.protect import protection_reason
 from zcomp.core.replies import must, record_error
+from zcomp.core.services import Services
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.core.stop import Stopped
 from zcomp.core.ticketing import (
@@ -52,7 +52,7 @@ from zcomp.journal import CONTAINED, FAILED, LOCKED, Incident
 from zcomp.tickets import TicketError
 from zcomp.tickets.guard import withhold_secrets
 from zcomp.zimbra.model import Account
-from zcomp.zimbra.requests import GetAccount
+from zcomp.zimbra.operations import GetAccount
 
 WAIT_POLL_S = (1.0, 2.0)  # --wait: seconds between looks, with jitter so waiters spread out
 
@@ -66,24 +66,24 @@ class LockdownOptions:
     wait: bool = False  # wait for another zcomp acting on the account instead of reporting busy
 
 
-def lockdown_account(env: Environment, name: str, options: LockdownOptions) -> AccountOutcome:
+def lockdown_account(services: Services, name: str, options: LockdownOptions) -> AccountOutcome:
     outcome = AccountOutcome(account=name, result=Result.FAILED)
-    start = env.client.round_trips
+    start = services.client.round_trips
     deadline = time.monotonic() + CLAIM_TTL.total_seconds()
     while True:
-        run = _Run(env, options, outcome)
+        run = _Run(services, options, outcome)
         try:
             run.go(name)
             break
         except Busy as exc:
-            if env.stop.requested:  # a signal while waiting: this account was not touched
+            if services.stop.requested:  # a signal while waiting: this account was not touched
                 outcome.result = Result.NOT_STARTED
                 outcome.error = Failure(
                     "stopped", f"not started ({exc.message})", ExitCode.INTERRUPTED
                 )
                 break
             if options.wait and time.monotonic() < deadline:
-                env.event(name, f"waiting: {exc.message}")
+                services.event(name, f"waiting: {exc.message}")
                 time.sleep(random.uniform(*WAIT_POLL_S))
                 continue
             outcome.result = Result.BUSY
@@ -98,19 +98,19 @@ def lockdown_account(env: Environment, name: str, options: LockdownOptions) -> A
             break
         finally:
             run.release()
-    outcome.round_trips = env.client.round_trips - start
+    outcome.round_trips = services.client.round_trips - start
     return outcome
 
 
 class _Run:
     """One attempt at one account (a --wait that finds it busy makes another)."""
 
-    def __init__(self, env: Environment, options: LockdownOptions, outcome: AccountOutcome):
-        self.env = env
+    def __init__(self, services: Services, options: LockdownOptions, outcome: AccountOutcome):
+        self.services = services
         self.options = options
         self.outcome = outcome
-        self.executor = Executor(env)
-        self.actor = Actor(env)
+        self.executor = Executor(services)
+        self.actor = Actor(services)
         self.state: LockdownState | None = None
         self.claimed: Applied | None = None  # this process's claim, as the contain batch left it
         self.seen: Any = None  # the account as the contain batch read it back
@@ -119,25 +119,25 @@ class _Run:
     # ------------------------------------------------------------------ the steps
 
     def go(self, name: str) -> None:
-        env, outcome, options = self.env, self.outcome, self.options
+        services, outcome, options = self.services, self.outcome, self.options
         if options.evidence_dir and not options.dry_run:
             # Refused here, before any change, not after the account was locked.
             prepare_evidence_dir(options.evidence_dir)
-        env.event(name, "resolving")
+        services.event(name, "resolving")
         asked = datetime.now(timezone.utc)
         account = self._resolve(name)
         outcome.account = account.name
         state = self.state = LockdownState(account=account, pre_state=account)
-        if _refused(env, state, options, outcome):
+        if _refused(services, state, options, outcome):
             return
         self.actor.take_local(account)
-        incident = env.journal.open_incident(account.id)
+        incident = services.journal.open_incident(account.id)
         if incident is not None and _unlocked_elsewhere(account, incident):
             # A colleague's zcomp unlocked it (another journal): this one's incident is over,
             # and a lockdown asked for now is a new incident, not a resumed one. (A dry run
             # plans as much and records nothing.)
             if not options.dry_run:
-                env.journal.close_incident(
+                services.journal.close_incident(
                     incident.id, how="unlocked by another zcomp (zimbraNotes)"
                 )
             outcome.warnings.append(
@@ -145,11 +145,11 @@ class _Run:
                 ": this is a new incident"
             )
             incident = None
-        if incident is not None and _touched_since(env, incident, asked):
+        if incident is not None and _touched_since(services, incident, asked):
             # Another process of this journal acted on it while we resolved: look again.
             account = state.account = self._resolve(name)
         state.baseline = load_baseline(
-            env.journal, account.id, before=incident.started_at if incident else None
+            services.journal, account.id, before=incident.started_at if incident else None
         )
         recontain = False
         if incident is not None:
@@ -171,53 +171,56 @@ class _Run:
             return
 
         if options.dry_run:
-            _dry_run(env, self.executor, state, outcome)
+            _dry_run(services, self.executor, state, outcome)
             return
 
         self.actor.check_free(account)
-        with env.stop.changing_section():
+        with services.stop.changing_section():
             self._change(incident, recontain)
 
     def _change(self, incident: Incident | None, recontain: bool) -> None:
-        env, outcome, options = self.env, self.outcome, self.options
+        services, outcome, options = self.services, self.outcome, self.options
         state = self._state
         account = state.account
         reason = withhold_secrets(options.reason)
         if incident is None:
-            incident = env.journal.start_incident(
-                account.id, account.name, reason=reason, operator=env.operator
+            incident = services.journal.start_incident(
+                account.id, account.name, reason=reason, operator=services.operator
             )
         state.incident_id = self.executor.incident = incident.id
         outcome.incident = incident.key
         state.marker = lock_marker(
-            incident.key, datetime.now(timezone.utc), by=env.operator, ticket=env.tickets.name
+            incident.key,
+            datetime.now(timezone.utc),
+            by=services.operator,
+            ticket=services.tickets.name,
         )
 
         resume = incident.state == LOCKED and account.get("zimbraAccountStatus") == "locked"
         if resume:
             state.resumed = True
             outcome.warnings.append("already locked by the interrupted run: not locked again")
-        env.event(account.name, "snapshot" if resume else "containing")
+        services.event(account.name, "snapshot" if resume else "containing")
         self._contain(lock=not resume)
         if not resume and not self._locked():
             return
-        env.journal.set_incident_state(incident.id, LOCKED)
+        services.journal.set_incident_state(incident.id, LOCKED)
         if not self._settle_claim():
             return
         state.mailbox = MailboxState.from_results(self.snapshot)
 
         state.findings = classify_account(
-            account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+            account, state.mailbox, services.organisation, services.settings.policy, state.baseline
         )
         bundle = build_bundle(evidence_parts(state))
-        sha = env.journal.store_evidence(incident.id, bundle)
+        sha = services.journal.store_evidence(incident.id, bundle)
         outcome.evidence_sha256 = sha
         if options.evidence_dir:
             path = write_bundle(bundle, sha, options.evidence_dir, account.name, incident.id)
             outcome.evidence_path = str(path)
 
-        env.stop.checkpoint("cleaning")
-        env.event(account.name, "cleaning")
+        services.stop.checkpoint("cleaning")
+        services.event(account.name, "cleaning")
         if clean.clean(self.executor, state, self.actor.release_changes()):
             self.actor.claim = None  # withdrawn in the marker's write
 
@@ -238,12 +241,12 @@ class _Run:
             return
         # The ticket is recorded as pending before the incident says contained: from then on a
         # stop or a kill leaves it for the re-run or `zcomp ticket retry`, with all it says.
-        pending = self._ticket_op(env.journal.incident(incident.id), again=recontain)
-        env.journal.set_ticket_pending(incident.id, pending)
-        env.journal.set_incident_state(incident.id, CONTAINED)
-        env.stop.checkpoint("the ticket")
-        env.event(account.name, "ticket")
-        self._file(env.journal.incident(incident.id), pending)
+        pending = self._ticket_op(services.journal.incident(incident.id), again=recontain)
+        services.journal.set_ticket_pending(incident.id, pending)
+        services.journal.set_incident_state(incident.id, CONTAINED)
+        services.stop.checkpoint("the ticket")
+        services.event(account.name, "ticket")
+        self._file(services.journal.incident(incident.id), pending)
         if outcome.result != Result.TICKET_PENDING:
             outcome.result = Result.CONTAINED
 
@@ -256,16 +259,16 @@ class _Run:
         return self.state
 
     def _resolve(self, name: str) -> Account:
-        env = self.env
+        services = self.services
         results = self.executor.read(
-            [GetAccount(name, by="name", apply_cos=True), *env.facts_requests()]
+            [GetAccount(name, by="name", apply_cos=True), *services.facts_requests()]
         )
         account: Account = must(results[0])
-        env.absorb_facts(results[1:])
+        services.absorb_facts(results[1:])
         return account
 
     def _read_mailbox(self) -> MailboxState:
-        reads = mailbox_reads(network=self.env.network)
+        reads = mailbox_reads(network=self.services.network)
         results = self.executor.read(reads, as_account=self._state.account.id)
         return MailboxState.from_results(results)
 
@@ -273,20 +276,20 @@ class _Run:
         """One round trip: containment (unless an interrupted run confirmed it), the claim,
         the read-backs, the evidence and the mailbox snapshot. The <account> header makes the
         mailbox reads the user's; the admin requests of the batch do not look at it."""
-        env, state = self.env, self._state
+        services, state = self.services, self._state
         account = state.account
-        changes = contain.contain_changes(env, state) if lock else []
+        changes = contain.contain_changes(services, state) if lock else []
         claim = self.actor.claim_change(account, contain.readback(account))
-        evidence = contain.evidence_reads(env, state) if lock else []
+        evidence = contain.evidence_reads(services, state) if lock else []
         applied = self.executor.apply(
             [*changes, claim],
             ordered=True,
             as_account=account.id,
-            reads=[contain.readback(account), *evidence, *mailbox_reads(network=env.network)],
+            reads=[contain.readback(account), *evidence, *mailbox_reads(network=services.network)],
         )
         self.seen, *reads = applied.reads
         if lock:
-            contain.absorb(env, state, reads[: len(evidence)])
+            contain.absorb(services, state, reads[: len(evidence)])
         self.snapshot = reads[len(evidence) :]
         *applied_changes, self.claimed = applied.applied
         state.done += [a.change.done for a in applied_changes if a.ok]
@@ -322,16 +325,20 @@ class _Run:
         """Another zcomp cleans this account: keep what this run read as evidence, close its
         incident as handed over, and say so: already contained when that zcomp is done, else
         busy (exit 8, Busy raised) naming who acts."""
-        env, state, outcome = self.env, self._state, self.outcome
+        services, state, outcome = self.services, self._state, self.outcome
         if all(answered(r) for r in self.snapshot):
             state.mailbox = MailboxState.from_results(self.snapshot)
             state.findings = classify_account(
-                state.account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+                state.account,
+                state.mailbox,
+                services.organisation,
+                services.settings.policy,
+                state.baseline,
             )
-            outcome.evidence_sha256 = env.journal.store_evidence(
+            outcome.evidence_sha256 = services.journal.store_evidence(
                 state.incident, build_bundle(evidence_parts(state))
             )
-        env.journal.close_incident(state.incident, how=f"handed over: {handover.holder}")
+        services.journal.close_incident(state.incident, how=f"handed over: {handover.holder}")
         outcome.extra["done"] = list(state.done)
         here = f"incident {outcome.incident} here is closed as handed over"
         if handover.finished:
@@ -352,7 +359,7 @@ class _Run:
         ]
         if all(a.ok for a in essential):
             return True
-        self.env.journal.set_incident_state(state.incident, FAILED)
+        self.services.journal.set_incident_state(state.incident, FAILED)
         outcome.result = Result.FAILED
         outcome.warnings += state.warnings
         outcome.extra["done"] = list(state.done)
@@ -364,10 +371,14 @@ class _Run:
     def _nothing_came_back(self, incident: Incident) -> bool:
         """A contained account, looked at again: True (and the outcome set) when nothing risky
         is back; a ticket still pending is filed now."""
-        env, state, outcome = self.env, self._state, self.outcome
+        services, state, outcome = self.services, self._state, self.outcome
         state.mailbox = self._read_mailbox()
         state.findings = classify_account(
-            state.account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+            state.account,
+            state.mailbox,
+            services.organisation,
+            services.settings.policy,
+            state.baseline,
         )
         if state.removals:
             outcome.warnings.append(
@@ -381,9 +392,11 @@ class _Run:
             state.incident_id = incident.id
             pending = incident.ticket_pending
             if pending is None:
-                pending = open_op(self._ticket_content(incident, _earlier_removals(env, state)))
-                env.journal.set_ticket_pending(incident.id, pending)
-            self._file(env.journal.incident(incident.id), pending)
+                pending = open_op(
+                    self._ticket_content(incident, _earlier_removals(services, state))
+                )
+                services.journal.set_ticket_pending(incident.id, pending)
+            self._file(services.journal.incident(incident.id), pending)
         return True
 
     def _contained_elsewhere(self, account: Account) -> bool:
@@ -391,10 +404,10 @@ class _Run:
         other = marker_incident(account.get("zimbraNotes") or "")
         if other is None or account.get("zimbraAccountStatus") != "locked":
             return False
-        env, state, outcome = self.env, self._state, self.outcome
+        services, state, outcome = self.services, self._state, self.outcome
         state.mailbox = self._read_mailbox()
         state.findings = classify_account(
-            account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+            account, state.mailbox, services.organisation, services.settings.policy, state.baseline
         )
         if state.removals:
             return False  # risky settings are back: contain and clean it here
@@ -415,7 +428,7 @@ class _Run:
             done=state.done,
             held_messages=outcome.held_messages,
             evidence_sha256=outcome.evidence_sha256 or incident.evidence_sha256,
-            settings=self.env.settings,
+            settings=self.services.settings,
             reason=incident.reason,
             operator=incident.operator,
         )
@@ -424,13 +437,13 @@ class _Run:
         state = self._state
         if again and incident.ticket_id:
             return comment_op(recontain_comment(state.findings, state.done))
-        return open_op(self._ticket_content(incident, _earlier_removals(self.env, state)))
+        return open_op(self._ticket_content(incident, _earlier_removals(self.services, state)))
 
     def _file(self, incident: Incident, pending: dict[str, Any]) -> None:
         """File the pending ticket operation; a failure leaves it pending."""
-        env, outcome = self.env, self.outcome
+        services, outcome = self.services, self.outcome
         try:
-            ref = file_pending(env.tickets, env.journal, incident, pending)
+            ref = file_pending(services.tickets, services.journal, incident, pending)
         except TicketError as exc:
             outcome.result = Result.TICKET_PENDING
             outcome.warnings.append(
@@ -450,7 +463,7 @@ class _Run:
             return
         outcome.result = Result.STOPPED
         outcome.extra["done"] = list(state.done)
-        where = self.env.journal.incident(state.incident).state
+        where = self.services.journal.incident(state.incident).state
         outcome.error = Failure(
             "stopped",
             f"stopped ({exc.why}) before {exc.step}; incident {outcome.incident} is "
@@ -463,7 +476,7 @@ class _Run:
         state = self.state
         if state is not None and state.incident_id is not None:
             self.outcome.extra["done"] = list(state.done)
-            where = self.env.journal.incident(state.incident).state
+            where = self.services.journal.incident(state.incident).state
             if where == LOCKED:
                 self.outcome.result = Result.LOCKED_NOT_CLEANED
 
@@ -481,14 +494,14 @@ def _unlocked_elsewhere(account: Account, incident: Incident) -> bool:
     )
 
 
-def _touched_since(env: Environment, incident: Incident, moment: datetime) -> bool:
-    actions = env.journal.actions(incident.id)
+def _touched_since(services: Services, incident: Incident, moment: datetime) -> bool:
+    actions = services.journal.actions(incident.id)
     latest = actions[-1].at if actions else incident.started_at
     return latest >= moment
 
 
 def _refused(
-    env: Environment, state: LockdownState, options: LockdownOptions, outcome: AccountOutcome
+    services: Services, state: LockdownState, options: LockdownOptions, outcome: AccountOutcome
 ) -> bool:
     account = state.account
     if account.get("zimbraAccountStatus") == "closed":
@@ -499,7 +512,7 @@ def _refused(
             ExitCode.FAILURE,
         )
         return True
-    why = protection_reason(account, env.settings.lockdown.protected, env.settings.admin)
+    why = protection_reason(account, services.settings.lockdown.protected, services.settings.admin)
     if why and not options.force:
         outcome.result = Result.SKIPPED
         outcome.error = Failure("protected", f"refused: {why} (use --force)", ExitCode.FAILURE)
@@ -510,21 +523,21 @@ def _refused(
 
 
 def _dry_run(
-    env: Environment, executor: Executor, state: LockdownState, outcome: AccountOutcome
+    services: Services, executor: Executor, state: LockdownState, outcome: AccountOutcome
 ) -> None:
     account = state.account
     if not state.findings:
-        results = executor.read(mailbox_reads(network=env.network), as_account=account.id)
+        results = executor.read(mailbox_reads(network=services.network), as_account=account.id)
         state.mailbox = MailboxState.from_results(results)
         state.findings = classify_account(
-            account, state.mailbox, env.organisation, env.settings.policy, state.baseline
+            account, state.mailbox, services.organisation, services.settings.policy, state.baseline
         )
     outcome.removed = state.removals
     outcome.kept = [f for f in state.findings if not f.remove]
     # The plan is the changes themselves, built as the real run builds them (never sent).
-    state.marker = lock_marker("INC-(new)", datetime.now(timezone.utc), by=env.operator)
+    state.marker = lock_marker("INC-(new)", datetime.now(timezone.utc), by=services.operator)
     writes = [
-        *contain.contain_changes(env, state),
+        *contain.contain_changes(services, state),
         *clean.mailbox_changes(state),
         *clean.account_writes(state, {})[0],
     ]
@@ -540,9 +553,9 @@ def _dry_run(
     outcome.result = Result.PLANNED
 
 
-def _earlier_removals(env: Environment, state: LockdownState) -> list[Finding]:
+def _earlier_removals(services: Services, state: LockdownState) -> list[Finding]:
     """What an earlier, interrupted run of this incident found and may have removed already."""
-    first = env.journal.evidence(state.incident)
+    first = services.journal.evidence(state.incident)
     if first is None:
         return []
     now = {(f.kind, f.key) for f in state.removals}

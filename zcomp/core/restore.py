@@ -22,7 +22,6 @@ from zcomp.core import findings as F
 from zcomp.core.change import Change, Check, flush_change
 from zcomp.core.classify import classify_account
 from zcomp.core.contain import attrs_differ
-from zcomp.core.environment import Environment
 from zcomp.core.evidence import withhold_tokens
 from zcomp.core.executor import Executor, Round
 from zcomp.core.findings import Finding
@@ -30,12 +29,13 @@ from zcomp.core.outcome import AccountOutcome, Failure
 from zcomp.core.replies import must, record_error, refuse
 from zcomp.core.restore_access import KINDS as ACCESS_KINDS
 from zcomp.core.restore_access import Write, after_restore, plan_access, unrestorable
+from zcomp.core.services import Services
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.exitcodes import ExitCode, UsageError
 from zcomp.journal import Incident, Journal, JournalError
 from zcomp.zimbra.errors import ZimbraError
 from zcomp.zimbra.model import Account, FilterRule, Identity, Signature
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     CreateIdentity,
     CreateSignature,
     GetAccount,
@@ -117,10 +117,10 @@ class _Plan:
 
 
 def removed_items(
-    env: Environment, incident_id: int | str
+    services: Services, incident_id: int | str
 ) -> tuple[Incident, MailboxState, list[Finding]]:
     """The incident, the mailbox as lockdown first saw it, and what lockdown removed."""
-    incident, bundle, found = _removed(env.journal, incident_id)
+    incident, bundle, found = _removed(services.journal, incident_id)
     return incident, MailboxState.from_dict(bundle.get("mailbox", {})), found
 
 
@@ -255,38 +255,40 @@ def select(
 
 
 def restore_incident(
-    env: Environment,
+    services: Services,
     incident_id: int | str,
     selection: RestoreSelection,
     *,
     dry_run: bool = False,
     force: bool = False,
 ) -> AccountOutcome:
-    incident, original, found = removed_items(env, incident_id)
+    incident, original, found = removed_items(services, incident_id)
     chosen = select(found, selection, incident_id)
     outcome = AccountOutcome(account=incident.account_name, result="failed", incident=incident.key)
-    start = env.client.round_trips
+    start = services.client.round_trips
     try:
         plan = _Plan(incident=incident, original=original, chosen=chosen)
         # Items the admin names one by one are restored as asked (with a warning); a blanket
         # --all does not put back something that is malicious today without --force.
-        _run(env, plan, dry_run, force or not selection.all, outcome)
+        _run(services, plan, dry_run, force or not selection.all, outcome)
     except ZimbraError as exc:
         record_error(outcome, exc)
-    outcome.round_trips = env.client.round_trips - start
+    outcome.round_trips = services.client.round_trips - start
     return outcome
 
 
 def _run(
-    env: Environment, plan: _Plan, dry_run: bool, force: bool, outcome: AccountOutcome
+    services: Services, plan: _Plan, dry_run: bool, force: bool, outcome: AccountOutcome
 ) -> None:
     account_id = plan.incident.account_id
-    reader = Executor(env)
-    results = reader.read([GetAccount(account_id, by="id", apply_cos=True), *env.facts_requests()])
+    reader = Executor(services)
+    results = reader.read(
+        [GetAccount(account_id, by="id", apply_cos=True), *services.facts_requests()]
+    )
     account: Account = must(results[0])
-    env.absorb_facts(results[1:])
+    services.absorb_facts(results[1:])
     current = MailboxState.from_results(
-        reader.read(mailbox_reads(network=env.network), as_account=account_id)
+        reader.read(mailbox_reads(network=services.network), as_account=account_id)
     )
     _plan_user_side(plan, current)
     _plan_access(plan, current)
@@ -296,13 +298,15 @@ def _run(
         outcome.extra["restored"] = []
         outcome.result = "unchanged"
         return
-    if not _safe_today(env, plan, account, current, force=force, dry_run=dry_run, outcome=outcome):
+    if not _safe_today(
+        services, plan, account, current, force=force, dry_run=dry_run, outcome=outcome
+    ):
         return
     if dry_run:
         outcome.plan = plan.steps
         outcome.result = "planned"
         return
-    executor = Executor(env)
+    executor = Executor(services)
     executor.incident = plan.incident.id
     if plan.user_writes or plan.access_writes:
         _apply(plan, executor.apply(_user_changes(plan), as_account=account_id))
@@ -320,7 +324,7 @@ def _run(
 
 
 def _safe_today(
-    env: Environment,
+    services: Services,
     plan: _Plan,
     before: Account,
     now: MailboxState,
@@ -351,10 +355,12 @@ def _safe_today(
         devices=now.devices,
     )
     after = after_restore(after, [f for f in plan.written if f.kind in ACCESS_KINDS])
-    baseline = load_baseline(env.journal, account.id, before=plan.incident.started_at)
+    baseline = load_baseline(services.journal, account.id, before=plan.incident.started_at)
     today = {
         (f.kind, f.key): f
-        for f in classify_account(account, after, env.organisation, env.settings.policy, baseline)
+        for f in classify_account(
+            account, after, services.organisation, services.settings.policy, baseline
+        )
     }
     bad: list[str] = []
     for f in plan.written:

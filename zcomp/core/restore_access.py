@@ -26,7 +26,7 @@ from zcomp.zimbra.access import (
     Folder,
     MobileDevice,
 )
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     GetDataSources,
     GetDeviceStatus,
     GetFolders,

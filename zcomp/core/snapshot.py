@@ -19,7 +19,7 @@ from zcomp.zimbra.access import (
 )
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import FilterRule, Identity, SessionInfo, Signature
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     GetAppSpecificPasswords,
     GetDataSources,
     GetDeviceStatus,

@@ -39,12 +39,12 @@ from zcomp.core.actor import Actor, Busy
 from zcomp.core.change import Change, flush_change, password_set
 from zcomp.core.classify import classify_account
 from zcomp.core.contain import hold_senders
-from zcomp.core.environment import Environment
 from zcomp.core.executor import Executor
 from zcomp.core.notes import add_marker, lock_marker_of, unlock_marker
 from zcomp.core.outcome import AccountOutcome, Failure, Result
 from zcomp.core.passwords import PasswordPolicy, readable_password
 from zcomp.core.replies import must, record_error, refuse, succeeded
+from zcomp.core.services import Services
 from zcomp.core.snapshot import MailboxState, load_baseline, mailbox_reads
 from zcomp.core.stop import Stopped
 from zcomp.core.ticketing import comment_op, file_pending
@@ -53,8 +53,7 @@ from zcomp.journal import CLOSED, CONTAINED, Incident, Journal, JournalError
 from zcomp.tickets import TicketError
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary, Secret
-from zcomp.zimbra.redact import redact
-from zcomp.zimbra.requests import (
+from zcomp.zimbra.operations import (
     CheckPasswordStrength,
     GetAccount,
     GetMailQueue,
@@ -62,6 +61,7 @@ from zcomp.zimbra.requests import (
     ModifyAccount,
     SetPassword,
 )
+from zcomp.zimbra.redact import redact
 
 HELD_CHOICES = ("keep", "release", "delete")
 ADOPTED = "adopted from zimbraNotes:"
@@ -110,16 +110,16 @@ def _held_query(mta: str, targets: HeldTargets) -> GetMailQueue:
     return GetMailQueue(server=mta, queue="hold", senders=targets.senders, limit=1000)
 
 
-def _hold_targets(env: Environment, account: Account, incident: Incident) -> HeldTargets:
+def _hold_targets(services: Services, account: Account, incident: Incident) -> HeldTargets:
     """What lockdown held, from the journal; for an incident adopted from another journal,
     what a lockdown holds: the account's addresses as senders, on every MTA."""
     if incident.reason.startswith(ADOPTED):
-        return HeldTargets(tuple(env.mtas), tuple(hold_senders(account)))
-    return held_targets(env.journal, incident.id, account.name)
+        return HeldTargets(tuple(services.mtas), tuple(hold_senders(account)))
+    return held_targets(services.journal, incident.id, account.name)
 
 
 def _adopt(
-    env: Environment, account: Account, outcome: AccountOutcome, *, record: bool
+    services: Services, account: Account, outcome: AccountOutcome, *, record: bool
 ) -> Incident | None:
     """A team's hand-off: the account was contained by a zcomp with another journal (a
     colleague, another host), as its zimbraNotes line says. The incident is taken into this
@@ -133,7 +133,7 @@ def _adopt(
     ):
         return None
     try:
-        env.journal.incident(marker.incident)
+        services.journal.incident(marker.incident)
         return None  # this journal had it, and closed it: not a hand-off
     except JournalError:
         pass
@@ -154,15 +154,15 @@ def _adopt(
             account.name,
             CONTAINED,
             reason,
-            env.operator,
+            services.operator,
             started,
             key=marker.incident,
         )
-    incident = env.journal.start_incident(
+    incident = services.journal.start_incident(
         account.id,
         account.name,
         reason=reason,
-        operator=env.operator,
+        operator=services.operator,
         started_at=started,
         key=marker.incident,
         state=CONTAINED,
@@ -205,14 +205,14 @@ class _State:
     resumed: bool = False  # the new password was set by an earlier, interrupted run
 
 
-def unlock_account(env: Environment, name: str, options: UnlockOptions) -> AccountOutcome:
+def unlock_account(services: Services, name: str, options: UnlockOptions) -> AccountOutcome:
     if options.held_mail not in HELD_CHOICES:
         raise ValueError(f"held must be one of {HELD_CHOICES}")
     outcome = AccountOutcome(account=name, result=Result.FAILED)
-    start = env.client.round_trips
-    actor = Actor(env)
+    start = services.client.round_trips
+    actor = Actor(services)
     try:
-        _run(env, actor, name, options, outcome)
+        _run(services, actor, name, options, outcome)
     except Busy as exc:
         outcome.result = Result.BUSY
         outcome.error = Failure("busy", exc.message, ExitCode.BUSY)
@@ -227,29 +227,31 @@ def unlock_account(env: Environment, name: str, options: UnlockOptions) -> Accou
         record_error(outcome, exc)
     finally:
         actor.release_local()
-    outcome.round_trips = env.client.round_trips - start
+    outcome.round_trips = services.client.round_trips - start
     return outcome
 
 
 def _run(
-    env: Environment, actor: Actor, name: str, options: UnlockOptions, outcome: AccountOutcome
+    services: Services, actor: Actor, name: str, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
-    executor = Executor(env)
+    executor = Executor(services)
     # 1 resolve -------------------------------------------------------------------------------
-    env.event(name, "resolving")
-    results = executor.read([GetAccount(name, by="name", apply_cos=True), *env.facts_requests()])
+    services.event(name, "resolving")
+    results = executor.read(
+        [GetAccount(name, by="name", apply_cos=True), *services.facts_requests()]
+    )
     account: Account = must(results[0])
-    env.absorb_facts(results[1:])
+    services.absorb_facts(results[1:])
     outcome.account = account.name
     actor.take_local(account)
 
-    incident = env.journal.open_incident(account.id)
+    incident = services.journal.open_incident(account.id)
     if incident is None:
-        last = env.journal.latest_incident(account.id)
+        last = services.journal.latest_incident(account.id)
         if last is not None and last.state == CLOSED and _unfinished(last, options):
-            _finish_closed(env, executor, account, last, options, outcome)
+            _finish_closed(services, executor, account, last, options, outcome)
             return
-        incident = _adopt(env, account, outcome, record=not options.dry_run)
+        incident = _adopt(services, account, outcome, record=not options.dry_run)
         if incident is None:
             refuse(
                 outcome,
@@ -261,7 +263,7 @@ def _run(
             return
     outcome.incident = incident.key
     executor.incident = incident.id
-    if not _old_enough(env, account, incident, options, outcome):
+    if not _old_enough(services, account, incident, options, outcome):
         return
     status = account.get("zimbraAccountStatus")
     if status == "closed":
@@ -272,7 +274,7 @@ def _run(
             "zcomp will not reopen a closed account",
         )
         return
-    landed = incident.state != UNLOCKING and _password_landed(env.journal, incident, account)
+    landed = incident.state != UNLOCKING and _password_landed(services.journal, incident, account)
     resumed = incident.state == UNLOCKING or landed
     if status != "locked" and not resumed:
         outcome.warnings.append(f"status is {status!r}, not 'locked' (changed by hand?)")
@@ -295,22 +297,22 @@ def _run(
         executor.budget.restart()  # the time at the prompt is not the retry budget's
 
     # 2 re-check and policy check (read only) ------------------------------------------------
-    env.event(account.name, "re-checking")
-    if not _recheck(env, executor, account, incident, password, options, outcome):
+    services.event(account.name, "re-checking")
+    if not _recheck(services, executor, account, incident, password, options, outcome):
         return
 
     state = _State(
         account=account,
         incident=incident,
         executor=executor,
-        hold_targets=_hold_targets(env, account, incident),
+        hold_targets=_hold_targets(services, account, incident),
         resumed=reuse,
     )
     if options.dry_run:
-        _dry_run(env, state, options, outcome)
+        _dry_run(services, state, options, outcome)
         return
 
-    with env.stop.changing_section():
+    with services.stop.changing_section():
         # 3 password -------------------------------------------------------------------------
         if password is None:
             state.done.append(
@@ -321,27 +323,27 @@ def _run(
             if not _must_change(state):
                 _fail(outcome, state, "the incident stays open")
                 return
-            env.journal.set_incident_state(incident.id, UNLOCKING)
+            services.journal.set_incident_state(incident.id, UNLOCKING)
         else:
-            env.event(account.name, "setting the new password")
-            if not _set_password(env, state, password, options, outcome):
+            services.event(account.name, "setting the new password")
+            if not _set_password(services, state, password, options, outcome):
                 _fail(outcome, state, "the incident stays open")
                 return
-            env.journal.set_incident_state(incident.id, UNLOCKING)
+            services.journal.set_incident_state(incident.id, UNLOCKING)
             # Journaled only now: an override that did not lead to a new password unlocked
             # nothing.
-            _record_force(env, state, outcome)
+            _record_force(services, state, outcome)
             if options.generate:
                 # Only a password that is set, accepted by the policy and must be changed is shown.
                 options.reveal(account.name, password)
         outcome.extra["done"] = state.done
 
         # 4 hand back ------------------------------------------------------------------------
-        env.stop.checkpoint("handing the account back")
-        env.event(account.name, "unlocking")
-        _hand_back(env, state, outcome)
+        services.stop.checkpoint("handing the account back")
+        services.event(account.name, "unlocking")
+        _hand_back(services, state, outcome)
         if state.active:
-            _held_mail(env, state, options, outcome)
+            _held_mail(services, state, options, outcome)
         if state.problems:
             where = (
                 "the account is active with the new password"
@@ -352,10 +354,10 @@ def _run(
             return
         # The ticket's comment and resolution are recorded before the incident is closed, so a
         # kill between the two leaves them for a re-run or `zcomp ticket retry`.
-        env.journal.set_ticket_pending(incident.id, _ticket_op(env, state, incident))
-        env.journal.close_incident(incident.id, how="unlocked")
+        services.journal.set_ticket_pending(incident.id, _ticket_op(services, state, incident))
+        services.journal.close_incident(incident.id, how="unlocked")
         state.done.append(f"closed incident {incident.key}")
-        _update_ticket(env, env.journal.incident(incident.id), outcome)
+        _update_ticket(services, services.journal.incident(incident.id), outcome)
     outcome.result = _unlocked(outcome)
     outcome.extra["done"] = state.done
 
@@ -375,7 +377,7 @@ def _unfinished(incident: Incident, options: UnlockOptions) -> bool:
 
 
 def _finish_closed(
-    env: Environment,
+    services: Services,
     executor: Executor,
     account: Account,
     incident: Incident,
@@ -389,7 +391,7 @@ def _finish_closed(
         account=account,
         incident=incident,
         executor=executor,
-        hold_targets=_hold_targets(env, account, incident),
+        hold_targets=_hold_targets(services, account, incident),
         active=account.get("zimbraAccountStatus") == "active",
     )
     outcome.warnings.append(f"already unlocked (incident {incident.key} is closed): finishing it")
@@ -403,22 +405,22 @@ def _finish_closed(
         )
         return
     if options.held_mail != "keep" and not options.dry_run:
-        with env.stop.changing_section():
-            _held_mail(env, state, options, outcome)
+        with services.stop.changing_section():
+            _held_mail(services, state, options, outcome)
     if incident.ticket_pending is not None and not options.dry_run:
-        _update_ticket(env, incident, outcome)
+        _update_ticket(services, incident, outcome)
     outcome.result = Result.PLANNED if options.dry_run else _unlocked(outcome)
     outcome.extra["done"] = state.done
 
 
 def _old_enough(
-    env: Environment,
+    services: Services,
     account: Account,
     incident: Incident,
     options: UnlockOptions,
     outcome: AccountOutcome,
 ) -> bool:
-    minimum = env.settings.unlock.min_locked_minutes
+    minimum = services.settings.unlock.min_locked_minutes
     minutes = (datetime.now(timezone.utc) - incident.started_at).total_seconds() / 60
     outcome.extra["locked_minutes"] = round(minutes, 1)
     if minutes >= minimum:
@@ -440,7 +442,7 @@ def _old_enough(
 
 
 def _recheck(
-    env: Environment,
+    services: Services,
     executor: Executor,
     account: Account,
     incident: Incident,
@@ -452,11 +454,15 @@ def _recheck(
     Zimbra check the new password against the account's policy, in one round trip."""
     # An admin request may share the batch: the <account> header only targets user requests.
     checks = [] if password is None else [CheckPasswordStrength(account.id, password)]
-    results = executor.read([*mailbox_reads(network=env.network), *checks], as_account=account.id)
+    results = executor.read(
+        [*mailbox_reads(network=services.network), *checks], as_account=account.id
+    )
     reads, checked = results[: len(results) - len(checks)], results[len(results) - len(checks) :]
     mailbox = MailboxState.from_results(reads)
-    baseline = load_baseline(env.journal, account.id, before=incident.started_at)
-    findings = classify_account(account, mailbox, env.organisation, env.settings.policy, baseline)
+    baseline = load_baseline(services.journal, account.id, before=incident.started_at)
+    findings = classify_account(
+        account, mailbox, services.organisation, services.settings.policy, baseline
+    )
     outcome.kept = findings
     back = [f for f in findings if f.remove]
     for f in findings:
@@ -525,7 +531,7 @@ def _new_password(
 
 
 def _set_password(
-    env: Environment,
+    services: Services,
     state: _State,
     password: Secret,
     options: UnlockOptions,
@@ -556,7 +562,7 @@ def _set_password(
     must_change = _must_change_change(account, read)
     # Journaled before it is sent: a run killed before hearing back finds out from this, and
     # the validity value, whether the password landed (and then does not set it again).
-    env.journal.record_action(
+    services.journal.record_action(
         state.incident.id,
         step="unlock",
         kind="password",
@@ -641,29 +647,29 @@ def _password_landed(journal: Journal, incident: Incident, account: Account) -> 
     return account.get("zimbraAuthTokenValidityValue") not in (None, before)
 
 
-def _record_force(env: Environment, state: _State, outcome: AccountOutcome) -> None:
+def _record_force(services: Services, state: _State, outcome: AccountOutcome) -> None:
     if not outcome.extra.get("forced"):
         return
-    env.journal.record_action(
+    services.journal.record_action(
         state.incident.id,
         step="unlock",
         kind="force",
         target=state.account.name,
         before={"locked_minutes": outcome.extra["locked_minutes"]},
-        after={"min_locked_minutes": env.settings.unlock.min_locked_minutes},
+        after={"min_locked_minutes": services.settings.unlock.min_locked_minutes},
         status="done",
         detail="--force: new password set before the configured minimum locked time",
     )
     state.done.append(
         f"--force: unlocked after {outcome.extra['locked_minutes']} minute(s) "
-        f"(minimum {env.settings.unlock.min_locked_minutes})"
+        f"(minimum {services.settings.unlock.min_locked_minutes})"
     )
 
 
 # ---------------------------------------------------------------- step 4: hand back
 
 
-def _hand_back(env: Environment, state: _State, outcome: AccountOutcome) -> None:
+def _hand_back(services: Services, state: _State, outcome: AccountOutcome) -> None:
     account = state.account
     state.marker = unlock_marker(state.incident.key, datetime.now(timezone.utc))
     notes = add_marker(account.get("zimbraNotes") or "", state.marker)
@@ -726,7 +732,7 @@ def _held_total(results: list[Any]) -> int:
 
 
 def _held_mail(
-    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
+    services: Services, state: _State, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
     """Count, release or delete, count: only once the account reads back active. The queue is
     secondary: trouble here is a warning, the account is handed back all the same."""
@@ -782,28 +788,28 @@ def _held_mail(
 # ---------------------------------------------------------------- ticket, failure, dry run
 
 
-def _ticket_op(env: Environment, state: _State, incident: Incident) -> dict[str, Any]:
+def _ticket_op(services: Services, state: _State, incident: Incident) -> dict[str, Any]:
     """Comment and resolve; a lockdown ticket still pending is filed first, whole."""
     text = "Unlocked by zcomp ({}):\n{}".format(
-        env.operator, "\n".join(f"- {line}" for line in state.done)
+        services.operator, "\n".join(f"- {line}" for line in state.done)
     )
     closing = (
         f"Incident {state.incident.key} closed: {state.account.name} is active again with a "
         "temporary password the owner must change at the next login."
     )
     op = comment_op(text, resolve=closing)
-    earlier = env.journal.incident(incident.id).ticket_pending
+    earlier = services.journal.incident(incident.id).ticket_pending
     if earlier is not None and earlier.get("op") == "open":
         return {**earlier, "text": op["text"], "resolve": op["resolve"]}
     return op
 
 
-def _update_ticket(env: Environment, incident: Incident, outcome: AccountOutcome) -> None:
+def _update_ticket(services: Services, incident: Incident, outcome: AccountOutcome) -> None:
     pending = incident.ticket_pending
     if pending is None:
         return
     try:
-        ref = file_pending(env.tickets, env.journal, incident, pending)
+        ref = file_pending(services.tickets, services.journal, incident, pending)
     except TicketError as exc:
         outcome.extra["ticket_pending"] = True
         outcome.warnings.append(
@@ -826,7 +832,7 @@ def _fail(outcome: AccountOutcome, state: _State, consequence: str) -> None:
 
 
 def _dry_run(
-    env: Environment, state: _State, options: UnlockOptions, outcome: AccountOutcome
+    services: Services, state: _State, options: UnlockOptions, outcome: AccountOutcome
 ) -> None:
     account = state.account
     targets = state.hold_targets

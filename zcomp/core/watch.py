@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Protocol
 
 from zcomp.core.addresses import Organisation, domain_of
-from zcomp.core.environment import Environment
 from zcomp.core.follow import Follower
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.outcome import Result
 from zcomp.core.replies import must
+from zcomp.core.services import Services
 from zcomp.core.ticketing import content_from_dict, content_to_dict, site_template
 from zcomp.core.watch_settings import WatchSettings
 from zcomp.core.watch_state import FILED, LOCKED, PENDING, Episode, StateLock, WatchState
@@ -39,7 +39,7 @@ from zcomp.tickets import TicketContent, TicketRef
 from zcomp.tickets.guard import withhold_secrets
 from zcomp.zimbra.errors import ZimbraAuthError, ZimbraFault
 from zcomp.zimbra.model import Account, QueueSummary
-from zcomp.zimbra.requests import GetAccount, GetAllDomains, GetAllServers, GetMailQueue
+from zcomp.zimbra.operations import GetAccount, GetAllDomains, GetAllServers, GetMailQueue
 
 ACCOUNT_ATTRS = ("zimbraAccountStatus", "zimbraMailAlias")
 CONTAINED_STATUSES = ("locked", "closed")  # such an account sends nothing new
@@ -153,7 +153,7 @@ class Watcher:
 
     def __init__(
         self,
-        env: Environment,
+        services: Services,
         settings: WatchSettings,
         *,
         state_dir: Path | None = None,
@@ -161,10 +161,10 @@ class Watcher:
         logs: Sequence[tuple[str, str | Path]] = (),
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.env = env
+        self.services = services
         self.settings = settings
         self.sink = sink
-        self.state_dir = Path(state_dir or env.settings.state_dir)
+        self.state_dir = Path(state_dir or services.settings.state_dir)
         self._clock = clock
         self._lock = StateLock(self.state_dir)
         self._lock.acquire()
@@ -211,7 +211,7 @@ class Watcher:
             self.follow_logs(stop, until=next_poll)
 
     def _stopping(self, stop: threading.Event) -> bool:
-        return stop.is_set() or self.env.stop.requested
+        return stop.is_set() or self.services.stop.requested
 
     def _wait(self, stop: threading.Event, seconds: float) -> None:
         """Sleep until `stop` is set, in slices of a second at most: a stop asked through the
@@ -287,11 +287,12 @@ class Watcher:
         if not due and self._mtas:
             return
         servers, domains = (
-            must(r) for r in self.env.client.batch([GetAllServers(service="mta"), GetAllDomains()])
+            must(r)
+            for r in self.services.client.batch([GetAllServers(service="mta"), GetAllDomains()])
         )
         self._mtas = [server.name for server in servers]
         self._org = Organisation.of(
-            [d.name for d in domains], self.env.settings.lockdown.internal_domains
+            [d.name for d in domains], self.services.settings.lockdown.internal_domains
         )
         self._directory_at = now
         if not self._mtas:
@@ -305,7 +306,7 @@ class Watcher:
             for q in s.queues
         ]
         out: list[QueueSummary] = []
-        for req, got in zip(requests, self.env.client.batch(requests), strict=True):
+        for req, got in zip(requests, self.services.client.batch(requests), strict=True):
             if not isinstance(got, QueueSummary):
                 why = f"{got.code}: {got.reason}" if isinstance(got, ZimbraFault) else "not run"
                 report.errors.append(f"the {req.queue} queue of {req.server}: {why}")
@@ -393,7 +394,7 @@ class Watcher:
             for sender in {_address(m.sender) for m in summary.messages} - out.keys():
                 if not self._local(sender):
                     continue
-                found = self.env.journal.incidents(sender, limit=1)
+                found = self.services.journal.incidents(sender, limit=1)
                 if found:
                     out[sender] = found[0].started_at.timestamp()
         return out
@@ -488,7 +489,7 @@ class Watcher:
         """Address -> account (GetAccount by name finds aliases too), in one BatchRequest."""
         requests = [GetAccount(a.address, attrs=ACCOUNT_ATTRS) for a in candidates]
         out: dict[str, Account] = {}
-        for act, got in zip(candidates, self.env.client.batch(requests), strict=True):
+        for act, got in zip(candidates, self.services.client.batch(requests), strict=True):
             if isinstance(got, Account):
                 out[act.address] = got
             elif isinstance(got, ZimbraFault) and got.code == "account.NO_SUCH_ACCOUNT":
@@ -505,7 +506,7 @@ class Watcher:
 
     def _contained(self, account: Account) -> str | None:
         status = account.get("zimbraAccountStatus") or ""
-        incident = self.env.journal.open_incident(account.id)
+        incident = self.services.journal.open_incident(account.id)
         if incident is not None:
             return f"already contained by zcomp (incident {incident.key}, {incident.state})"
         if status in CONTAINED_STATUSES:
@@ -543,7 +544,7 @@ class Watcher:
     def _lockdown(self, account: Account, act: Activity, report: PollReport) -> str | None:
         """None when the account ended up contained, else what the ticket should say."""
         reason = f"watch: {'; '.join(act.reasons) or 'over the auto-lockdown score'}"
-        outcome = lockdown_account(self.env, account.name, LockdownOptions(reason=reason))
+        outcome = lockdown_account(self.services, account.name, LockdownOptions(reason=reason))
         result = str(outcome.result)
         error = outcome.error.message if outcome.error else None
         report.lockdowns.append(LockdownDone(account.name, result, outcome.incident, error))
@@ -574,7 +575,7 @@ class Watcher:
                 f"nothing yet: score {act.score} is under the auto-lockdown score "
                 f"{s.lockdown_score}"
             )
-        template, trouble = site_template(self.env.settings)
+        template, trouble = site_template(self.services.settings)
         return TicketContent(
             incident_id=ep.key,
             account=account.name,
@@ -592,7 +593,7 @@ class Watcher:
             created_at=datetime.fromtimestamp(ep.started, timezone.utc),
             extra={
                 "reason": withhold_secrets(f"watch: {'; '.join(act.reasons)}"),
-                "operator": self.env.operator,
+                "operator": self.services.operator,
                 "score": str(act.score),
                 **trouble,
             },
@@ -605,7 +606,7 @@ class Watcher:
         content = content_from_dict(ep.content)
         score = float(content.extra.get("score") or ep.peak)
         try:
-            ref = self.env.tickets.open(content)
+            ref = self.services.tickets.open(content)
         except ZcompError as exc:
             ep.error = exc.message
             report.alerts.append(AlertRaised(content.account, ep.key, score, None, ep.error, retry))

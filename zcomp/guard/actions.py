@@ -19,7 +19,7 @@ from zcomp.tickets import TicketContent
 from zcomp.tickets.guard import withhold_secrets
 
 if TYPE_CHECKING:
-    from zcomp.core.environment import Environment
+    from zcomp.core.services import Services
     from zcomp.journal import Journal
     from zcomp.tickets import TicketBackend
 
@@ -79,12 +79,12 @@ def alert_content(hold: Hold, *, auto_lockdown: bool, done: list[str]) -> Ticket
     )
 
 
-def lockdown_with(env: Environment) -> Lockdown:
+def lockdown_with(services: Services) -> Lockdown:
     """The core lockdown entry, as watch's auto-lockdown calls it (used from one thread)."""
     from zcomp.core.lockdown import LockdownOptions, lockdown_account
 
     def lock(account: str, reason: str) -> str:
-        outcome = lockdown_account(env, account, LockdownOptions(reason=reason))
+        outcome = lockdown_account(services, account, LockdownOptions(reason=reason))
         error = f": {outcome.error.message}" if outcome.error else ""
         return f"{outcome.result}{error}"
 

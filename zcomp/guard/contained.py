@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from zcomp.core.notes import lock_marker_of
 from zcomp.output import write_stderr
 from zcomp.zimbra.model import Account
-from zcomp.zimbra.requests import SearchDirectory
+from zcomp.zimbra.operations import SearchDirectory
 
 CONTAINED_STATUSES = ("locked", "maintenance")
 QUERY = (

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import QueueSummary
-from zcomp.zimbra.requests import GetAllServers, GetMailQueue, MailQueueAction
+from zcomp.zimbra.operations import GetAllServers, GetMailQueue, MailQueueAction
 
 if TYPE_CHECKING:
     from zcomp.journal import Journal

@@ -325,7 +325,7 @@ def handle(
     forwarded_for: str | None = None,
 ) -> HttpReply:
     try:
-        env = parse(raw)
+        envelope = parse(raw)
     except ProtoFault as pf:
         trace = f"qtp1281060270-{world.next_seq()}"
         body = fault_element(pf.proto, pf.fault, trace)
@@ -338,16 +338,16 @@ def handle(
         except Exception:  # noqa: BLE001 - a bad cookie header is ignored, as Jetty does
             jar = SimpleCookie()
         cookies = {k: m.value for k, m in jar.items()}
-    rc = RequestContext(world, server, servlet, env.header, cookies, peer_ip, forwarded_for)
-    out_proto = env.proto
+    rc = RequestContext(world, server, servlet, envelope.header, cookies, peer_ip, forwarded_for)
+    out_proto = envelope.proto
     fmt = rc.header_value("format")
     if fmt is not None:
         kind = (fmt.get("type") or "").lower()
         if kind == "js":
             out_proto = Proto.JS
-        elif kind == "xml" and env.proto is Proto.JS:
+        elif kind == "xml" and envelope.proto is Proto.JS:
             out_proto = Proto.SOAP12
-    if env.body is None:
+    if envelope.body is None:
         fault = invalid_request("no document specified")
         body = fault_element(out_proto, fault, _trace(rc))
         return HttpReply(500, out_proto.content_type, serialize(out_proto, body))
@@ -356,7 +356,7 @@ def handle(
     except SoapFault as fault:
         body = fault_element(out_proto, fault, _trace(rc))
         return HttpReply(500, out_proto.content_type, serialize(out_proto, body))
-    req = env.body
+    req = envelope.body
     if req.name == "BatchRequest" and req.ns == NS_ZIMBRA:
         resp = _batch(rc, req, out_proto)
         status = 200

@@ -10,7 +10,7 @@ an access key (`key`), a data source's OAuth refresh token.
 
 from __future__ import annotations
 
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.access import (
     ALL,
     AUTHUSER_ID,

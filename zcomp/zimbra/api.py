@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
-from zcomp.zimbra.requests import Request
+from zcomp.zimbra.operations import Request
 
 T = TypeVar("T")
 

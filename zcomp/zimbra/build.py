@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from zcomp.zimbra import requests as rq
+from zcomp.zimbra import operations as rq
 from zcomp.zimbra.filters import rules_to_xml
 from zcomp.zimbra.model import Secret
 from zcomp.zimbra.ns import ACCOUNT, ADMIN, MAIL, Element, bool_attr, el, sub

@@ -19,7 +19,7 @@ from zcomp.zimbra.errors import (
     ZimbraFault,
     ZimbraTLSError,
 )
-from zcomp.zimbra.requests import Request
+from zcomp.zimbra.operations import Request
 from zcomp.zimbra.settings import ConnectionSettings
 from zcomp.zimbra.tokens import CachedToken, cache_key, expiry_of, open_cache
 
@@ -54,7 +54,7 @@ def _preludes(request: Request[Any]) -> list[Request[Any]]:
     MailQueueAction by="query" matches the MTA queue's *last scan* (RemoteMailQueue's index),
     not the live queue, so mail queued since that scan would be missed: rescan it first.
     """
-    from zcomp.zimbra.requests import GetMailQueue, MailQueueAction
+    from zcomp.zimbra.operations import GetMailQueue, MailQueueAction
 
     if isinstance(request, MailQueueAction) and (request.sender or request.senders):
         return [GetMailQueue(request.server, request.queue, limit=1, wait_s=QUEUE_SCAN_WAIT_S)]

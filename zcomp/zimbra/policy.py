@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from zcomp.zimbra.model import Attrs, Domain
-from zcomp.zimbra.requests import AttrChanges, Request
+from zcomp.zimbra.operations import AttrChanges, Request
 
 
 @dataclass

@@ -10,7 +10,7 @@ from zcomp.core.addresses import Organisation
 from zcomp.core.replies import must
 from zcomp.core.stop import StopRequest
 from zcomp.zimbra.access import VersionInfo
-from zcomp.zimbra.requests import GetAllDomains, GetAllServers, GetVersionInfo, Request
+from zcomp.zimbra.operations import GetAllDomains, GetAllServers, GetVersionInfo, Request
 
 if TYPE_CHECKING:
     from zcomp.config import Settings
@@ -33,7 +33,7 @@ OPEN_SOURCE_NOTE = "open-source Zimbra: no app-specific passwords or devices to 
 
 
 @dataclass
-class Environment:
+class Services:
     """One per worker: each worker has its own HTTP session; the journal is shared."""
 
     client: ZimbraAPI

@@ -1,4 +1,4 @@
-"""Many accounts at once: workers in parallel, each with its own Environment.
+"""Many accounts at once: workers in parallel, each with its own Services.
 
 A stop (signal) never abandons an account: no account starts after it, and the runner waits
 for the accounts in flight, whatever ended the wait (a stop, KeyboardInterrupt, an error), so
@@ -11,21 +11,21 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from zcomp.core.environment import Environment
 from zcomp.core.outcome import AccountOutcome, Failure, Result, error_of
 from zcomp.core.report import Report
+from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
 from zcomp.exitcodes import CredentialError, ExitCode, ZcompError
 from zcomp.zimbra.errors import ZimbraAuthError
 
-Work = Callable[[Environment, str], AccountOutcome]
+Work = Callable[[Services, str], AccountOutcome]
 OnDone = Callable[[AccountOutcome], None]
 
 
-def guarded(work: Work, env: Environment, account: str) -> AccountOutcome:
+def guarded(work: Work, services: Services, account: str) -> AccountOutcome:
     """One account's failure, whatever it is, becomes its outcome; the batch goes on."""
     try:
-        return work(env, account)
+        return work(services, account)
     except (ZimbraAuthError, CredentialError):
         # The admin login itself failed: stop, rather than retry it once per account (and
         # trip Zimbra's password lockout for the admin).
@@ -50,7 +50,7 @@ def runs_inline(accounts: Sequence[str], workers: int) -> bool:
 
 def run_accounts(
     accounts: Sequence[str],
-    make_env: Callable[[], Environment],
+    make_services: Callable[[], Services],
     work: Work,
     *,
     workers: int,
@@ -62,16 +62,16 @@ def run_accounts(
     Each outcome goes to `on_done` as it finishes (main thread), in the order they finish, and
     into the returned Report; none is kept here, so memory does not grow with the number of
     accounts (at most a few per worker are in flight). An account not started because a stop
-    was requested is NOT_STARTED. `stop` goes into every worker's Environment. When the main
+    was requested is NOT_STARTED. `stop` goes into every worker's Services. When the main
     thread is interrupted (KeyboardInterrupt) or `on_done` raises, the accounts in flight
     still finish and every account still reaches `on_done` (the unstarted ones as NOT_STARTED)
     before the exception goes on.
     """
 
-    def env_for_worker() -> Environment:
-        env = make_env()
-        env.stop = stop
-        return env
+    def env_for_worker() -> Services:
+        services = make_services()
+        services.stop = stop
+        return services
 
     report = Report()
     if runs_inline(accounts, workers):
@@ -83,13 +83,13 @@ def run_accounts(
 
 def _run_inline(
     accounts: Sequence[str],
-    make_env: Callable[[], Environment],
+    make_services: Callable[[], Services],
     work: Work,
     stop: StopRequest,
     on_done: OnDone,
     report: Report,
 ) -> None:
-    env: Environment | None = None
+    services: Services | None = None
     last: AccountOutcome | None = None
     finished = 0  # accounts whose outcome is known (the last one maybe still being handed on)
     working = False
@@ -99,8 +99,8 @@ def _run_inline(
             if stop.requested:
                 outcome = not_started(account)
             else:
-                env = env or make_env()
-                outcome = guarded(work, env, account)
+                services = services or make_services()
+                outcome = guarded(work, services, account)
             working = False
             last = outcome
             finished += 1
@@ -118,7 +118,7 @@ def _run_inline(
 
 def _run_threaded(
     accounts: Sequence[str],
-    make_env: Callable[[], Environment],
+    make_services: Callable[[], Services],
     work: Work,
     stop: StopRequest,
     on_done: OnDone,
@@ -130,11 +130,11 @@ def _run_threaded(
     def run_one(account: str) -> AccountOutcome:
         if stop.requested:  # queued before the stop, picked up after it
             return not_started(account)
-        env = getattr(local, "env", None)
-        if env is None:
-            env = make_env()
-            local.env = env
-        return guarded(work, env, account)
+        services = getattr(local, "services", None)
+        if services is None:
+            services = make_services()
+            local.services = services
+        return guarded(work, services, account)
 
     # Submitted a few at a time, not all at once: a Future keeps its outcome, and 100,000
     # of them would keep every outcome of the run. Two per worker keeps every worker busy.
