@@ -15,6 +15,7 @@ from lxml import etree
 
 from tests.zimbra.conftest import ADMIN_PASSWORD, PasswordSource
 from tests.zimbra.fake_server import (
+    AUTH_OK,
     SOAP12,
     TOKEN,
     Exchange,
@@ -447,3 +448,28 @@ def test_auto_cache_falls_back_to_file_without_keyring(
             client.login()
     assert fake.names() == ["AuthRequest"]
     assert (tmp_path / "state" / "admin-tokens.json").exists()
+
+
+def test_the_login_rides_out_more_dropped_connections_than_a_read(
+    make_settings: Settings, no_sleep: list[float]
+) -> None:
+    # A run that cannot log in loses every account: five drops in a row are still survived.
+    drops = iter([Reply(200, b"", drop=True)] * 5)
+    with (
+        serve(zimbra_like({"AuthRequest": lambda ex: next(drops, None) or ok(AUTH_OK)})) as fake,
+        ZimbraClient(make_settings(fake.url, retries=2), sleep=no_sleep.append) as client,
+    ):
+        client.login()
+    assert fake.names().count("AuthRequest") == 6
+    assert len(no_sleep) == 5
+
+
+def test_a_wrong_password_is_asked_once(make_settings: Settings, no_sleep: list[float]) -> None:
+    refused = fault_reply("account.AUTH_FAILED", "authentication failed for [admin]")
+    with (
+        serve(zimbra_like({"AuthRequest": lambda ex: refused})) as fake,
+        ZimbraClient(make_settings(fake.url), sleep=no_sleep.append) as client,
+        pytest.raises(ZimbraFault),
+    ):
+        client.login()
+    assert fake.names().count("AuthRequest") == 1 and no_sleep == []

@@ -31,6 +31,10 @@ T = TypeVar("T")
 
 ADMIN_PATH = "/service/admin/soap/"
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # backoff between attempts of read-only requests
+# A run that cannot log in fails every account it was given, so the login rides out a longer
+# hiccup than one read does (about 6 s of backoff). A wrong password is a fault that is never
+# retried: no admin lockout.
+LOGIN_RETRIES = 5
 RETRYABLE_FAULTS = frozenset({"service.FAILURE"})
 QUEUE_SCAN_WAIT_S = 5  # per queue; batches run children in turn within one HTTP read timeout
 
@@ -169,7 +173,13 @@ class ZimbraClient:
 
         self._token = None
         body = auth_request(self.settings.admin, self.settings.password())
-        reply = self._attempts(body, "AuthRequest", write=False, as_account=None)
+        reply = self._attempts(
+            body,
+            "AuthRequest",
+            write=False,
+            as_account=None,
+            retries=max(self.settings.retries, LOGIN_RETRIES),
+        )
         result = auth_result(reply)
         entry = CachedToken(
             result.token, expiry_of(result.token, result.lifetime_ms, self._now_ms())
@@ -207,10 +217,18 @@ class ZimbraClient:
         return reply_body(data, status, content_type, self.url, name)
 
     def _attempts(
-        self, body: Element, name: str, *, write: bool, as_account: str | None
+        self,
+        body: Element,
+        name: str,
+        *,
+        write: bool,
+        as_account: str | None,
+        retries: int | None = None,
     ) -> Element:
         """One exchange; read-only ones retried with backoff on connection errors/FAILURE."""
-        retries = 0 if write else max(0, self.settings.retries)
+        if retries is None:
+            retries = self.settings.retries
+        retries = 0 if write else max(0, retries)
         attempt = 0
         while True:
             try:
