@@ -11,6 +11,7 @@ from typing import Any
 from click.testing import Result
 
 from tests.rawjson import MailboxReader, admin_token, call, user_login
+from tests.watch.helpers import flood
 from tests.wiretap import wiretap
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, demo_password, replay_attack
@@ -177,6 +178,23 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
     assert second["ticket"]["id"] == out["ticket"]["id"]
     assert len(sb.stats.writes) == writes
     assert len(list((state_dir / "tickets").iterdir())) == 1
+
+    # An SMTP session opened before the lockdown keeps sending (no SOAP request ends it): a
+    # third run holds what it queued since, journaled under the same incident.
+    spam = flood(sb, ALICE, count=3, queue="active")
+    third = _lockdown(invoke, sb.admin_url, "lockdown", ALICE, "--json")
+    assert third.exit_code == 0, third.stderr
+    [after] = _json_lines(third)
+    assert after["result"] == "already-contained" and after["incident"] == out["incident"]
+    assert {m.id for m in sb.mta().messages("hold")} >= set(spam)
+    assert not [m for m in sb.mta().messages("active") if m.sender == ALICE]
+    with Journal.open(state_dir) as journal:
+        holds = [
+            a
+            for a in journal.actions(journal.incidents(limit=1)[0].id)
+            if a.kind == "mail-queue-hold" and "queued since the lockdown" in a.detail
+        ]
+    assert [a.status for a in holds] == ["done"]
 
 
 def test_dry_run_changes_nothing(sandbox: Sandbox, invoke: Callable[..., Result]) -> None:

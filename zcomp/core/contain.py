@@ -122,25 +122,27 @@ def contain_changes(services: Services, state: LockdownState) -> list[Change]:
         ),
         flush_change(account.id, account.name, step="contain"),
     ]
-    # One query per queue matches every sender (Zimbra ORs the matches of a field).
-    for mta in services.mtas:
-        for queue in HOLD_QUEUES:
-            out.append(
-                Change(
-                    request=MailQueueAction(
-                        server=mta, queue=queue, op="hold", senders=tuple(senders)
-                    ),
-                    step="contain",
-                    kind="mail-queue-hold",
-                    target=account.name,
-                    before=None,
-                    after={"mtas": [mta], "queue": queue, "senders": senders},
-                    plan=f"hold the {queue} mail of {', '.join(senders)} on {mta}",
-                    done=f"held the {queue} mail of {', '.join(senders)} on {mta}",
-                    blocks_rest=False,  # one MTA's trouble never keeps the others from holding
-                )
-            )
-    return out
+    return out + hold_changes(services, account.name, senders)
+
+
+def hold_changes(services: Services, name: str, senders: list[str]) -> list[Change]:
+    """Hold the senders' queued mail on every MTA. One query per queue matches every sender
+    (Zimbra ORs the matches of a field)."""
+    return [
+        Change(
+            request=MailQueueAction(server=mta, queue=queue, op="hold", senders=tuple(senders)),
+            step="contain",
+            kind="mail-queue-hold",
+            target=name,
+            before=None,
+            after={"mtas": [mta], "queue": queue, "senders": senders},
+            plan=f"hold the {queue} mail of {', '.join(senders)} on {mta}",
+            done=f"held the {queue} mail of {', '.join(senders)} on {mta}",
+            blocks_rest=False,  # one MTA's trouble never keeps the others from holding
+        )
+        for mta in services.mtas
+        for queue in HOLD_QUEUES
+    ]
 
 
 def attrs_differ(got: Any, wanted: dict[str, str | list[str]]) -> str | None:
@@ -169,18 +171,27 @@ def evidence_reads(services: Services, state: LockdownState) -> list[Request[Any
     """Read in the containment round trip: the held mail, live sessions, admin filter scripts."""
     account = state.account
     return [
-        *[
-            GetMailQueue(
-                server=mta,
-                queue="hold",
-                senders=tuple(state.held_senders),
-                limit=HELD_SUMMARY_LIMIT,
-            )
-            for mta in services.mtas
-        ],
+        *held_summaries(services, state.held_senders),
         GetSessions(type="soap"),
         GetSessions(type="imap"),
         *[AdminGetFilterRules(account.id, when=w, outgoing=o) for w, o in _ADMIN_SCRIPTS],
+    ]
+
+
+def queued_summaries(services: Services, senders: list[str]) -> list[Request[Any]]:
+    """The senders' mail still queued for delivery, one summary per MTA and queue."""
+    return [
+        GetMailQueue(server=mta, queue=queue, senders=tuple(senders), limit=1)
+        for mta in services.mtas
+        for queue in HOLD_QUEUES
+    ]
+
+
+def held_summaries(services: Services, senders: list[str]) -> list[Request[Any]]:
+    """The senders' mail on hold, one summary per MTA."""
+    return [
+        GetMailQueue(server=mta, queue="hold", senders=tuple(senders), limit=HELD_SUMMARY_LIMIT)
+        for mta in services.mtas
     ]
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -51,7 +51,7 @@ from zcomp.exitcodes import ExitCode, ZcompError
 from zcomp.journal import CONTAINED, FAILED, LOCKED, Incident
 from zcomp.tickets import TicketError
 from zcomp.tickets.guard import withhold_secrets
-from zcomp.zimbra.model import Account
+from zcomp.zimbra.model import Account, QueueSummary
 from zcomp.zimbra.operations import GetAccount
 
 WAIT_POLL_S = (1.0, 2.0)  # --wait: seconds between looks, with jitter so waiters spread out
@@ -372,7 +372,11 @@ class _Run:
         """A contained account, looked at again: True (and the outcome set) when nothing risky
         is back; a ticket still pending is filed now."""
         services, state, outcome = self.services, self._state, self.outcome
-        state.mailbox = self._read_mailbox()
+        state.held_senders = contain.hold_senders(state.account)
+        queues = contain.queued_summaries(services, state.held_senders)
+        reads = mailbox_reads(network=services.network)
+        results = self.executor.read([*reads, *queues], as_account=state.account.id)
+        state.mailbox = MailboxState.from_results(results[: len(reads)])
         state.findings = classify_account(
             state.account,
             state.mailbox,
@@ -388,6 +392,9 @@ class _Run:
             return False
         outcome.kept = state.findings
         outcome.result = Result.ALREADY_CONTAINED
+        waiting = [r for r in results[len(reads) :] if isinstance(r, QueueSummary) and r.total]
+        if waiting and not self.options.dry_run:
+            self._hold_again(incident, waiting)
         if incident.ticket_pending is not None or not incident.ticket_id:
             state.incident_id = incident.id
             pending = incident.ticket_pending
@@ -398,6 +405,39 @@ class _Run:
                 services.journal.set_ticket_pending(incident.id, pending)
             self._file(services.journal.incident(incident.id), pending)
         return True
+
+    def _hold_again(self, incident: Incident, waiting: list[QueueSummary]) -> None:
+        """An SMTP session authenticated before the lockdown goes on sending (no SOAP request
+        ends it): looking at a contained account again holds what it queued since, on the
+        MTAs and queues where some waits, journaled under the same incident."""
+        services, state, outcome = self.services, self._state, self.outcome
+        senders = state.held_senders
+        where = {(summary.server, summary.queue): summary.total for summary in waiting}
+        holds = []
+        for change in contain.hold_changes(services, state.account.name, senders):
+            queue, (mta,) = change.after["queue"], change.after["mtas"]
+            if (mta, queue) not in where:
+                continue
+            what = (
+                f"the {queue} mail of {', '.join(senders)} queued since the lockdown "
+                f"({where[(mta, queue)]} message(s)), on {mta}"
+            )
+            holds.append(
+                replace(
+                    change,
+                    plan=f"hold {what}",
+                    done=f"held {what}",
+                    detail=f"queued since the lockdown: {where[(mta, queue)]} message(s)",
+                )
+            )
+        self.actor.check_free(state.account)
+        self.executor.incident = incident.id
+        with services.stop.changing_section():
+            applied = self.executor.apply(holds, reads=contain.held_summaries(services, senders))
+        state.done += applied.done
+        outcome.warnings += applied.problems
+        outcome.held_messages = sum(r.total for r in applied.reads if isinstance(r, QueueSummary))
+        outcome.extra["done"] = list(state.done)
 
     def _contained_elsewhere(self, account: Account) -> bool:
         """Locked with another journal's zcomp marker: verify and report, never re-contain."""
