@@ -11,6 +11,7 @@ from pathlib import Path
 
 from click.testing import Result
 
+from tests.reliability.proxy import AFTER, Exchange, LossyProxy, Verdict
 from tests.watch.helpers import ALICE, BOB
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox
@@ -94,9 +95,14 @@ def test_release_by_id_and_delete_by_sender_are_journaled(
 
     with Journal.open(state_dir) as journal:
         events = journal.guard_events()
+    # Each message journaled as planned before anything was sent, then with its verdict,
+    # taken from reading the hold queue back.
+    order = [a1, a2]
     assert [(e.kind, e.queue_id) for e in reversed(events)] == [
+        ("release-planned", b1),
         ("release", b1),
-        *sorted([("delete", a1), ("delete", a2)], key=lambda e: [a1, a2].index(e[1])),
+        *sorted([("delete-planned", a1), ("delete-planned", a2)], key=lambda e: order.index(e[1])),
+        *sorted([("delete", a1), ("delete", a2)], key=lambda e: order.index(e[1])),
     ]
     assert all(e.operator.endswith(f"as {ADMIN}") for e in events)
 
@@ -117,3 +123,32 @@ def test_an_unknown_id_is_said_and_nothing_is_done(
     result = _review(invoke, sandbox, "--id", "DEADBEEF00", "--release")
     assert result.exit_code == 0
     assert "DEADBEEF00: not on hold" in result.stderr and result.stdout == ""
+
+
+def test_a_release_whose_reply_is_lost_is_read_back_not_sent_again(
+    sandbox: Sandbox, invoke: Callable[..., Result], state_dir: Path
+) -> None:
+    # The MTA released the message, the reply never came: the hold queue read back says it is
+    # done, and MailQueueAction is not sent a second time.
+    qid = _hold(sandbox, BOB, 3)
+    lost: list[int] = []
+
+    def drop_first_action(exchange: Exchange, at: str) -> Verdict | None:
+        if at == AFTER and not lost and exchange.has("MailQueueActionRequest"):
+            lost.append(exchange.n)
+            return Verdict.DROP
+        return None
+
+    with LossyProxy(sandbox.urls[0]) as proxy:
+        proxy.hooks.append(drop_first_action)
+        root = ["--url", proxy.admin_url, "--admin", ADMIN]
+        result = invoke(
+            *root, "guard", "review", "--id", qid, "--release", env={"ZCOMP_PASSWORD": "sandbox"}
+        )
+        sent = sum(e.has("MailQueueActionRequest") for e in proxy.exchanges)
+    assert lost and result.exit_code == 0, result.stderr
+    assert sent == 1
+    assert sandbox.mta(0).get(qid).queue == "deferred"  # type: ignore[union-attr]
+    with Journal.open(state_dir) as journal:
+        kinds = [e.kind for e in reversed(journal.guard_events())]
+    assert kinds == ["release-planned", "release"]

@@ -181,12 +181,12 @@ def test_lockdown_ends_the_attack_and_keeps_everything_benign(
 
     # An SMTP session opened before the lockdown keeps sending (no SOAP request ends it): a
     # third run holds what it queued since, journaled under the same incident.
-    spam = flood(sb, ALICE, count=3, queue="active")
+    queued_since = flood(sb, ALICE, count=3, queue="active")
     third = _lockdown(invoke, sb.admin_url, "lockdown", ALICE, "--json")
     assert third.exit_code == 0, third.stderr
     [after] = _json_lines(third)
     assert after["result"] == "already-contained" and after["incident"] == out["incident"]
-    assert {m.id for m in sb.mta().messages("hold")} >= set(spam)
+    assert {m.id for m in sb.mta().messages("hold")} >= set(queued_since)
     assert not [m for m in sb.mta().messages("active") if m.sender == ALICE]
     with Journal.open(state_dir) as journal:
         holds = [

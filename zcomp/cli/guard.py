@@ -168,7 +168,8 @@ def review(
     if op and not (senders or ids or everything):
         raise UsageError(f"--{op} needs --sender, --id or --all (it acts on what is listed)")
     with Runtime(app, notes=False) as runtime:
-        client = runtime.make_services().client
+        services = runtime.make_services()
+        client = services.client
         journal = runtime.journal()
         listing = list_held(client, journal, senders=senders, ids=ids, server=server)
         for error in listing.errors:
@@ -186,8 +187,7 @@ def review(
                 + (" (dry run: nothing changed)" if op else "")
             )
             sys.exit(int(ExitCode.FAULT if listing.errors else ExitCode.OK))
-        operator = runtime.make_services().operator
-        results = act(client, journal, op, listing.messages, operator=operator)  # type: ignore[arg-type]
+        results = act(services, op, listing.messages)  # type: ignore[arg-type]
         failed = 0
         for r in results:
             _show(app, r.message, f"{r.op}d" if r.error is None else f"{r.op} failed: {r.error}")

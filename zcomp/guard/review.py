@@ -16,15 +16,18 @@ message as an X-Zcomp-Guard header, which `postcat -q ID` on the MTA shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from zcomp.core.change import Applied, Change
+from zcomp.core.executor import Executor, Round
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import QueueSummary
-from zcomp.zimbra.operations import GetAllServers, GetMailQueue, MailQueueAction
+from zcomp.zimbra.operations import GetAllServers, GetMailQueue, MailQueueAction, Request
 
 if TYPE_CHECKING:
+    from zcomp.core.services import Services
     from zcomp.journal import Journal
     from zcomp.zimbra.api import ZimbraAPI
 
@@ -146,37 +149,96 @@ def _same_host(a: str, b: str) -> bool:
 
 
 def act(
-    client: ZimbraAPI,
-    journal: Journal | None,
+    services: Services,
     op: Op,
     messages: list[HeldMessage],
-    *,
-    operator: str,
 ) -> list[Acted]:
-    """Release or delete these held messages: one MailQueueAction per MTA, in one batch."""
+    """Release or delete these held messages: one MailQueueAction per MTA, in one batch,
+    through the change executor: each message journaled as planned before anything is sent,
+    the hold queue read back after (a message still listed is not done; a lost reply is read
+    back before anything is sent again), and each message's verdict journaled."""
     by_server: dict[str, list[HeldMessage]] = {}
     for m in messages:
         by_server.setdefault(m.server, []).append(m)
-    servers = list(by_server)
-    requests = [
-        MailQueueAction(server=s, queue=QUEUE, op=op, ids=tuple(m.id for m in by_server[s]))
-        for s in servers
-    ]
+    changes = [_change(server, op, group) for server, group in by_server.items()]
+    executor = _ReviewExecutor(services, op, list(by_server.values()))
+    done = executor.apply(changes) if changes else None
     results: list[Acted] = []
-    replies = client.batch(requests) if requests else []
-    for server, got in zip(servers, replies, strict=True):
-        error = f"{got.code}: {got.reason}" if isinstance(got, ZimbraFault) else None
-        for m in by_server[server]:
-            results.append(Acted(m, op, error))
-            if journal is not None:
-                journal.record_guard_event(
-                    op if error is None else f"{op}-failed",
-                    server=server,
-                    queue_id=m.id,
-                    sender=m.sender,
-                    rule=m.rule,
-                    reason=m.reason,
-                    operator=operator,
-                    detail={"recipients": len(m.recipients), "error": error},
-                )
+    for applied, group in zip(done.applied if done else [], by_server.values(), strict=True):
+        error = None if applied.ok else (applied.problem or str(applied.status))
+        results += [Acted(m, op, error) for m in group]
     return results
+
+
+def _change(server: str, op: Op, group: list[HeldMessage]) -> Change:
+    ids = tuple(m.id for m in group)
+    senders = sorted({m.sender or "<>" for m in group})
+    what = f"{len(ids)} held message(s) from {', '.join(senders[:3])} on {server}"
+
+    def gone(got: object) -> str | None:
+        if not isinstance(got, QueueSummary):
+            return "the hold queue could not be read back"
+        left = sorted(set(ids) & {m.id for m in got.messages})
+        if left:
+            return f"still on hold: {', '.join(left[:5])}" + (" ..." if len(left) > 5 else "")
+        if got.total > len(got.messages):
+            # Not in the page read, but the page is not all of it: unknown is not done.
+            return f"could not verify: {got.total} held from these senders, {PAGE} read"
+        return None
+
+    return Change(
+        request=MailQueueAction(server=server, queue=QUEUE, op=op, ids=ids),
+        step="review",
+        kind=f"guard-{op}",
+        target=server,
+        before={"queue": QUEUE, "ids": list(ids)},
+        after={"op": op, "ids": list(ids)},
+        plan=f"{op} {what}",
+        done=f"{op}d {what}",
+        read=GetMailQueue(
+            server=server, queue=QUEUE, senders=tuple(m.sender for m in group), limit=PAGE
+        ),
+        check=gone,
+        blocks_rest=False,  # one MTA's trouble never keeps the others from acting
+    )
+
+
+class _ReviewExecutor(Executor):
+    """The change executor journaling into the guard's events instead of an incident: every
+    message as `<op>-planned` before `apply` sends anything, then `<op>` or `<op>-failed`."""
+
+    def __init__(self, services: Services, op: Op, groups: list[list[HeldMessage]]) -> None:
+        super().__init__(services)
+        self.op = op
+        self.groups = groups
+
+    def apply(
+        self,
+        changes: Sequence[Change],
+        *,
+        as_account: str | None = None,
+        reads: Sequence[Request[Any]] = (),
+        ordered: bool = False,
+    ) -> Round:
+        for group in self.groups:
+            for m in group:
+                self._record(f"{self.op}-planned", m, None)
+        return super().apply(changes, as_account=as_account, reads=reads, ordered=ordered)
+
+    def _journal(self, applied: list[Applied]) -> None:
+        for item, group in zip(applied, self.groups, strict=True):
+            error = None if item.ok else (item.problem or str(item.status))
+            for m in group:
+                self._record(self.op if item.ok else f"{self.op}-failed", m, error)
+
+    def _record(self, kind: str, m: HeldMessage, error: str | None) -> None:
+        self.services.journal.record_guard_event(
+            kind,
+            server=m.server,
+            queue_id=m.id,
+            sender=m.sender,
+            rule=m.rule,
+            reason=m.reason,
+            operator=self.services.operator,
+            detail={"recipients": len(m.recipients), "error": error},
+        )
