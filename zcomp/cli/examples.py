@@ -63,7 +63,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("change the serious ones (asks first)", "zcomp audit --apply --severity high"),
     ],
     "guard serve": [
-        ("the milter, on the MTA host", "zcomp guard serve --listen inet:127.0.0.1:8465")
+        ("the milter, on the MTA host", "zcomp guard serve --listen inet:127.0.0.1:10029")
     ],
     "guard review": [
         ("what is on hold, and why", "zcomp guard review"),
