@@ -1,6 +1,11 @@
 """Run every tests/bench/bench_*.py (or those named), each REPEATS times (a module may lower it
 with its own REPEATS), and write one JSON report plus a short table.
 
+Each run is its own process: one benchmark's memory (the dry run's sandbox holds 100,000
+accounts) must not become the next one's (a child forked from a large process inherits its
+peak RSS), and a benchmark that fails (a missed target exits non-zero) must not stop the
+others. The figures a failed run recorded are kept; the exit status is 1 when any failed.
+
     python -m tests.bench [bench_scan ...] [--repeats N] [--out FILE]
 """
 
@@ -8,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +44,7 @@ def run(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     figures: list[report.Figure] = []
     repeats: dict[str, int] = {}
+    failed: list[str] = []
     for name in names:
         if args.names and name not in args.names:
             continue
@@ -45,15 +54,31 @@ def run(argv: list[str] | None = None) -> int:
         repeats[name] = times
         for n in range(times):
             print(f"== {name} ({n + 1}/{times}): {first_line}", flush=True)
-            report.start(name)
-            module.main()
-            figures += report.taken()
+            got, code = _run_one(name)
+            figures += got
+            if code != 0:
+                failed.append(f"{name} run {n + 1} exited {code}")
     summaries = report.summarise(figures)
-    report.write(args.out, report.document(summaries, repeats, time.perf_counter() - started))
+    doc = report.document(summaries, repeats, time.perf_counter() - started)
+    doc["failed"] = failed
+    report.write(args.out, doc)
     print()
     print(report.table(summaries))
     print(f"\nwrote {args.out}")
-    return 0
+    for line in failed:
+        print(f"FAILED: {line}")
+    return 1 if failed else 0
+
+
+def _run_one(name: str) -> tuple[list[report.Figure], int]:
+    """One run of one benchmark in a fresh process: its figures and its exit status."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        code = subprocess.run(  # noqa: S603 - our own benchmark
+            [sys.executable, "-m", "tests.bench.one", name, out.name], check=False
+        ).returncode
+        text = Path(out.name).read_text()
+    rows = json.loads(text) if text.strip() else []
+    return [report.Figure(**row) for row in rows], code
 
 
 if __name__ == "__main__":

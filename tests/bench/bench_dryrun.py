@@ -16,10 +16,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from tests.bench.peak import PeakWatcher
 from tests.bench.report import figure
 from tests.reliability.harness import ADMIN, ADMIN_PASSWORD, write_list
 from zcomp.sandbox import Sandbox, SandboxOptions
@@ -38,24 +38,9 @@ def dry_run(url: str, listing: Path, state: Path) -> tuple[float, float, int]:
     child = subprocess.Popen(  # noqa: S603 - our own CLI
         argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    peak_kib = [0]
-    sampler = threading.Thread(target=_watch_peak, args=(child, peak_kib), daemon=True)
-    sampler.start()
+    watcher = PeakWatcher(child)
     child.wait()
-    sampler.join()
-    return time.perf_counter() - started, peak_kib[0] / 1024, child.returncode
-
-
-def _watch_peak(child: subprocess.Popen[bytes], peak_kib: list[int]) -> None:
-    while child.poll() is None:
-        try:
-            with open(f"/proc/{child.pid}/status", encoding="ascii") as status:
-                for line in status:
-                    if line.startswith("VmHWM:"):
-                        peak_kib[0] = max(peak_kib[0], int(line.split()[1]))
-        except (OSError, ValueError):
-            pass  # exited between poll() and open()
-        time.sleep(0.02)
+    return time.perf_counter() - started, watcher.wait() / 1024, child.returncode
 
 
 REPEATS = 1  # about 25 minutes a run

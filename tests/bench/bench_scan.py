@@ -8,12 +8,12 @@ $TMPDIR/zcomp-bench-scan/ or --dir). In one run, one after the other on the same
 * ``pflogsumm -u 50 -h 50 zimbra.log`` (what zmdailyreport runs), for the ratio zcomp/pflogsumm
 
 Each is a child process: wall time from start to exit, MB/s = file size / wall time, peak memory =
-the child's ru_maxrss from os.wait4. The files were just written or read, so they are in the page
-cache: the figures are parsing speed, not disk speed. The CPU column (user + system time of the
-child) shows how much of the wall time went to other work on a shared machine. zcomp's JSON must
-rank the planted phished accounts first (found/expected is printed). Exits non-zero, with one line
-saying why, when zcomp scan or pflogsumm is missing, a child fails, a target is missed or a
-phished account is not found.
+the child's VmHWM, sampled from /proc while it runs. The files were just written or read, so they
+are in the page cache: the figures are parsing speed, not disk speed. The CPU column (user +
+system time of the child) shows how much of the wall time went to other work on a shared
+machine. zcomp's JSON must rank the planted phished accounts first (found/expected is printed).
+Exits non-zero, with one line saying why, when zcomp scan or pflogsumm is missing, a child fails,
+a target is missed or a phished account is not found.
 
     python -m tests.bench.bench_scan [--size-mb N] [--dir DIR] [--seed S] [--regenerate]
 """
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.bench import loggen
+from tests.bench.peak import PeakWatcher
 from tests.bench.report import figure
 
 MAILBOX_TARGET_MBS = 200.0
@@ -68,13 +69,16 @@ def measure(label: str, argv: Sequence[str], size: int, out: Path) -> Run:
         child = subprocess.Popen(  # noqa: S603 - our own CLI and pflogsumm
             list(argv), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env
         )
+        watcher = PeakWatcher(child)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.monotonic() - started
         child.returncode = os.waitstatus_to_exitcode(status)
+        peak_kib = watcher.wait()
         stderr.seek(0)
         err = stderr.read().decode(errors="replace")
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(label, size, seconds, cpu, usage.ru_maxrss * 1024, child.returncode, out, err)
+    # VmHWM, not ru_maxrss (which starts from the parent's): see tests/bench/peak.py.
+    return Run(label, size, seconds, cpu, peak_kib * 1024, child.returncode, out, err)
 
 
 def scan_available() -> str | None:
