@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import dry_run_option, json_option
+from zcomp.cli.stopping import stop_between_steps
 from zcomp.exitcodes import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -110,7 +107,7 @@ def serve(app: AppContext, listen: str | None, auto_lockdown: bool) -> None:
         )
         stop = threading.Event()
         try:
-            with _stop_on_signals(stop):
+            with stop_between_steps(stop):
                 server.wait(stop)
         finally:
             server.stop()
@@ -121,20 +118,6 @@ def serve(app: AppContext, listen: str | None, auto_lockdown: bool) -> None:
         app.output.info(
             f"guard: stopped after {s.messages} message(s), {s.held} held, {s.errors} error(s)"
         )
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, handle) for s in names}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
 
 
 @guard.command("review")

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +12,7 @@ import click
 from zcomp.cli.context import AppContext, pass_app
 from zcomp.cli.options import FiniteSeconds, json_option
 from zcomp.cli.runtime import Runtime
+from zcomp.cli.stopping import stop_between_steps
 from zcomp.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -96,7 +93,7 @@ def watch(
                 + (" (auto-lockdown on)" if settings.auto_lockdown else "")
                 + "; Ctrl-C ends it"
             )
-            with _stop_on_signals(stop):
+            with stop_between_steps(stop):
                 watcher.run(stop, lambda r: show_poll(app.output, r, json=app.json))
     app.output.info("watch ended")
 
@@ -105,23 +102,6 @@ def _exit_code(report: PollReport) -> int:
     if report.errors:
         return int(ExitCode.FAULT)
     return int(ExitCode.FAILURE) if report.suspects else int(ExitCode.OK)
-
-
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP end the watch between two steps (a lockdown under way
-    finishes first: it is never left half-done)."""
-
-    def handle(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {s: signal.signal(s, handle) for s in names}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
 
 
 def show_poll(output: Output, report: PollReport, *, json: bool) -> None:
