@@ -10,12 +10,10 @@ silently; commands that change accounts refine this in zcomp.cli.playbook.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import signal
 import threading
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +25,6 @@ import click
 from zcomp import __version__
 from zcomp.cli.paramtypes import FiniteSeconds
 from zcomp.exitcodes import ExitCode, ZcompError
-from zcomp.output import write_stderr
 
 # name -> (module, attribute, one-line help). Modules are imported only when the command runs.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -71,6 +68,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _stderr(text: str) -> None:
+    # zcomp.output is imported when something is said, not at every start-up (`zcomp --help`).
+    from zcomp.output import write_stderr
+
+    write_stderr(text)
+
+
+def _traceback() -> str:
+    import traceback
+
+    return traceback.format_exc()
+
+
 class ReportedError(click.ClickException):
     """A ZcompError (or Ctrl-C) on its way out as one line with its own exit status."""
 
@@ -79,7 +89,7 @@ class ReportedError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]  # per instance, not per class
 
     def show(self, file: IO[Any] | None = None) -> None:
-        write_stderr(f"Error: {self.message}\n")
+        _stderr(f"Error: {self.message}\n")
 
 
 INTERRUPTED_MESSAGE = (
@@ -100,7 +110,7 @@ class Interrupted(ReportedError):
         from zcomp.core.stop import anything_changed
 
         message = INTERRUPTED_MESSAGE if anything_changed() else NOTHING_CHANGED_MESSAGE
-        write_stderr(f"{after_echo(self.signal_name)}{message}\n")
+        _stderr(f"{after_echo(self.signal_name)}{message}\n")
 
 
 class SignalInterrupt(KeyboardInterrupt):
@@ -226,6 +236,8 @@ class RootGroup(LazyGroup):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = click.utils.make_str(args[0]) if args else ""
         if args and name not in COMMANDS and not name.startswith("-"):
+            import difflib  # only for a mistyped command: kept out of every start-up
+
             close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             ctx.fail(f"No such command '{name}'.{hint}")
@@ -270,11 +282,11 @@ class RootGroup(LazyGroup):
             raise
         except ZcompError as exc:
             if debug:
-                write_stderr(traceback.format_exc())
+                _stderr(_traceback())
             raise ReportedError(exc.message, int(exc.exit_code)) from exc
         except KeyboardInterrupt as exc:
             if debug:
-                write_stderr(traceback.format_exc())
+                _stderr(_traceback())
             raise Interrupted(exc) from None
         except Exception as exc:
             if debug:
