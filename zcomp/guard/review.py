@@ -175,6 +175,9 @@ def _change(server: str, op: Op, group: list[HeldMessage]) -> Change:
     senders = sorted({m.sender or "<>" for m in group})
     what = f"{len(ids)} held message(s) from {', '.join(senders[:3])} on {server}"
 
+    # A bounce has the null sender, which no `from` match finds: then the whole queue is read.
+    readback_senders = () if any(not m.sender for m in group) else tuple(m.sender for m in group)
+
     def gone(got: object) -> str | None:
         if not isinstance(got, QueueSummary):
             return "the hold queue could not be read back"
@@ -195,9 +198,7 @@ def _change(server: str, op: Op, group: list[HeldMessage]) -> Change:
         after={"op": op, "ids": list(ids)},
         plan=f"{op} {what}",
         done=f"{op}d {what}",
-        read=GetMailQueue(
-            server=server, queue=QUEUE, senders=tuple(m.sender for m in group), limit=PAGE
-        ),
+        read=GetMailQueue(server=server, queue=QUEUE, senders=readback_senders, limit=PAGE),
         check=gone,
         blocks_rest=False,  # one MTA's trouble never keeps the others from acting
     )
