@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+import pytest
+
 from tests.detect.helpers import AUDIT, MAILBOX, settings
-from zcomp.detect import LogKind, ScanInputs, scan
+from zcomp.detect import LogKind, ScanInputs, scan, scanning
+from zcomp.detect.events import Event
 from zcomp.detect.parallel import MIN_SIZE, eligible
+from zcomp.detect.scanner import Scanner
+from zcomp.detect.scanning import GC_YOUNG_THRESHOLD, fewer_collections
 
 
 def test_workers_equal_in_process(tmp_path: Path) -> None:
@@ -34,3 +40,31 @@ def test_workers_equal_in_process(tmp_path: Path) -> None:
     ev = pooled.suspects[0].signals[0].evidence[-1]
     line = big.read_bytes().splitlines()[ev.line - 1].decode()
     assert line.startswith(ev.text.split(" …(+")[0])
+
+
+def test_scan_collects_cycles_less_often_and_restores_the_thresholds(tmp_path: Path) -> None:
+    """A scan raises the young-generation threshold while it runs (events hold no cycles)
+    and puts the caller's thresholds back, also when the scan fails."""
+    seen: list[int] = []
+
+    class Spy(Scanner):
+        def apply(self, e: Event) -> None:
+            seen.append(gc.get_threshold()[0])
+            super().apply(e)
+
+    before = gc.get_threshold()
+    gc.set_threshold(555, 7, 9)
+    try:
+        with fewer_collections():
+            assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 7, 9)
+        assert gc.get_threshold() == (555, 7, 9)
+        with pytest.raises(RuntimeError), fewer_collections():
+            raise RuntimeError("boom")
+        assert gc.get_threshold() == (555, 7, 9)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(scanning, "Scanner", Spy)
+            scan(ScanInputs(mailbox=(MAILBOX,)), settings(), workers=0)
+        assert seen and set(seen) == {GC_YOUNG_THRESHOLD}
+        assert gc.get_threshold() == (555, 7, 9)
+    finally:
+        gc.set_threshold(*before)

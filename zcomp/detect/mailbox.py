@@ -78,7 +78,7 @@ def _send(rec: Record, ts: float, ev: Evidence, want_rcpts: bool) -> Send | None
         account=account,
         n=int(n.group(1)) if n else None,
         source="web",
-        html=rec.get(b"ua").startswith("zclient/") and ip is not None and is_public(ip),
+        html=ip is not None and is_public(ip) and rec.get(b"ua").startswith("zclient/"),
         ip=ip,
         request=rec.request,
         msgid=m.group(1).decode("utf-8", "replace"),
@@ -107,14 +107,8 @@ def parse(raw: bytes, file: str, lineno: int, want_rcpts: bool) -> Event | None:
     rec = record(raw)
     if rec is None:
         return None
-    ev = Evidence.of(file, lineno, raw)
     cat = rec.cat
-    if cat == b"smtp":
-        if raw.startswith(b"Failed to send message", rec.msg):
-            account = rec.get(b"name").lower()
-            return FailedSend(ts, account, ev) if account else None
-        return _send(rec, ts, ev, want_rcpts)
-    if cat == b"soap":
+    if cat == b"soap":  # most hits; the Get* requests of the needles are dropped first
         m = _SOAP.match(raw, rec.msg)
         request = m.group(1).decode() if m else ""
         if request != "AuthRequest" and request not in CHANGES:
@@ -122,9 +116,16 @@ def parse(raw: bytes, file: str, lineno: int, want_rcpts: bool) -> Event | None:
         account = rec.get(b"name").lower()
         if not account:
             return None
+        ev = Evidence.of(file, lineno, raw)
         if request == "AuthRequest":  # a failed login logs `handler exception` instead (§1.5)
             return Login(ts, account, True, rec.client_ip(), "soap", False, ev)
         return Change(ts, account, request, rec.client_ip(), ev)
+    ev = Evidence.of(file, lineno, raw)
+    if cat == b"smtp":
+        if raw.startswith(b"Failed to send message", rec.msg):
+            account = rec.get(b"name").lower()
+            return FailedSend(ts, account, ev) if account else None
+        return _send(rec, ts, ev, want_rcpts)
     if cat == b"security":
         return login(rec, ts, ev)
     if raw.find(b"authentication failed for [", rec.msg) >= 0:

@@ -112,7 +112,11 @@ def _pack(e: Event) -> Packed:
 def _unpack(t: Packed, file: str, offset: int) -> Event:
     code = t[0]
     if code == "S":
-        evidence = tuple(Evidence(file, line + offset, text) for line, text in t[11])
+        found = t[11]
+        if len(found) == 1:  # nearly always (no generator for it)
+            evidence: tuple[Evidence, ...] = (Evidence(file, found[0][0] + offset, found[0][1]),)
+        else:
+            evidence = tuple(Evidence(file, line + offset, text) for line, text in found)
         return Send(t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], evidence)
     line, text = t[-1]
     ev = Evidence(file, line + offset, text)

@@ -67,6 +67,7 @@ class Scanner:
         self._years: dict[str, YearGuess] = {}
         self._domains: dict[str, int] = {}
         self._now = float("-inf")  # newest event time seen
+        self._next_expiry = float("-inf")
         # pre-8.8.7 sends waiting for their postfix lines (Message-ID join, §1.3, §3.3)
         self._legacy: dict[str, Send] = {}
         self._join_order: deque[tuple[float, str]] = deque()
@@ -116,7 +117,9 @@ class Scanner:
     def apply(self, e: Event) -> None:
         if e.ts > self._now:
             self._now = e.ts
-            self._expire(e.ts)
+            if e.ts >= self._next_expiry:  # at most once a second of log time: TTLs are minutes
+                self._next_expiry = e.ts + 1.0
+                self._expire(e.ts)
         if isinstance(e, Tick):
             self._retry_legacy()
             return

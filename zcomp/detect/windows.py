@@ -22,9 +22,11 @@ class SumWindow:
         self.peak = 0
 
     def add(self, ts: float, n: int, ev: Evidence) -> None:
+        # Called for every send of every account: locals, not attributes, in the loop.
         items = self.items
-        if items and ts < items[-1][0]:
-            if ts < items[-1][0] - self.span:
+        newest = items[-1][0] if items else ts
+        if ts < newest:
+            if ts < newest - self.span:
                 return  # arrived too late to share a window with anything kept
             pos = len(items)
             floor = max(0, pos - 256)  # nearly sorted input: a few steps back, never O(n)
@@ -33,11 +35,14 @@ class SumWindow:
             items.insert(pos, (ts, n, ev))
         else:
             items.append((ts, n, ev))
-        self.total += n
-        limit = items[-1][0] - self.span
+            newest = ts
+        total = self.total + n
+        limit = newest - self.span
         while items[0][0] < limit:
-            self.total -= items.popleft()[1]
-        self.peak = max(self.peak, self.total)
+            total -= items.popleft()[1]
+        self.total = total
+        if total > self.peak:
+            self.peak = total
 
     def crossed(self, threshold: int) -> bool:
         """True once each time the total goes above threshold (re-armed when back under)."""
