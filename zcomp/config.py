@@ -223,6 +223,13 @@ def _string_set(value: Any) -> frozenset[str]:
     return frozenset(_string_list(value))
 
 
+def _country_codes(value: Any) -> frozenset[str]:
+    codes = _string_list(value)
+    if not all(len(c) == 2 and c.isascii() and c.isalpha() for c in codes):
+        raise _BadValue('expected a list of two-letter ISO country codes, e.g. ["DE", "AT"]')
+    return frozenset(c.upper() for c in codes)
+
+
 def _time_of_day(value: Any) -> str:
     text = _string(value)
     hours, _, minutes = text.partition(":")
@@ -272,6 +279,9 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "new_ip_minutes": _int_at_least(1),
         "login_ips": _int_at_least(2),
         "login_window_minutes": _int_at_least(1),
+        "geoip_db": lambda value: str(_path(value)),
+        "login_countries": _int_at_least(2),
+        "home_countries": _country_codes,
         "failed_logins": _int_at_least(1),
         "night_start": _time_of_day,
         "night_end": _time_of_day,
@@ -717,6 +727,9 @@ EXAMPLE_CONFIG = """\
 # new_ip_minutes = 60
 # login_ips = 5                     # distinct login addresses within the login window
 # login_window_minutes = 60
+# geoip_db = "/var/lib/GeoIP/GeoLite2-Country.mmdb"  # offline countries (unset: no country rules)
+# login_countries = 3               # distinct login countries within the login window
+# home_countries = []               # e.g. ["DE", "AT"]: a login from elsewhere is a signal
 # failed_logins = 5
 # night_start = "00:00"             # local log time; may wrap midnight
 # night_end = "05:00"

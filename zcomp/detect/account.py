@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from zcomp.detect.events import Change, FailedSend, Login, RemoteReject, Send, WebAction
+from zcomp.detect.geoip import Countries
 from zcomp.detect.hits import Hit
 from zcomp.detect.model import EVIDENCE_LINES, Evidence
 from zcomp.detect.netaddr import is_public
@@ -32,9 +33,16 @@ MAX_IPS = 256  # client addresses remembered per account (oldest forgotten first
 class Account:
     """Everything kept about one account; each part is bounded by a window or a cap."""
 
-    def __init__(self, name: str, s: DetectSettings, night: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        name: str,
+        s: DetectSettings,
+        night: tuple[int, int],
+        countries: Countries | None = None,
+    ) -> None:
         self.name = name
         self.s = s
+        self.countries = countries  # None: no geoip_db, no country rules
         self.hits: dict[str, Hit] = {}
         self.minute = SumWindow(60)
         self.hour = SumWindow(3600)
@@ -42,6 +50,8 @@ class Account:
         self.html_sends: SumWindow | None = None  # only with an nginx.access.log
         login_span = s.login_window_minutes * 60
         self.logins = DistinctWindow(login_span)
+        self.login_countries: DistinctWindow | None = None  # made at the first located login
+        self.foreign: set[str] = set()  # countries already reported by foreign_login
         self.failures = SumWindow(login_span)
         # address -> (first seen, whether the account had been seen from another address then)
         self.ips: dict[str, tuple[float, bool]] = {}
@@ -202,6 +212,8 @@ class Account:
         if e.ip not in self.ips:
             _, had_history = self._seen(e.ip, e.ts) or (e.ts, False)
             self.new_logins.append((e.ts, e.ip, e.evidence, had_history))
+        if self.countries is not None:
+            self._located_login(self.countries, e, e.ip)
         distinct = self.logins.add(e.ts, e.ip, e.evidence)
         if distinct >= s.login_ips:
             if self.logins.armed:
@@ -214,6 +226,41 @@ class Account:
                 )
         else:
             self.logins.armed = True
+
+    def _located_login(self, countries: Countries, e: Login, ip: str) -> None:
+        """The two country rules, for a successful login from a public address."""
+        country = countries.country(ip)
+        if country is None:
+            return
+        s = self.s
+        homes = s.home_countries
+        if homes and country not in homes and country not in self.foreign:
+            if len(self.foreign) < MAX_IPS:
+                self.foreign.add(country)
+            night = self._is_night(e.ts)
+            self._hit(
+                "foreign_login",
+                s.weight("foreign_login") * (2.0 if night else 1.0),
+                [e.evidence],
+                f"login from {country} ({ip}){' at night' if night else ''},"
+                f" outside {', '.join(sorted(homes))}",
+            )
+        window = self.login_countries
+        if window is None:
+            window = self.login_countries = DistinctWindow(s.login_window_minutes * 60)
+        distinct = window.add(e.ts, country, e.evidence)
+        if distinct >= s.login_countries:
+            if window.armed:
+                window.armed = False
+                self._hit(
+                    "login_countries",
+                    s.weight("login_countries"),
+                    window.firsts(EVIDENCE_LINES),
+                    f"logins from {distinct} countries within {s.login_window_minutes} min"
+                    f" ({', '.join(sorted(window.counts))})",
+                )
+        else:
+            window.armed = True
 
     def change(self, e: Change) -> None:
         s = self.s

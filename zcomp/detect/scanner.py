@@ -25,6 +25,7 @@ from zcomp.detect.events import (
     Tick,
     WebAction,
 )
+from zcomp.detect.geoip import Countries
 from zcomp.detect.mailbox import mailbox_events
 from zcomp.detect.model import Evidence, LogKind, Suspect
 from zcomp.detect.mta import MtaParser
@@ -78,6 +79,8 @@ class Scanner:
         self._dedup_order: deque[tuple[float, tuple[object, ...]]] = deque()
         # nginx lines name no account: joined by client address (§4), once any is fed
         self._web: WebJoin | None = WebJoin() if web else None
+        geoip = self.settings.geoip_db
+        self._countries = Countries.open(geoip) if geoip else None  # GeoIPError: one line
 
     # ---- input --------------------------------------------------------------------------------
 
@@ -204,7 +207,7 @@ class Scanner:
             domain = name.rpartition("@")[2]
             if domain in self._domains or len(self._domains) < 64:
                 self._domains[domain] = self._domains.get(domain, 0) + 1
-        acct = self._accounts[name] = Account(name, self.settings, self._night)
+        acct = self._accounts[name] = Account(name, self.settings, self._night, self._countries)
         if len(self._accounts) > MAX_ACCOUNTS:
             self._evict()
         return acct

@@ -23,6 +23,8 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
         "refused_send": 1.0,
         "remote_reject": 1.0,
         "html_sends": 1.5,
+        "login_countries": 3.0,
+        "foreign_login": 1.5,
     }
 )
 
@@ -50,6 +52,16 @@ class DetectSettings:
     # Successful logins from this many distinct addresses within the login window (§6: ≥ 5 IPs).
     login_ips: int = 5
     login_window_minutes: int = 60
+    # Offline country lookup of client addresses: a MaxMind DB file (GeoLite2-Country.mmdb,
+    # dbip-country-lite.mmdb); "" turns the two country rules off (§7.1 item 4).
+    geoip_db: str = ""
+    # Successful logins from this many distinct countries within the login window (§7: "≥ 5
+    # distinct client IPs or countries per user"); a phished account is used from abroad while
+    # its owner still logs in from home.
+    login_countries: int = 3
+    # Where your users are (ISO codes, "DE"): a login from elsewhere is a signal, twice as heavy
+    # in the night window (§7: night-time logins from foreign IPs). Empty: the rule is off.
+    home_countries: frozenset[str] = frozenset()
     # Failed logins within the login window that make a brute-force signal (lockout default 10/h;
     # a lower bar because one attacker spreads over IMAP, SOAP and SMTP-AUTH, §2).
     failed_logins: int = 5
@@ -74,6 +86,8 @@ class DetectSettings:
         for name in ("allow", "phish_list", "servers"):
             value = getattr(self, name)
             object.__setattr__(self, name, frozenset(x.strip().lower() for x in value))
+        homes = frozenset(x.strip().upper() for x in self.home_countries)
+        object.__setattr__(self, "home_countries", homes)
         self.night_minutes()  # a bad "HH:MM" fails here, not in the middle of a scan
 
     def weight(self, rule: str) -> float:
