@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
-from multiprocessing.pool import Pool
+import signal
+from collections.abc import Generator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from zcomp.detect.audit import audit_events
@@ -141,19 +143,82 @@ def _work(task: tuple[str, int, int, LogKind, bool]) -> tuple[list[Packed], int]
     return events, block.line_count()
 
 
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+class _Worker:
+    """One forked process parsing the byte ranges it is sent, in the order it is sent them."""
+
+    def __init__(self, conn: Connection, process: BaseProcess) -> None:
+        self.conn = conn
+        self.process = process
+
+
+def _serve(conn: Connection, inherited: list[Connection]) -> None:
+    """A worker's loop: a task in, its result (or the exception it raised) out."""
+    # Only the parent decides when a scan stops, and it ends the workers quietly: not the
+    # handlers the CLI installed before the fork (they would print a traceback per worker).
+    # No copy of another worker's end of its pipe may stay open here, or that worker would
+    # never see its parent go.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent across the fork
+    for other in inherited:
+        other.close()
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            reply: tuple[str, Any] = ("ok", _work(task))
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            reply = ("error", exc)
+        conn.send(reply)
+
+
 class Workers:
-    """A lazily started pool of fork workers, shared by the files of one scan."""
+    """Fork workers, started at the first large file and shared by the files of one scan.
+
+    Range i goes to worker i % count and its result comes back on that worker's own pipe, so
+    results arrive in file order with no reordering and no helper threads in this process
+    (multiprocessing.Pool's worker-handler thread wakes for every result waiting to be read:
+    measured, a tenth of this process's CPU). At most AHEAD ranges are queued per worker,
+    and a finished result waits in its pipe until it is read: memory stays bounded when
+    the rules are slower than the parsing."""
+
+    AHEAD = 2
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self._pool: Pool | None = None
+        self._workers: list[_Worker] = []
+
+    def _start(self) -> list[_Worker]:
+        if self._workers:
+            return self._workers
+        ctx = multiprocessing.get_context("fork")
+        ends: list[Connection] = []
+        # A stop arriving while a worker starts would run the parent's handler in the worker;
+        # held back until the worker has its own (and, here, until every worker has started).
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+        try:
+            for _ in range(self.count):
+                mine, theirs = ctx.Pipe()
+                ends.append(mine)
+                process = ctx.Process(target=_serve, args=(theirs, ends), daemon=True)
+                process.start()
+                theirs.close()
+                self._workers.append(_Worker(mine, process))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
+        return self._workers
 
     def blocks(
         self, path: str, kind: LogKind, want_rcpts: bool, warn: Warn, stats: KindStats | None
-    ) -> Iterator[Block]:
+    ) -> Generator[Block, None, None]:
         """Blocks parsed by the workers (Block.parsed), in file order."""
-        if self._pool is None:
-            self._pool = multiprocessing.get_context("fork").Pool(self.count)
         try:
             ranges = _segments(path)
         except OSError as err:
@@ -161,10 +226,24 @@ class Workers:
             return
         if stats is not None:
             stats.files += 1
+        workers = self._start()
         tasks = [(path, a, b, kind, want_rcpts) for a, b in ranges]
+        sent = 0
+        received = 0
         line = 1
         try:
-            for (a, b), (events, total) in zip(ranges, self._pool.imap(_work, tasks), strict=True):
+            while sent < min(len(tasks), self.AHEAD * len(workers)):
+                _send(workers[sent % len(workers)], tasks[sent])
+                sent += 1
+            for a, b in ranges:
+                status, payload = _receive(workers[received % len(workers)])
+                received += 1
+                if sent < len(tasks):
+                    _send(workers[sent % len(workers)], tasks[sent])
+                    sent += 1
+                if status == "error":
+                    raise payload
+                events, total = payload
                 if stats is not None:
                     stats.bytes += b - a
                     stats.lines += total
@@ -173,9 +252,45 @@ class Workers:
                 line += total
         except OSError as err:
             warn(ScanWarning(path, f"read error after line {line - 1}: {err}"))
+        finally:
+            if received < sent:  # stopped early: results still queued would mix with the next file
+                self.close(at_once=True)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+    def close(self, *, at_once: bool = False) -> None:
+        """End the workers: told to, when they are idle; killed, when they may be at work."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if at_once:
+                worker.process.terminate()
+            else:
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    worker.process.terminate()
+        for worker in workers:
+            worker.process.join(timeout=5)
+            if worker.process.exitcode is None:
+                worker.process.terminate()
+                worker.process.join()
+            worker.conn.close()
+
+
+def _receive(worker: _Worker) -> tuple[str, Any]:
+    try:
+        reply: tuple[str, Any] = worker.conn.recv()
+    except (EOFError, OSError):
+        raise _ended(worker) from None
+    return reply
+
+
+def _send(worker: _Worker, task: Any) -> None:
+    try:
+        worker.conn.send(task)
+    except OSError:
+        raise _ended(worker) from None
+
+
+def _ended(worker: _Worker) -> OSError:
+    """A worker gone (killed, out of memory): its pipe says EOF, a reset or a broken pipe."""
+    worker.process.join(timeout=5)
+    return OSError(f"a scan worker process ended (exit status {worker.process.exitcode})")

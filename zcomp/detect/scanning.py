@@ -23,7 +23,7 @@ from zcomp.detect.model import (
 from zcomp.detect.parallel import Workers, default_workers, eligible
 from zcomp.detect.scanner import Scanner
 from zcomp.detect.settings import DetectSettings
-from zcomp.detect.sources import Warn, expand, newest_log4j_month, read_blocks
+from zcomp.detect.sources import Block, Warn, expand, newest_log4j_month, read_blocks
 
 # Line-oriented kinds (each event comes from one line) that workers can parse by ranges.
 _PARALLEL = (LogKind.MAILBOX, LogKind.AUDIT)
@@ -38,6 +38,7 @@ def _events(
     workers: Workers | None,
 ) -> Iterator[Event]:
     for path in expand(kind, paths, warn):
+        blocks: Iterator[Block]
         if workers is not None and kind in _PARALLEL and eligible(path):
             blocks = workers.blocks(path, kind, scanner.wants_rcpts, warn, stats)
         else:
