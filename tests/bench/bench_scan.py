@@ -3,17 +3,17 @@
 The day comes from tests/bench/loggen.py (seeded, cached: generated once per size and seed under
 $TMPDIR/zcomp-bench-scan/ or --dir). In one run, one after the other on the same files:
 
-* ``python -m zcomp scan --mailbox-log mailbox.log --json``   target >= 200 MB/s, peak RSS < 200 MB
-* ``python -m zcomp scan --mta-log zimbra.log --json``        target >= 100 MB/s, peak RSS < 200 MB
+* ``python -m zcomp scan --mailbox-log mailbox.log --json``   >= 200 MB/s, peak memory < 200 MB
+* ``python -m zcomp scan --mta-log zimbra.log --json``        >= 100 MB/s, peak memory < 200 MB
 * ``pflogsumm -u 50 -h 50 zimbra.log`` (what zmdailyreport runs), for the ratio zcomp/pflogsumm
 
 Each is a child process: wall time from start to exit, MB/s = file size / wall time, peak memory =
-the child's VmHWM, sampled from /proc while it runs. The files were just written or read, so they
-are in the page cache: the figures are parsing speed, not disk speed. The CPU column (user +
-system time of the child) shows how much of the wall time went to other work on a shared
-machine. zcomp's JSON must rank the planted phished accounts first (found/expected is printed).
-Exits non-zero, with one line saying why, when zcomp scan or pflogsumm is missing, a child fails,
-a target is missed or a phished account is not found.
+the child's with its scan workers (tests/bench/peak.py), sampled from /proc while it runs. The
+files were just written or read, so they are in the page cache: the figures are parsing speed, not
+disk speed. The CPU column (user + system time of the child and its workers) shows how much of the
+wall time went to other work on a shared machine. zcomp's JSON must rank the planted phished
+accounts first (found/expected is printed). Exits non-zero, with one line saying why, when zcomp
+scan or pflogsumm is missing, a child fails, a target is missed or a phished account is not found.
 
     python -m tests.bench.bench_scan [--size-mb N] [--dir DIR] [--seed S] [--regenerate]
 """
@@ -61,7 +61,7 @@ class Run:
 
 
 def measure(label: str, argv: Sequence[str], size: int, out: Path) -> Run:
-    """Run argv to completion; wall time, and the child's peak RSS from wait4."""
+    """Run argv to completion: wall time, CPU (wait4) and peak memory (tests/bench/peak.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZCOMP_")}
     env["ZCOMP_STATE_DIR"] = str(out.parent / "state")
     with out.open("wb") as stdout, tempfile.TemporaryFile() as stderr:
@@ -77,7 +77,7 @@ def measure(label: str, argv: Sequence[str], size: int, out: Path) -> Run:
         stderr.seek(0)
         err = stderr.read().decode(errors="replace")
     cpu = usage.ru_utime + usage.ru_stime
-    # VmHWM, not ru_maxrss (which starts from the parent's): see tests/bench/peak.py.
+    # Not ru_maxrss (which starts from the parent's): see tests/bench/peak.py.
     return Run(label, size, seconds, cpu, peak_kib * 1024, child.returncode, out, err)
 
 
@@ -267,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         head = (
             f"{'input':<12} {'command':<26} {'size MB':>8} {'seconds':>8} {'CPU s':>7} {'MB/s':>8}"
         )
-        print(f"{head} {'peak RSS MB':>12}  target")
+        print(f"{head} {'peak MB':>12}  target")
         by_key = dict(zip([k for *_, k in plan], runs, strict=True))
         for key, run in by_key.items():
             name = "mailbox.log" if key == "mailbox" else "zimbra.log"

@@ -1,7 +1,13 @@
-"""A child process's own peak memory: VmHWM from /proc, sampled while it runs.
+"""A child process's own peak memory, its worker processes included, sampled from /proc.
 
 Not ru_maxrss: on Linux a child starts from its parent's high-water mark (fork copies it and
 exec keeps it), so a benchmark run from a large process would report the parent's size.
+
+The figure is the larger of the child's VmHWM (its own peak, exact) and the highest sum of
+proportional set sizes (Pss, /proc/PID/smaps_rollup) over the child and its descendants seen
+in one sample: `zcomp scan` forks workers, and memory they add is memory the machine needs.
+Pss shares each page among the processes mapping it, so pages the workers share with the
+parent after the fork are not counted twice.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 
 class PeakWatcher:
@@ -16,21 +23,45 @@ class PeakWatcher:
         self.child = child
         self.every_s = every_s
         self.peak_kib = 0
+        self.tree_processes = 1  # the most processes seen at once
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
     def _watch(self) -> None:
-        while self.child.poll() is None:
-            try:
-                with open(f"/proc/{self.child.pid}/status", encoding="ascii") as status:
-                    for line in status:
-                        if line.startswith("VmHWM:"):
-                            self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-            except (OSError, ValueError):
-                pass  # exited between poll() and open()
+        pid = self.child.pid
+        # returncode, not poll(): the caller reaps the child with os.wait4, and a second
+        # waiter could take its exit status away.
+        while self.child.returncode is None and Path(f"/proc/{pid}").exists():
+            pids = _tree(pid)
+            total = sum(_kib(p, "smaps_rollup", "Pss:") for p in pids)
+            own = _kib(pid, "status", "VmHWM:")
+            self.peak_kib = max(self.peak_kib, total, own)
+            self.tree_processes = max(self.tree_processes, len(pids))
             time.sleep(self.every_s)
 
     def wait(self) -> int:
         """The peak in KiB once the child has exited (call after waiting for it)."""
         self._thread.join()
         return self.peak_kib
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    for parent in out:  # grows while it is walked: children of children
+        try:
+            text = Path(f"/proc/{parent}/task/{parent}/children").read_text()
+        except OSError:
+            continue
+        out += [int(p) for p in text.split()]
+    return out
+
+
+def _kib(pid: int, name: str, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/{name}", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass  # exited between two reads
+    return 0
