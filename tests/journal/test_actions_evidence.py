@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from zcomp.journal import Journal, JournalError, canonical_json
+from zcomp.journal import ActionEntry, Journal, JournalError, SecretRefusedError, canonical_json
 
 
 def test_actions_round_trip_in_order(journal: Journal) -> None:
@@ -90,3 +90,23 @@ def test_tampered_evidence_fails_its_hash(journal: Journal) -> None:
         conn.close()
     with pytest.raises(JournalError, match="fails its SHA-256 check"):
         journal.evidence(incident.id)
+
+
+def test_the_actions_of_one_batch_are_recorded_together_or_not_at_all(journal: Journal) -> None:
+    incident = journal.start_incident("u", "a@x", reason="r", operator="o")
+    entries = [
+        ActionEntry("contain", "attr", "zimbraAccountStatus", "active", "locked", "done"),
+        ActionEntry("contain", "password", "password", None, None, "done", "scrambled"),
+    ]
+    recorded = journal.record_actions(incident.id, entries)
+    assert journal.actions(incident.id) == recorded
+    assert [(a.step, a.target, a.after, a.detail) for a in recorded] == [
+        ("contain", "zimbraAccountStatus", "locked", ""),
+        ("contain", "password", None, "scrambled"),
+    ]
+    leak = ActionEntry("clean", "attr", "zimbraNotes", {"authToken": "x"}, None, "done")
+    with pytest.raises(SecretRefusedError):
+        journal.record_actions(incident.id, [entries[0], leak])
+    with pytest.raises(JournalError):
+        journal.record_actions(incident.id + 99, entries)  # no such incident
+    assert journal.actions(incident.id) == recorded  # neither batch left a row

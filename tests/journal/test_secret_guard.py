@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import pytest
 
-from zcomp.journal import Journal, SecretRefusedError
+from zcomp.journal import Journal, SecretRefusedError, canonical_json
+from zcomp.journal.guard import find_secret, might_hold_secret
 
 TOKEN = "0_" + "ab12" * 10 + "_6964" + "3d" * 8
 
@@ -80,3 +82,30 @@ def test_ordinary_values_pass(journal: Journal) -> None:
         incident.id, step="s", kind="k", target="t", before=harmless, after=None, status="ok"
     )
     assert journal.actions(incident.id)[0].before == harmless
+
+
+def test_the_text_search_misses_nothing_the_walk_finds() -> None:
+    """encode() walks a value only when its JSON text may hold a secret: over many shapes of
+    value, whatever the walk finds, the text search flags too (and plain values pass)."""
+    rng = random.Random(20261130)
+    pieces = [TOKEN, "x", "ab_cd", "password", "PassWord", "newpassword", "authToken", "é", 7]
+    seen_secret = 0
+    for _ in range(3000):
+        value = _shape(rng, pieces, depth=0)
+        found = find_secret(value)
+        flagged = might_hold_secret(canonical_json(value))
+        assert flagged or found is None, (value, found)
+        seen_secret += found is not None
+    assert 300 < seen_secret < 2700  # both kinds of value were tried
+    assert not might_hold_secret(canonical_json({"attrs": {"zimbraNotes": ["a_b" * 30]}}))
+
+
+def _shape(rng: random.Random, pieces: list[object], depth: int) -> object:
+    kind = rng.randrange(4 if depth < 3 else 1)
+    if kind == 0:
+        piece = rng.choice(pieces)
+        return f"{rng.choice(['', 'Cookie: ', 'a b '])}{piece}" if isinstance(piece, str) else piece
+    if kind == 1:
+        return [_shape(rng, pieces, depth + 1) for _ in range(rng.randrange(3))]
+    keys = [str(rng.choice(pieces)) + rng.choice(["", "s"]) for _ in range(rng.randrange(3))]
+    return {k: _shape(rng, pieces, depth + 1) for k in keys}

@@ -6,6 +6,7 @@ import ssl
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -17,6 +18,7 @@ from zcomp.zimbra.errors import ZimbraTLSError
 from zcomp.zimbra.model import Secret
 from zcomp.zimbra.operations import GetAccount
 from zcomp.zimbra.settings import ConnectionSettings
+from zcomp.zimbra.soap import SoapChannel
 
 
 @pytest.fixture
@@ -71,3 +73,35 @@ def test_insecure_talks_to_an_unverified_server(https: Wiretap) -> None:
         warnings.simplefilter("error")  # --insecure is explicit: no urllib3 warning per call
         with _client(https.base_url, insecure=True) as client:
             assert client.call(GetAccount("alice@sandbox.test")).name == "alice@sandbox.test"
+
+
+def test_with_no_ca_bundle_configured_the_environment_names_the_ca(
+    https: Wiretap, ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zcomp reads the environment once per endpoint, not per request: REQUESTS_CA_BUNDLE
+    still counts when the configuration names no CA bundle."""
+    bundle = tmp_path / "zimbra-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with _client(https.base_url) as client:
+        assert client.call(GetAccount("alice@sandbox.test")).name == "alice@sandbox.test"
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    with _client(https.base_url) as client, pytest.raises(ZimbraTLSError):
+        client.call(GetAccount("alice@sandbox.test"))  # the system CAs do not know it
+
+
+def test_proxy_variables_are_read_once_per_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "mail.inside.example")
+    outside = SoapChannel("https://mail.example:7071/service/admin/soap/", **_CHANNEL)
+    inside = SoapChannel("https://mail.inside.example:7071/service/admin/soap/", **_CHANNEL)
+    try:
+        assert outside.session.proxies == {"https": "http://proxy.example:3128"}
+        assert inside.session.proxies == {}
+        assert not outside.session.trust_env  # ~/.netrc is never read, nor sent to Zimbra
+    finally:
+        outside.close()
+        inside.close()
+
+
+_CHANNEL: dict[str, Any] = {"verify": True, "timeout": (1.0, 1.0), "user_agent": "zcomp-test"}

@@ -23,6 +23,7 @@ from typing import Any
 from zcomp.core.change import Applied, Change, Status
 from zcomp.core.evidence import withhold_tokens
 from zcomp.core.services import Services
+from zcomp.journal.model import ActionEntry
 from zcomp.zimbra.errors import (
     NOT_RUN,
     ZimbraAuthError,
@@ -255,20 +256,23 @@ class Executor:
             return [LOST] * len(batch)
 
     def _journal(self, applied: list[Applied]) -> None:
-        if self.incident is None:
+        if self.incident is None or not applied:
             return
-        for item in applied:
-            change = item.change
-            self.services.journal.record_action(
-                self.incident,
-                step=change.step,
-                kind=change.kind,
-                target=withhold_tokens(change.target),
-                before=withhold_tokens(change.before),
-                after=withhold_tokens(change.after),
-                status=str(item.status),
-                detail=withhold_tokens(item.problem or item.note or change.detail),
-            )
+        self.services.journal.record_actions(
+            self.incident,
+            [
+                ActionEntry(
+                    step=item.change.step,
+                    kind=item.change.kind,
+                    target=withhold_tokens(item.change.target),
+                    before=withhold_tokens(item.change.before),
+                    after=withhold_tokens(item.change.after),
+                    status=str(item.status),
+                    detail=withhold_tokens(item.problem or item.note or item.change.detail),
+                )
+                for item in applied
+            ],
+        )
 
 
 def _decide(change: Change, reply: Any, was_sent: bool, got: Any) -> Applied | str:

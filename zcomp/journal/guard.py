@@ -17,6 +17,18 @@ _TOKEN_MIN_LEN = 44  # the shortest match: a digit, "_", 40 hex digits, "_", a h
 _LOOKS_LIKE = " looks like a Zimbra auth token"
 
 
+# In canonical JSON (journal/codec.py), a key named like a secret: "password": (any case).
+_SECRET_KEY_JSON = re.compile("|".join(f'"{key}":' for key in sorted(SECRET_KEYS)), re.IGNORECASE)
+
+
+def might_hold_secret(json_text: str) -> bool:
+    """False when a JSON text certainly holds neither a token nor a secret-named key (the
+    common case, found at C speed); True means: walk the value with find_secret to know."""
+    return (
+        ZIMBRA_TOKEN.search(json_text) is not None or _SECRET_KEY_JSON.search(json_text) is not None
+    )
+
+
 def find_secret(value: Any, where: str = "value") -> str | None:
     """Return a description of where a secret-looking item sits in `value`, or None."""
     found = _secret_path(value)

@@ -52,6 +52,20 @@ class AccountLock:
 
 
 @dataclass(frozen=True)
+class ActionEntry:
+    """One action to record (Journal.record_actions): its before/after values are plain JSON,
+    never a secret."""
+
+    step: str
+    kind: str
+    target: str
+    before: Any
+    after: Any
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Action:
     id: int
     incident_id: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +27,7 @@ from zcomp.journal.model import (
     OPEN,
     AccountLock,
     Action,
+    ActionEntry,
     Baseline,
     Evidence,
     GuardEvent,
@@ -242,30 +243,44 @@ class Journal:
         detail: str = "",
     ) -> Action:
         """Append one action with its before/after values (plain JSON, never a secret)."""
-        refuse_secrets([step, kind, target, status, detail], "action")
-        before_json = encode(before, "before")
-        after_json = encode(after, "after")
+        entry = ActionEntry(step, kind, target, before, after, status, detail)
+        return self.record_actions(incident_id, [entry])[0]
+
+    def record_actions(self, incident_id: int, entries: Sequence[ActionEntry]) -> list[Action]:
+        """Append actions in one transaction: all of them are on record, or none (one commit,
+        one fsync, for the dozen changes of one batch request)."""
         at = to_text()
+        encoded = []
+        for e in entries:
+            refuse_secrets([e.step, e.kind, e.target, e.status, e.detail], "action")
+            encoded.append((e, encode(e.before, "before"), encode(e.after, "after")))
+        ids: list[int] = []
         with self._writing() as conn:
             self._require_incident(conn, incident_id)
-            cursor = conn.execute(
-                "INSERT INTO actions (incident_id, at, step, kind, target, before_json,"
-                " after_json, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (incident_id, at, step, kind, target, before_json, after_json, status, detail),
+            for e, before_json, after_json in encoded:
+                cursor = conn.execute(
+                    "INSERT INTO actions (incident_id, at, step, kind, target, before_json,"
+                    " after_json, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (incident_id, at, e.step, e.kind, e.target, before_json, after_json)
+                    + (e.status, e.detail),
+                )
+                ids.append(int(cursor.lastrowid or 0))
+        when = from_text(at)
+        return [
+            Action(
+                id=action_id,
+                incident_id=incident_id,
+                at=when,
+                step=e.step,
+                kind=e.kind,
+                target=e.target,
+                before=decode(before_json),
+                after=decode(after_json),
+                status=e.status,
+                detail=e.detail,
             )
-            action_id = int(cursor.lastrowid or 0)
-        return Action(
-            id=action_id,
-            incident_id=incident_id,
-            at=from_text(at),
-            step=step,
-            kind=kind,
-            target=target,
-            before=decode(before_json),
-            after=decode(after_json),
-            status=status,
-            detail=detail,
-        )
+            for action_id, (e, before_json, after_json) in zip(ids, encoded, strict=True)
+        ]
 
     def actions(self, incident_id: int | str) -> list[Action]:
         """In the order they were recorded."""
