@@ -88,7 +88,9 @@ def test_the_text_search_misses_nothing_the_walk_finds() -> None:
     """encode() walks a value only when its JSON text may hold a secret: over many shapes of
     value, whatever the walk finds, the text search flags too (and plain values pass)."""
     rng = random.Random(20261130)
+    # "authto\u212aen": a Kelvin sign, which str.lower() makes a "k".
     pieces = [TOKEN, "x", "ab_cd", "password", "PassWord", "newpassword", "authToken", "é", 7]
+    pieces += ["authto\u212aen"]
     seen_secret = 0
     for _ in range(3000):
         value = _shape(rng, pieces, depth=0)

@@ -30,7 +30,9 @@ def might_hold_secret(json_text: str) -> bool:
     if _TOKEN_CORE.search(json_text) is not None:
         return True
     lowered = json_text.lower()
-    return any(key in lowered for key in _SECRET_KEYS_JSON)
+    # The one non-ASCII letter str.lower() turns into a letter of those keys: the Kelvin sign
+    # (K -> k, as in "authtoken"); canonical JSON writes it escaped.
+    return any(key in lowered for key in _SECRET_KEYS_JSON) or "\\u212a" in lowered
 
 
 def find_secret(value: Any, where: str = "value") -> str | None:
