@@ -48,7 +48,7 @@ REPEATS = 1  # about 25 minutes a run
 
 def main() -> None:
     print(f"lockdown --dry-run --workers {WORKERS}, stdout to /dev/null")
-    print("accounts   wall time  accounts/s  peak RSS  exit")
+    print("accounts   wall time  accounts/s  peak mem  exit")
     with (
         Sandbox(SandboxOptions(servers=1, seed="none")) as sb,
         tempfile.TemporaryDirectory() as tmp,
