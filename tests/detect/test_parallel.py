@@ -179,3 +179,27 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].split()[0]
     except (OSError, IndexError):
         return "gone"
+
+
+@pytest.mark.parametrize(
+    ("load", "runnable", "workers"),
+    [
+        (0.5, 1, 2),  # idle
+        (0.5, 6, 2),  # a burst the minute's average does not show: still parallel
+        (6.0, 6, 0),  # saturated for a minute and now: one process
+        (6.0, 1, 2),  # a job that has just finished: the average lags, the cores are free
+        (6.0, None, 0),  # no /proc/loadavg: the average alone decides
+    ],
+)
+def test_workers_follow_the_load_now_not_only_the_minute_average(
+    monkeypatch: pytest.MonkeyPatch, load: float, runnable: int | None, workers: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(parallel, "runnable_now", lambda: runnable)
+    assert parallel.default_workers() == workers
+
+
+def test_runnable_now_reads_this_machine() -> None:
+    found = parallel.runnable_now()
+    assert found is not None and found >= 1  # this test is running

@@ -33,8 +33,9 @@ def default_workers() -> int:
 
     On a saturated machine the extra processes only add the cost of shipping events between
     them (measured: 79 vs 102 MB/s at load 6 on 2 cores; 159 vs 111 MB/s at load 2.4), so
-    the bar is a load of 1.5 per core: the load average lags, and a just-finished job must not
-    keep a scan on one core."""
+    the bar is a load of 1.5 per core. The load average lags by a minute, so it must also be
+    busy now: a job that has just finished (measured: a scan right after a 20-minute one, on
+    one core at 122 MB/s instead of 180) must not keep a scan on one core."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -43,7 +44,19 @@ def default_workers() -> int:
         load = os.getloadavg()[0]
     except OSError:
         load = 0.0
-    return min(4, cpus) if cpus > 1 and load < 1.5 * cpus else 0
+    others = runnable_now()
+    busy_now = others is None or others - 1 >= cpus  # this process is one of them
+    return min(4, cpus) if cpus > 1 and not (load >= 1.5 * cpus and busy_now) else 0
+
+
+def runnable_now() -> int | None:
+    """Tasks running or waiting for a core at this instant (Linux /proc/loadavg, 4th field:
+    running/total), this one included; None where there is no such file."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def eligible(path: str) -> bool:
