@@ -16,7 +16,7 @@ from typing import Any
 
 from zcomp.audit.rules import COS, DOMAIN, GLOBAL, RULES, Rule, Severity, Values
 from zcomp.core.change import Applied, Change, Check
-from zcomp.core.executor import Executor, Round
+from zcomp.core.executor import Executor
 from zcomp.core.replies import must
 from zcomp.core.services import Services
 from zcomp.journal import audit as journal_audit
@@ -224,14 +224,7 @@ class JournaledExecutor(Executor):
         self.run_id = run_id
         self._rows: list[int] = []
 
-    def apply(
-        self,
-        changes: Sequence[Change],
-        *,
-        as_account: str | None = None,
-        reads: Sequence[Request[Any]] = (),
-        ordered: bool = False,
-    ) -> Round:
+    def _plan(self, changes: Sequence[Change]) -> None:
         self._rows = [
             journal_audit.plan_action(
                 self.services.journal,
@@ -245,7 +238,6 @@ class JournaledExecutor(Executor):
             )
             for c in changes
         ]
-        return super().apply(changes, as_account=as_account, reads=reads, ordered=ordered)
 
     def _journal(self, applied: list[Applied]) -> None:
         for row, item in zip(self._rows, applied, strict=True):

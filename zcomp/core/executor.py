@@ -178,6 +178,7 @@ class Executor:
     ) -> Round:
         """Apply `changes` (in order, stopping at the first failure when `ordered`), verify
         them by reading back, journal each, and return their fates and the extra `reads`."""
+        self._plan(changes)
         final: dict[int, Applied] = {}
         extra: list[Any] = [NOT_RUN] * len(reads)
         to_send = set(range(len(changes)))
@@ -254,6 +255,10 @@ class Executor:
             if not transient(exc):
                 raise
             return [LOST] * len(batch)
+
+    def _plan(self, changes: Sequence[Change]) -> None:
+        """Called before anything is sent. An incident's actions are journaled with their
+        outcome only; journals that record intent first (audit, guard review) override it."""
 
     def _journal(self, applied: list[Applied]) -> None:
         if self.incident is None or not applied:

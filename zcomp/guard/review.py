@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from zcomp.core.change import Applied, Change
-from zcomp.core.executor import Executor, Round
+from zcomp.core.executor import Executor
 from zcomp.zimbra.errors import ZimbraFault
 from zcomp.zimbra.model import QueueSummary
-from zcomp.zimbra.operations import GetAllServers, GetMailQueue, MailQueueAction, Request
+from zcomp.zimbra.operations import GetAllServers, GetMailQueue, MailQueueAction
 
 if TYPE_CHECKING:
     from zcomp.core.services import Services
@@ -213,18 +213,10 @@ class _ReviewExecutor(Executor):
         self.op = op
         self.groups = groups
 
-    def apply(
-        self,
-        changes: Sequence[Change],
-        *,
-        as_account: str | None = None,
-        reads: Sequence[Request[Any]] = (),
-        ordered: bool = False,
-    ) -> Round:
+    def _plan(self, changes: Sequence[Change]) -> None:
         for group in self.groups:
             for m in group:
                 self._record(f"{self.op}-planned", m, None)
-        return super().apply(changes, as_account=as_account, reads=reads, ordered=ordered)
 
     def _journal(self, applied: list[Applied]) -> None:
         for item, group in zip(applied, self.groups, strict=True):
