@@ -115,6 +115,7 @@ class _Run:
         self.claimed: Applied | None = None  # this process's claim, as the contain batch left it
         self.seen: Any = None  # the account as the contain batch read it back
         self.snapshot: list[Any] = []  # the mailbox reads of the contain batch
+        self.started_incident = False  # this run opened the incident: no earlier run's evidence
 
     # ------------------------------------------------------------------ the steps
 
@@ -187,6 +188,7 @@ class _Run:
             incident = services.journal.start_incident(
                 account.id, account.name, reason=reason, operator=services.operator
             )
+            self.started_incident = True
         state.incident_id = self.executor.incident = incident.id
         outcome.incident = incident.key
         state.marker = lock_marker(
@@ -477,7 +479,10 @@ class _Run:
         state = self._state
         if again and incident.ticket_id:
             return comment_op(recontain_comment(state.findings, state.done))
-        return open_op(self._ticket_content(incident, _earlier_removals(self.services, state)))
+        # A new incident's first evidence is this run's own (reading it back would decode the
+        # whole bundle to find nothing).
+        earlier = [] if self.started_incident else _earlier_removals(self.services, state)
+        return open_op(self._ticket_content(incident, earlier))
 
     def _file(self, incident: Incident, pending: dict[str, Any]) -> None:
         """File the pending ticket operation; a failure leaves it pending."""
