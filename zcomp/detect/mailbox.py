@@ -35,8 +35,9 @@ CHANGES = frozenset(
 NEEDLES = (
     b"smtp - Sending message",
     b"smtp - Failed to send",
-    # `soap - [(batch) ]<Request> elapsed=` for the CHANGES (one needle per suffix)
-    b"PrefsRequest elapsed",
+    # `soap - [(batch) ]<Request> elapsed=` for the CHANGES (one needle per suffix; the
+    # longer the needle, the faster find skips: ModifyPrefs also skips every GetPrefs line)
+    b"ModifyPrefsRequest elapsed",
     b"FilterRulesRequest elapsed",
     b"IdentityRequest elapsed",
     b"SignatureRequest elapsed",
@@ -44,7 +45,7 @@ NEEDLES = (
     b"authentication failed for [",
     # web logins: `soap - (batch) AuthRequest elapsed=` (JSP login page, §2 table); the
     # security logger's cmd=Auth lines go to audit.log, not here
-    b"AuthRequest elapsed",
+    b" AuthRequest elapsed",
 )
 
 _SEND = re.compile(rb"Sending message(?: to MTA at \S+)?: Message-ID=(<[^>]*>|[^,\s]+)")
