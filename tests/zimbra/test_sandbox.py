@@ -14,7 +14,7 @@ from zcomp.zimbra import operations as rq
 from zcomp.zimbra.client import ZimbraClient
 from zcomp.zimbra.errors import NOT_RUN, ZimbraAuthError, ZimbraFault
 from zcomp.zimbra.faults import reply_body
-from zcomp.zimbra.model import FilterRule, Node, Secret, Signature
+from zcomp.zimbra.model import FilterRule, Modified, Node, Secret, Signature
 from zcomp.zimbra.settings import ConnectionSettings
 
 DOMAIN = "sandbox.test"
@@ -45,12 +45,14 @@ def test_admin_operations(sandbox2: Sandbox, client: ZimbraClient) -> None:
     info = client.call(rq.GetAccountInfo(alice.id, by="id"))
     assert info.id == alice.id and info.mail_host == alice.get("zimbraMailHost")
 
+    forwarding = rq.GetAccount(alice.id, by="id", attrs=("zimbraPrefMailForwardingAddress",))
     changed = client.call(
         rq.ModifyAccount(alice.id, {"zimbraPrefMailForwardingAddress": "x@evil.example"})
     )
-    assert changed.get("zimbraPrefMailForwardingAddress") == "x@evil.example"
-    cleared = client.call(rq.ModifyAccount(alice.id, {"zimbraPrefMailForwardingAddress": ""}))
-    assert cleared.get("zimbraPrefMailForwardingAddress") is None
+    assert changed == Modified(alice.id, ALICE)
+    assert client.call(forwarding).get("zimbraPrefMailForwardingAddress") == "x@evil.example"
+    client.call(rq.ModifyAccount(alice.id, {"zimbraPrefMailForwardingAddress": ""}))
+    assert client.call(forwarding).get("zimbraPrefMailForwardingAddress") is None
 
     delegated = client.call(rq.DelegateAuth(alice.id, duration_s=120))
     assert delegated.token.reveal() and delegated.lifetime_ms == 120_000

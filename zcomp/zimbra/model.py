@@ -53,6 +53,16 @@ class Account:
         return list(self.attrs.get(name, []))
 
 
+@dataclass(frozen=True)
+class Modified:
+    """ModifyAccount's reply: which account was written. Zimbra sends its every attribute back
+    (hundreds of <a>); zcomp does not parse them, because no write is trusted on its reply:
+    each is verified by a read-back of the attributes it changed."""
+
+    id: str
+    name: str
+
+
 @dataclass
 class AccountInfo:
     id: str

@@ -30,6 +30,7 @@ from zcomp.zimbra.model import (
     FilterRule,
     Identity,
     Info,
+    Modified,
     QueueSummary,
     SearchPage,
     Secret,
@@ -71,7 +72,7 @@ class GetAccountInfo(Request[AccountInfo]):
 
 
 @dataclass(frozen=True)
-class ModifyAccount(Request[Account]):
+class ModifyAccount(Request[Modified]):
     id: str
     attrs: AttrChanges = field(default_factory=dict)
     write = True

@@ -18,6 +18,7 @@ from zcomp.zimbra.model import (
     Domain,
     Identity,
     Info,
+    Modified,
     QueueMessage,
     QueueSummary,
     SearchPage,
@@ -91,9 +92,15 @@ def auth_result(body: Element) -> AuthResult:
     return AuthResult(token=Secret(token), lifetime_ms=_int(child_text(body, "lifetime")))
 
 
-@_parses(rq.GetAccount, rq.ModifyAccount)
+@_parses(rq.GetAccount)
 def _account(r: Any, body: Element) -> Account:
     return Account(*_entry(_required(body, "account")))
+
+
+@_parses(rq.ModifyAccount)
+def _modified(r: Any, body: Element) -> Modified:
+    account = _required(body, "account")
+    return Modified(account.get("id", ""), account.get("name", ""))
 
 
 @_parses(rq.GetAccountInfo)
