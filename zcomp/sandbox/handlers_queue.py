@@ -87,6 +87,19 @@ _TERMS_MAX = 20_000
 
 
 def _summary_terms(m: QueuedMessage) -> _SummaryTerms:
+    # Remembered on the message with what they were made of; the recipient list is checked by
+    # identity and length (building the 80-recipient key per message per request was the cost).
+    stamp = (m.sender, m.reason, m.queue, m.origin_ip, m.origin_host, len(m.recipients))
+    mine = m.derived.get("terms")
+    if mine is not None and mine[0] == stamp and mine[1] is m.recipients:
+        terms: _SummaryTerms = mine[2]
+        return terms
+    terms = _content_terms(m)
+    m.derived["terms"] = (stamp, m.recipients, terms)
+    return terms
+
+
+def _content_terms(m: QueuedMessage) -> _SummaryTerms:
     key = (m.sender, tuple(m.recipients), m.reason, _has_reason(m), m.origin_ip, m.origin_host)
     terms = _TERMS.get(key)
     if terms is None:
@@ -134,7 +147,9 @@ def _summaries(msgs: list[QueuedMessage], place: object = None) -> _Ranked:
     last = _TALLIES.get(place)
     if last is not None and last.have == have:
         return last.ranked
-    if last is None or (last.have - have).total() + (have - last.have).total() >= len(msgs):
+    added = have - last.have if last is not None else have
+    gone = last.have - have if last is not None else have
+    if last is None or added.total() + gone.total() >= len(msgs):
         # Counter over one flat iterable counts in C; each message's values are distinct.
         counts = tuple(
             Counter(itertools.chain.from_iterable(terms[i][k] * n for i, n in have.items()))
@@ -142,10 +157,10 @@ def _summaries(msgs: list[QueuedMessage], place: object = None) -> _Ranked:
         )
     else:
         moved = [c.copy() for c in last.counts]
-        for i, n in (have - last.have).items():
+        for i, n in added.items():
             for k, c in enumerate(moved):
                 c.update(terms[i][k] * n)
-        for i, n in (last.have - have).items():
+        for i, n in gone.items():
             for k, c in enumerate(moved):
                 c.subtract(last.terms[i][k] * n)
         counts = tuple(+c for c in moved)  # + drops values no message carries any more
@@ -164,16 +179,36 @@ def _rank(item: tuple[str, int]) -> tuple[int, str]:
     return -item[1], item[0]
 
 
-def _matches(query: El, m: QueuedMessage) -> bool:
-    """Exact TermQuery per match (case-sensitive: send values lower-cased), OR within a
-    field, AND across fields; a query without fields lists everything."""
+# One <field> of a query: its name and match values, or the attribute it lacks.
+_Term = tuple[str, list[str]] | str
+
+
+def _terms(query: El) -> list[_Term]:
+    """The query's fields, read once per search rather than once per message."""
+    out: list[_Term] = []
     for fld in query.all("field"):
         name = fld.get("name")
         if name is None:
-            raise missing_attr("name")
+            out.append("name")
+            continue
         values = [mt.get("value") for mt in fld.all("match")]
         if any(v is None for v in values):
-            raise missing_attr("value")
+            out.append("value")
+            continue
+        out.append((name, [v for v in values if v is not None]))
+    return out
+
+
+def _matches(terms: list[_Term], m: QueuedMessage) -> bool:
+    """Exact TermQuery per match (case-sensitive: send values lower-cased), OR within a
+    field, AND across fields; a query without fields lists everything.
+
+    A field lacking name or value fails the search when a message gets that far, as before.
+    """
+    for term in terms:
+        if isinstance(term, str):
+            raise missing_attr(term)
+        name, values = term
         have = _field(m, name)  # only the fields asked about
         if not any(v in have for v in values):
             return False
@@ -188,9 +223,10 @@ def _search(
     With fields, Lucene's search(query, limit) returns at most `limit` hits, so `hits` is
     capped at limit (and more= is then never true for offset 0): real Zimbra behaviour.
     """
-    if next(query.all("field"), None) is None:  # no terms: RemoteMailQueue.list0, uncapped
+    terms = _terms(query)
+    if not terms:  # no terms: RemoteMailQueue.list0, uncapped
         return msgs[offset : offset + limit], len(msgs)
-    found = [m for m in msgs if _matches(query, m)][: max(limit, 0)]
+    found = [m for m in msgs if _matches(terms, m)][: max(limit, 0)]
     return found[offset : offset + limit], len(found)
 
 

@@ -3,6 +3,10 @@
 Like Zimbra's RemoteMailQueue, searches run against the last *scan* of a queue (a snapshot
 taken by zmqstat), not the live queue: a queue is scanned when first asked about and when
 GetMailQueue says scan="1"; later arrivals stay invisible until the next scan.
+
+A scan shares the message objects instead of copying them all (a queue of hundreds was copied
+on every GetMailQueue): act() changes messages in place, so before it changes one, each scan
+index holding that object gets the copy the scan would have taken (_detach).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import dataclasses
 import itertools
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 QUEUES = ("incoming", "active", "deferred", "hold", "corrupt")
 _QID_ALPHABET = "0123456789ABCDEF"
@@ -31,6 +36,9 @@ class QueuedMessage:
     origin_host: str = ""
     queue: str = "deferred"
     extra: dict[str, str] = field(default_factory=dict)
+    # What handlers_queue derived from this message, with the values it was derived from (it
+    # checks them on use): not part of the message, so not compared, shown or copied.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 class Mta:
@@ -70,24 +78,31 @@ class Mta:
                 if m is None or (queue and m.queue != queue):
                     continue
                 if op == "hold":
+                    self._detach(m)
                     m.queue = "hold"
                 elif op == "release":
                     if m.queue != "hold":
                         continue
+                    self._detach(m)
                     m.queue = "deferred"
                 elif op == "delete":
                     del self._messages[qid]
                 elif op == "requeue":
+                    self._detach(m)
                     m.queue = "deferred" if m.queue != "hold" else "hold"
                 changed += 1
         return changed
 
+    def _detach(self, m: QueuedMessage) -> None:
+        """m is about to change in place: each scan index sharing it keeps a copy as it is."""
+        for index in self._index.values():
+            if index.get(m.id) is m:
+                index[m.id] = dataclasses.replace(m)
+
     def scan(self, queue: str, now_ms: int) -> None:
-        """zmqstat: replace the queue's index with copies of what is in it now."""
+        """zmqstat: replace the queue's index with what is in it now (shared until act())."""
         with self._lock:
-            self._index[queue] = {
-                m.id: dataclasses.replace(m) for m in self._messages.values() if m.queue == queue
-            }
+            self._index[queue] = {m.id: m for m in self._messages.values() if m.queue == queue}
             self._scan_time_ms[queue] = now_ms
 
     def scanned(self, queue: str) -> bool:
