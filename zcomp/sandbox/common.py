@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
+import weakref
+from dataclasses import dataclass, field
+
 from zcomp.sandbox.clock import gentime, parse_gentime
 from zcomp.sandbox.directory import AccountEntry, Directory
 from zcomp.sandbox.element import El
@@ -54,12 +58,92 @@ def attrs_el(
     tag: str = "a",
 ) -> None:
     names = attrs if wanted is None else [n for n in attrs if n.lower() in wanted]
+    out = parent.children
     for name in sorted(names, key=str.lower):
-        if name in BLOCKED_ATTRS:
-            parent.add(tag, {key: name}, "VALUE-BLOCKED")
-            continue
-        for v in attrs[name]:
-            parent.add(tag, {key: name}, v)
+        out.extend(_leaves(tag, key, parent.ns, name, attrs[name]))
+
+
+def _leaves(tag: str, key: str, ns: str | None, name: str, values: list[str]) -> list[El]:
+    """The <a n="name">value</a> elements of one attribute (what parent.add would make)."""
+    if name in BLOCKED_ATTRS:
+        return [El(tag, ns, {key: name}, [], "VALUE-BLOCKED")]
+    return [El(tag, ns, {key: name}, [], v) for v in values]
+
+
+@dataclass
+class _CosLeaves:
+    """The elements of every attribute an account inherits from the COS, sorted as attrs_el
+    sorts them, made once and shared by every full account answer (never changed after)."""
+
+    lowers: list[str]  # the names lower-cased, in order (distinct)
+    starts: list[int]  # where each name's elements start in `leaves`; one more at the end
+    where: dict[str, int]  # name -> its index
+    leaves: list[El]
+
+
+@dataclass
+class _CosRender:
+    source: dict[str, list[str]]  # a copy of the inherited attributes these were made from
+    shapes: dict[tuple[str, str, str | None], _CosLeaves | None] = field(default_factory=dict)
+
+
+# Per directory; checked against what the COS hands down now on every use, so a COS change (even
+# one written straight into the dict) is never answered from an old rendering.
+_COS_RENDERS: weakref.WeakKeyDictionary[Directory, _CosRender] = weakref.WeakKeyDictionary()
+
+
+def _cos_leaves(d: Directory, tag: str, key: str, ns: str | None) -> _CosLeaves | None:
+    """None when two inherited names differ only in case (then attrs_el's order needs both)."""
+    inherited = d.cos_inherited()
+    render = _COS_RENDERS.get(d)
+    if render is None or render.source != inherited:
+        render = _CosRender({k: list(v) for k, v in inherited.items()})
+        _COS_RENDERS[d] = render
+    shape = (tag, key, ns)
+    if shape not in render.shapes:
+        render.shapes[shape] = _render_cos(render.source, tag, key, ns)
+    return render.shapes[shape]
+
+
+def _render_cos(
+    source: dict[str, list[str]], tag: str, key: str, ns: str | None
+) -> _CosLeaves | None:
+    names = sorted(source, key=str.lower)
+    lowers = [n.lower() for n in names]
+    if len(set(lowers)) != len(lowers):
+        return None
+    starts: list[int] = []
+    leaves: list[El] = []
+    for name in names:
+        starts.append(len(leaves))
+        leaves.extend(_leaves(tag, key, ns, name, source[name]))
+    starts.append(len(leaves))
+    return _CosLeaves(lowers, starts, {n: i for i, n in enumerate(names)}, leaves)
+
+
+def _merged(own: dict[str, list[str]], cos: _CosLeaves, ns: str | None) -> list[El]:
+    """What attrs_el makes of own values over inherited ones: own names go in before the
+    inherited names sorting the same or after (sorted() keeps own names first on ties), and
+    an inherited name the account has a value for is left out."""
+    skips = sorted(cos.where[n] for n in own if n in cos.where)
+    out: list[El] = []
+    at = 0  # the next inherited name to copy
+    for name in sorted(own, key=str.lower):
+        pos = bisect.bisect_left(cos.lowers, name.lower())
+        _copy_cos(out, cos, at, pos, skips)
+        at = pos
+        out.extend(_leaves("a", "n", ns, name, own[name]))
+    _copy_cos(out, cos, at, len(cos.lowers), skips)
+    return out
+
+
+def _copy_cos(out: list[El], cos: _CosLeaves, i: int, j: int, skips: list[int]) -> None:
+    """Inherited names i..j-1 into out, except the indexes in skips (sorted)."""
+    starts, leaves = cos.starts, cos.leaves
+    for s in skips[bisect.bisect_left(skips, i) : bisect.bisect_left(skips, j)]:
+        out.extend(leaves[starts[i] : starts[s]])
+        i = s + 1
+    out.extend(leaves[starts[i] : starts[j]])
 
 
 def account_attrs(d: Directory, entry: AccountEntry, apply_cos: bool) -> dict[str, list[str]]:
@@ -85,6 +169,12 @@ def account_el(
     apply_cos: bool = True,
 ) -> El:
     el = parent.add("account", {"name": entry.name, "id": entry.id})
+    if wanted is None and apply_cos:
+        # The whole account (ModifyAccount, GetAccount): ~500 elements, nearly all inherited.
+        cos = _cos_leaves(d, "a", "n", el.ns)
+        if cos is not None:
+            el.children.extend(_merged(entry.attrs, cos, el.ns))
+            return el
     attrs_el(el, account_attrs(d, entry, apply_cos), wanted)
     return el
 

@@ -185,9 +185,8 @@ _INFO_ATTRS = {
 
 
 def _effective_attrs(rc: RequestContext, entry: AccountEntry) -> dict[str, list[str]]:
-    out = {k: list(v) for k, v in rc.dir.cos_attrs.items()}
-    out.update({k: list(v) for k, v in entry.attrs.items()})
-    return out
+    # Read only: the value lists are shared, not copied (~500 of them per GetInfo/GetPrefs).
+    return {**rc.dir.cos_attrs, **entry.attrs}
 
 
 @handler(ACC, "GetPrefsRequest", "user")
