@@ -66,7 +66,7 @@ def test_a_cos_change_is_seen_even_written_straight_into_the_directory(
     entry = d.get(sandbox.add_accounts(1, prefix="cos")[0])
     _same(d, entry)
     name = next(iter(d.cos_inherited()))
-    d.cos_inherited()[name].append("appended in place")
+    d.cos_inherited()[name].append("appended in place &<>\"'\n\t")
     _same(d, entry)
     assert "appended in place" in serialize(Proto.SOAP12, _fast(d, entry)).decode()
     d.cos_attrs["zimbraPrefLocale"] = ["de"]

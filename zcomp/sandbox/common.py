@@ -26,6 +26,7 @@ from zcomp.sandbox.passwords import (
     policy_violation,
     verify_password,
 )
+from zcomp.sandbox.protocol import shared_leaf
 from zcomp.sandbox.schema import INT_MAX
 from zcomp.sandbox.tokens import Token
 
@@ -68,6 +69,13 @@ def _leaves(tag: str, key: str, ns: str | None, name: str, values: list[str]) ->
     if name in BLOCKED_ATTRS:
         return [El(tag, ns, {key: name}, [], "VALUE-BLOCKED")]
     return [El(tag, ns, {key: name}, [], v) for v in values]
+
+
+def _shared_leaves(tag: str, key: str, ns: str | None, name: str, values: list[str]) -> list[El]:
+    """The same elements, made to be shared: serialized once, not once per answer."""
+    return [
+        shared_leaf(el.name, el.ns, el.attrs, el.text) for el in _leaves(tag, key, ns, name, values)
+    ]
 
 
 @dataclass
@@ -116,7 +124,7 @@ def _render_cos(
     leaves: list[El] = []
     for name in names:
         starts.append(len(leaves))
-        leaves.extend(_leaves(tag, key, ns, name, source[name]))
+        leaves.extend(_shared_leaves(tag, key, ns, name, source[name]))
     starts.append(len(leaves))
     return _CosLeaves(lowers, starts, {n: i for i, n in enumerate(names)}, leaves)
 

@@ -61,6 +61,16 @@ class El:
         return self
 
 
+@dataclass(slots=True)
+class SharedEl(El):
+    """A childless element shared by many answers (an account's COS-inherited <a>): never
+    changed once made, so it carries what the serializers write for it under a parent of its
+    own namespace (protocol.shared_leaf), written once instead of once per answer."""
+
+    xml: str = ""
+    js: dict[str, str] = field(default_factory=dict)
+
+
 def get_bool(el: El, key: str, default: bool = False) -> bool:
     """SOAP boolean attributes take 1/0/true/false."""
     value = el.get(key)

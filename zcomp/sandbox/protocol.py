@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from zcomp.sandbox.element import NS_ZIMBRA, El
+from zcomp.sandbox.element import NS_ZIMBRA, El, SharedEl
 from zcomp.sandbox.faults import SoapFault, invalid_request, parse_error
 
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -197,6 +197,9 @@ def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
     if text:
         out.append(_escape(text))
     for c in children:
+        if c.__class__ is SharedEl and c.ns == ns:
+            out.append(c.xml)  # type: ignore[attr-defined]  # checked just above
+            continue
         if c.children or c.ns != ns or len(c.attrs) != 1:
             _xml(c, ns, out)
             continue
@@ -210,6 +213,17 @@ def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
         else:
             out.append(f"<{c.name} {k}={v}/>")
     out.append("</" + name + ">")
+
+
+def shared_leaf(name: str, ns: str | None, attrs: dict[str, str], text: str | None) -> SharedEl:
+    """A leaf many answers share, with its XML and JSON forms written by the code that would
+    write them per answer (so they cannot differ)."""
+    el = SharedEl(name, ns, attrs, [], text)
+    out: list[str] = []
+    _xml(el, ns, out)
+    el.xml = "".join(out)
+    el.js = _json_obj(el, ns)
+    return el
 
 
 def fault_element(proto: Proto, fault: SoapFault, trace: str) -> El:
@@ -281,6 +295,9 @@ def _json_obj(el: El, parent_ns: str | None) -> dict[str, Any]:
     if el.text:
         obj["_content"] = el.text
     for c in el.children:
+        if c.__class__ is SharedEl and c.ns == el.ns:
+            obj.setdefault(c.name, []).append(c.js)  # type: ignore[attr-defined]
+            continue
         obj.setdefault(c.name, []).append(_json_obj(c, el.ns))
     if el.ns is not None and el.ns != parent_ns:
         obj["_jsns"] = el.ns
