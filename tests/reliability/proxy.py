@@ -6,7 +6,10 @@ a byte): the change applied, the client never heard. Requests are numbered in ar
 hooks run at two moments of each: before it is forwarded and after the sandbox answered, so a
 `kill -9` lands at a request number, not at a time.
 
-Stdlib only; one thread per client connection; one upstream connection per request.
+Stdlib only; one thread per client connection. Upstream connections are kept alive and reused
+(a new connection per request cost the sandbox a TCP accept and a thread each): each is used by
+one request at a time, taken back only once its reply was read whole, and never retried on, so
+what reaches the sandbox and what the client hears are the same as with one per request.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import http.client
 import os
 import random
 import re
+import select
 import signal
 import socket
 import sys
@@ -59,6 +63,9 @@ _HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+
+
+UPSTREAM_IDLE_S = 5.0  # an idle upstream connection older than this is closed, not reused
 
 
 class Verdict(enum.Enum):
@@ -120,6 +127,7 @@ class LossyProxy:
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
         self._conns: set[socket.socket] = set()
+        self._idle_upstream: list[tuple[float, http.client.HTTPConnection]] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -199,6 +207,10 @@ class LossyProxy:
                 conn.shutdown(socket.SHUT_RDWR)
         self._server.server_close()
         self._thread.join(timeout=10)
+        with self._lock:
+            idle, self._idle_upstream = self._idle_upstream, []
+        for _, upstream in idle:
+            upstream.close()
 
     def __enter__(self) -> LossyProxy:
         return self.start()
@@ -274,16 +286,35 @@ class LossyProxy:
             for k, v in handler.headers.items()
             if k.lower() not in _HOP_BY_HOP and k.lower() != "content-length"
         }
-        conn = http.client.HTTPConnection(*self.upstream, timeout=120)
+        conn = self._upstream_conn()
+        reusable = False
         try:
             conn.request(handler.command, handler.path, body=body, headers=headers)
             reply = conn.getresponse()
             data = reply.read()
             kept = [(k, v) for k, v in reply.getheaders() if k.lower() not in _HOP_BY_HOP]
+            reusable = not reply.will_close
             return reply.status, kept, data
         except (OSError, http.client.HTTPException):
             return None, [], b""
         finally:
+            if reusable:
+                with self._lock:
+                    self._idle_upstream.append((time.monotonic(), conn))
+            else:
+                conn.close()
+
+    def _upstream_conn(self) -> http.client.HTTPConnection:
+        """An idle upstream connection still open, else a new one; only this request uses it."""
+        while True:
+            with self._lock:
+                if not self._idle_upstream:
+                    return http.client.HTTPConnection(*self.upstream, timeout=120)
+                since, conn = self._idle_upstream.pop()
+            # Idle for long, the server may be closing it as we send (the sandbox's idle timeout
+            # is 60 s); readable while idle means it did close (or sent what nobody asked for).
+            if time.monotonic() - since < UPSTREAM_IDLE_S and not _readable(conn):
+                return conn
             conn.close()
 
     def _drop(self, handler: BaseHTTPRequestHandler, exchange: Exchange) -> None:
@@ -291,6 +322,17 @@ class LossyProxy:
         handler.close_connection = True
         with contextlib.suppress(OSError):
             handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _readable(conn: http.client.HTTPConnection) -> bool:
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes | None:
