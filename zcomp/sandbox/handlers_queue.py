@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections import Counter
 from dataclasses import dataclass
 
@@ -145,7 +146,8 @@ def _summaries(msgs: list[QueuedMessage], place: object = None) -> _Ranked:
         terms[id(t)] = t
         have[id(t)] += 1
     last = _TALLIES.get(place)
-    if last is not None and last.have == have:
+    # Items views compare in C (Counter's == is a Python loop); neither holds zero counts.
+    if last is not None and last.have.items() == have.items():
         return last.ranked
     added = have - last.have if last is not None else have
     gone = last.have - have if last is not None else have
@@ -255,7 +257,7 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
     if get_bool(qel, "scan") or not s.mta.scanned(qname):
         s.mta.scan(qname, rc.now_ms())  # the sandbox's zmqstat finishes at once
     indexed, scan_time = s.mta.indexed(qname)
-    indexed.sort(key=lambda m: (m.arrival, m.id))
+    indexed.sort(key=operator.attrgetter("arrival", "id"))
     offset = get_int(query, "offset", 0)
     limit = get_int(query, "limit", 30)
     page, hits = _search(query, indexed, offset, limit)
@@ -272,8 +274,7 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
     )
     for kind, ranked in _summaries(indexed, (id(s.mta), qname)):
         qs = q.add("qs", {"type": kind})
-        for text, n in ranked:
-            qs.add("qsi", {"n": str(n), "t": text})
+        qs.children.extend([El("qsi", qs.ns, {"n": str(n), "t": text}) for text, n in ranked])
     for m in page:
         item = {
             "id": m.id,

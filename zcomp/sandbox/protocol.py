@@ -200,8 +200,14 @@ def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
         if c.__class__ is SharedEl and c.ns == ns:
             out.append(c.xml)  # type: ignore[attr-defined]  # checked just above
             continue
-        if c.children or c.ns != ns or len(c.attrs) != 1:
+        if c.children or c.ns != ns:
             _xml(c, ns, out)
+            continue
+        if len(c.attrs) != 1:
+            # What _xml writes for a childless child in this namespace (GetMailQueue's <qsi>).
+            head = "<" + c.name + _attrs_xml(c.attrs) if c.attrs else "<" + c.name
+            t = c.text
+            out.append(f"{head}>{_escape(t)}</{c.name}>" if t else head + "/>")
             continue
         # What _xml writes for a childless child in this namespace with one attribute, inlined:
         # an account is ~500 <a n="...">value</a>, and the call per child cost more than them.
