@@ -3,11 +3,12 @@ what sorting the account's merged attributes makes, and follow every COS change.
 
 from __future__ import annotations
 
+import copy
 import random
 
 from zcomp.sandbox import Sandbox
 from zcomp.sandbox.common import account_attrs, account_el, attrs_el
-from zcomp.sandbox.directory import AccountEntry, Directory
+from zcomp.sandbox.directory import AccountEntry, ChildEntry, Directory
 from zcomp.sandbox.element import NS_ADMIN, El
 from zcomp.sandbox.protocol import Proto, serialize
 
@@ -95,3 +96,20 @@ def test_answers_do_not_share_what_they_change(sandbox: Sandbox) -> None:
     first.children[0].attrs["requestId"] = "1"  # what a batch does to an answer
     first.children[0].children.append(El("extra", NS_ADMIN))
     assert serialize(Proto.JS, _fast(d, entry)) == before
+
+
+def test_a_cache_snapshot_is_a_deep_copy(sandbox: Sandbox) -> None:
+    entry = sandbox.account("alice@sandbox.test")
+    entry.signatures["s"] = ChildEntry("s", "sig", {"zimbraSignatureName": ["sig"]})
+    entry.identities["i"] = ChildEntry("i", "id", {"zimbraPrefIdentityName": ["id"]})
+    entry.data_sources["d"] = ChildEntry("d", "ds", {"zimbraDataSourceName": ["ds"]})
+    snap = entry.snapshot()
+    assert snap == copy.deepcopy(entry)
+    snap.attrs["mail"].append("changed")
+    for kind in ("signatures", "identities", "data_sources"):
+        child = next(iter(getattr(snap, kind).values()))
+        next(iter(child.attrs.values())).append("changed")
+        child.name = "changed"
+    assert snap != entry
+    assert entry == copy.deepcopy(sandbox.account("alice@sandbox.test"))
+    assert "changed" not in repr(entry)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -31,6 +30,14 @@ class ChildEntry:
     name: str
     attrs: Attrs = field(default_factory=dict)
 
+    def copy(self) -> ChildEntry:
+        return ChildEntry(self.id, self.name, copy_attrs(self.attrs))
+
+
+def copy_attrs(attrs: Attrs) -> Attrs:
+    """A deep copy of attribute values (lists of strings)."""
+    return {k: list(v) for k, v in attrs.items()}
+
 
 @dataclass
 class AccountEntry:
@@ -46,7 +53,15 @@ class AccountEntry:
         return values[0] if values else default
 
     def snapshot(self) -> AccountEntry:
-        return copy.deepcopy(self)
+        """What copy.deepcopy made, without its generic walk (a cache refresh is one)."""
+        return AccountEntry(
+            self.id,
+            self.name,
+            copy_attrs(self.attrs),
+            {k: c.copy() for k, c in self.signatures.items()},
+            {k: c.copy() for k, c in self.identities.items()},
+            {k: c.copy() for k, c in self.data_sources.items()},
+        )
 
 
 @dataclass
