@@ -97,6 +97,7 @@ Hook = Callable[[Exchange, str], "Verdict | None"]
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the stdlib's 5 resets some of 16 workers connecting at once
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client killed or gone mid-request is what this proxy is for, not a traceback.

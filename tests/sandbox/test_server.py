@@ -60,3 +60,26 @@ def test_latency_option() -> None:
             assert time.perf_counter() - start >= 0.05
         finally:
             c.close()
+
+
+def test_a_body_over_the_limit_is_413_and_the_connection_is_closed_as_announced() -> None:
+    from urllib.parse import urlsplit
+
+    from zcomp.sandbox.server import MAX_BODY
+
+    with Sandbox(SandboxOptions(seed="none")) as sb:
+        parts = urlsplit(sb.admin_url)
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=HANG_GUARD_S)
+        # Only the headers: the server answers from Content-Length before reading a byte.
+        conn.putrequest("POST", parts.path)
+        conn.putheader("Content-Type", "application/soap+xml")
+        conn.putheader("Content-Length", str(MAX_BODY + 1))
+        conn.endheaders()
+        reply = conn.getresponse()
+        assert reply.status == 413
+        assert reply.getheader("Connection") == "close"  # a keep-alive client must not reuse it
+        assert reply.will_close
+        reply.read()
+        sock = conn.sock
+        assert sock is None or sock.recv(1) == b""
+        conn.close()

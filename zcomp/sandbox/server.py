@@ -49,8 +49,10 @@ class _Handler(BaseHTTPRequestHandler):
             return "user"
         return None
 
-    def _send(self, status: int, ctype: str, body: bytes) -> None:
+    def _send(self, status: int, ctype: str, body: bytes, *, close: bool = False) -> None:
         self.send_response(status)
+        if close:  # said, as Jetty says it: a client must not send on this connection again
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -74,8 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         servlet = self._servlet()
         length = int(self.headers.get("Content-Length") or 0)
         if length < 0 or length > MAX_BODY:
-            self.close_connection = True
-            self._send(413, "text/plain", b"too large\n")
+            self._send(413, "text/plain", b"too large\n", close=True)
             return
         raw = self.rfile.read(length) if length else b""
         if len(raw) < length:  # the client (or stop()) closed the connection mid-body
@@ -137,6 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
 class SoapHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # The listen backlog: the stdlib's 5 resets connections when a batch of 16 workers
+    # connects at once; a real server's accept queue holds them (Linux's default is 4096).
+    request_queue_size = 128
 
     def __init__(
         self,
