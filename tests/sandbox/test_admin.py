@@ -304,3 +304,21 @@ def test_queue_action_by_query_uses_the_last_scan(sandbox2: Sandbox) -> None:
         assert no_query.fault_code == "service.INVALID_REQUEST"
     finally:
         c.close()
+
+
+def test_a_malformed_queue_query_is_refused_even_on_an_empty_queue(sandbox2: Sandbox) -> None:
+    """GetMailQueue.buildLuceneQuery reads the whole query before the queue is scanned: a field
+    without name, or a match without value, is a fault whatever the queue holds."""
+    c = RawSoap(sandbox2.admin_url)
+    try:
+        c.admin_login()
+        mbox1 = sandbox2.server_names[0]
+        assert sandbox2.mta(0).messages() == []
+        for field in ('<field><match value="x"/></field>', '<field name="from"><match/></field>'):
+            r = c.xml(
+                f'<GetMailQueueRequest xmlns="{ADMIN}"><server name="{mbox1}"><queue name="deferred">'
+                f'<query limit="10">{field}</query></queue></server></GetMailQueueRequest>'
+            )
+            assert r.fault_code == "service.INVALID_REQUEST", field
+    finally:
+        c.close()

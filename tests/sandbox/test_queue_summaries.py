@@ -17,7 +17,7 @@ import pytest
 
 from zcomp.sandbox.element import NS_ADMIN, El
 from zcomp.sandbox.faults import SoapFault
-from zcomp.sandbox.handlers_queue import SUMMARY_CUTOFF, _search, get_mail_queue
+from zcomp.sandbox.handlers_queue import SUMMARY_CUTOFF, _search, _terms, get_mail_queue
 from zcomp.sandbox.mta import Mta, QueuedMessage
 
 KINDS = ("reason", "to", "from", "todomain", "fromdomain", "addr", "host")
@@ -136,13 +136,17 @@ def test_query_fields_are_checked_as_before() -> None:
     mta.scan("deferred", 0)
     indexed, _ = mta.indexed("deferred")
     unknown = _query({"nosuchfield": ["x"]})
-    assert _search(unknown, indexed, 0, 100) == ([], 0)
+    assert _search(_terms(unknown), indexed, 0, 100) == ([], 0)
     by_id = _query({"id": [indexed[0].id.lower(), indexed[1].id]})
-    assert _search(by_id, indexed, 0, 100) == ([indexed[1]], 1)
+    assert _search(_terms(by_id), indexed, 0, 100) == ([indexed[1]], 1)
     nameless = _query({})
     nameless.add("field").add("match", {"value": "x"})
     with pytest.raises(SoapFault):
-        _search(nameless, indexed, 0, 100)
+        _terms(nameless)
+    valueless = _query({"from": []})
+    valueless.child("field").add("match")  # type: ignore[union-attr]
+    with pytest.raises(SoapFault):
+        _terms(valueless)
 
 
 def test_summaries_follow_a_changing_queue() -> None:

@@ -181,36 +181,33 @@ def _rank(item: tuple[str, int]) -> tuple[int, str]:
     return -item[1], item[0]
 
 
-# One <field> of a query: its name and match values, or the attribute it lacks.
-_Term = tuple[str, list[str]] | str
+# One <field> of a query: its name and the values it matches.
+_Term = tuple[str, list[str]]
 
 
 def _terms(query: El) -> list[_Term]:
-    """The query's fields, read once per search rather than once per message."""
+    """The query's fields, as GetMailQueue.buildLuceneQuery reads them: all of them, before
+    any queue is scanned or searched, so a field without name or a match without value is
+    refused even when the queue is empty."""
     out: list[_Term] = []
     for fld in query.all("field"):
         name = fld.get("name")
         if name is None:
-            out.append("name")
-            continue
-        values = [mt.get("value") for mt in fld.all("match")]
-        if any(v is None for v in values):
-            out.append("value")
-            continue
-        out.append((name, [v for v in values if v is not None]))
+            raise missing_attr("name")
+        values: list[str] = []
+        for mt in fld.all("match"):
+            value = mt.get("value")
+            if value is None:
+                raise missing_attr("value")
+            values.append(value)
+        out.append((name, values))
     return out
 
 
 def _matches(terms: list[_Term], m: QueuedMessage) -> bool:
     """Exact TermQuery per match (case-sensitive: send values lower-cased), OR within a
-    field, AND across fields; a query without fields lists everything.
-
-    A field lacking name or value fails the search when a message gets that far, as before.
-    """
-    for term in terms:
-        if isinstance(term, str):
-            raise missing_attr(term)
-        name, values = term
+    field, AND across fields; a query without fields lists everything."""
+    for name, values in terms:
         have = _field(m, name)  # only the fields asked about
         if not any(v in have for v in values):
             return False
@@ -218,14 +215,13 @@ def _matches(terms: list[_Term], m: QueuedMessage) -> bool:
 
 
 def _search(
-    query: El, msgs: list[QueuedMessage], offset: int, limit: int
+    terms: list[_Term], msgs: list[QueuedMessage], offset: int, limit: int
 ) -> tuple[list[QueuedMessage], int]:
     """RemoteMailQueue.search: the page and the hit count it reports.
 
     With fields, Lucene's search(query, limit) returns at most `limit` hits, so `hits` is
     capped at limit (and more= is then never true for offset 0): real Zimbra behaviour.
     """
-    terms = _terms(query)
     if not terms:  # no terms: RemoteMailQueue.list0, uncapped
         return msgs[offset : offset + limit], len(msgs)
     found = [m for m in msgs if _matches(terms, m)][: max(limit, 0)]
@@ -254,13 +250,16 @@ def get_mail_queue(rc: RequestContext, req: El) -> El:
     sel, s = _server(rc, req)
     qname, qel = _queue_name(sel.child("queue"))
     query = _required_query(qel)
+    # GetMailQueue.handle's order: offset, limit and the whole query are read (and refused)
+    # before the queue is scanned.
+    offset = get_int(query, "offset", 0)
+    limit = get_int(query, "limit", 30)
+    terms = _terms(query)
     if get_bool(qel, "scan") or not s.mta.scanned(qname):
         s.mta.scan(qname, rc.now_ms())  # the sandbox's zmqstat finishes at once
     indexed, scan_time = s.mta.indexed(qname)
     indexed.sort(key=operator.attrgetter("arrival", "id"))
-    offset = get_int(query, "offset", 0)
-    limit = get_int(query, "limit", 30)
-    page, hits = _search(query, indexed, offset, limit)
+    page, hits = _search(terms, indexed, offset, limit)
     resp = El("GetMailQueueResponse", A)
     q = resp.add("server", {"name": s.name}).add(
         "queue",
@@ -314,7 +313,7 @@ def mail_queue_action(rc: RequestContext, req: El) -> El:
         # Matched against the queue's last scan, not the live queue (RemoteMailQueue.search):
         # mail that arrived since that scan is not acted on. Rescan first (GetMailQueue scan=1).
         indexed, _ = s.mta.indexed(qname)
-        page, _ = _search(_required_query(action), indexed, 0, 2**31 - 1)
+        page, _ = _search(_terms(_required_query(action)), indexed, 0, 2**31 - 1)
         ids = [m.id for m in page]
     else:
         raise invalid_request(f"bad by: {by}")
