@@ -7,7 +7,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from zcomp.sandbox.clock import gentime, parse_gentime
-from zcomp.sandbox.directory import AccountEntry, Directory
+from zcomp.sandbox.directory import AccountEntry, Directory, copy_attrs
 from zcomp.sandbox.element import El
 from zcomp.sandbox.engine import RequestContext, is_admin_account
 from zcomp.sandbox.faults import (
@@ -105,7 +105,7 @@ def _cos_leaves(d: Directory, tag: str, key: str, ns: str | None) -> _CosLeaves 
     inherited = d.cos_inherited()
     render = _COS_RENDERS.get(d)
     if render is None or render.source != inherited:
-        render = _CosRender({k: list(v) for k, v in inherited.items()})
+        render = _CosRender(copy_attrs(inherited))
         _COS_RENDERS[d] = render
     shape = (tag, key, ns)
     if shape not in render.shapes:

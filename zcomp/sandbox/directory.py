@@ -205,7 +205,7 @@ class Directory:
             if self.find_cos(name) is not None:
                 raise cos_exists(name)
             cos_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "cos:" + name))
-            copied: Attrs = {k: list(v) for k, v in self.cos_attrs.items()}
+            copied = copy_attrs(self.cos_attrs)
             for k, v in attrs.items():
                 if v:
                     copied[k] = list(v)
