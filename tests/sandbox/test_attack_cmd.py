@@ -43,3 +43,17 @@ def test_attack_plain_lines_and_one_line_errors(
     assert wrong.exit_code == 5
     assert wrong.stderr.startswith("Error: ") and "AUTH_FAILED" in wrong.stderr
     assert len(wrong.stderr.splitlines()) == 1
+
+
+def test_attack_on_a_bare_name_attacks_the_default_domains_account(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    # The server completes "carol" with zimbraDefaultDomainName (LdapProvisioning
+    # fixupAccountName), so the seed's password is carol@sandbox.test's.
+    result = invoke("sandbox", "attack", "carol", "--url", sandbox.urls[0], "--json")
+
+    assert result.exit_code == 0, result.stderr
+    planted = json.loads(result.stdout)
+    assert planted["account"] == "carol@sandbox.test"
+    carol = sandbox.account("carol@sandbox.test")
+    assert carol.first("zimbraPrefMailForwardingAddress") in planted["forwarding"]

@@ -112,16 +112,20 @@ def replay_attack(
     freemail: str = FREEMAIL,
     accomplice: str = ACCOMPLICE,
 ) -> AttackReport:
+    from zcomp.sandbox.directory import DOMAIN
     from zcomp.sandbox.seed import demo_password
 
     base = _target_url(sb_or_urls, via_server)
     c = _Client(base)
+    # The server completes a bare name with zimbraDefaultDomainName (the seed's domain), so the
+    # seed's password is the completed address's; the rest uses the name GetInfo gives.
+    seeded = account if "@" in account else f"{account}@{DOMAIN}"
     auth = c.call(
         "AuthRequest",
         "urn:zimbraAccount",
         {
             "account": {"by": "name", "_content": account},
-            "password": password or demo_password(account),
+            "password": password or demo_password(seeded),
         },
     )
     c.token = auth["authToken"][0]["_content"]
@@ -170,6 +174,7 @@ def replay_attack(
         outgoing_names.append(RULE_OUTGOING)
     info = c.call("GetInfoRequest", acc, {"sections": "mbox"})
     account_id = info["id"][0]["_content"]
+    account = info["name"][0]["_content"]
     c.call(
         "ModifyIdentityRequest",
         acc,
