@@ -100,6 +100,39 @@ def test_header_without_an_address_column_names_what_it_found(tmp_path: Path, he
     assert "--column NAME" in message
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Excel's "CSV" where the decimal mark is a comma: semicolons, a BOM, CRLF, and a
+        # display name with a comma in it, quoted.
+        BOM + b'Name;E-Mail;Abteilung\r\n"Smith, Alice";alice@x;Sales\r\nBob Jones;bob@x;IT\r\n',
+        # Cells copied out of a spreadsheet: tab-separated.
+        b"Display Name\tEmail\tQuota\nAlice Smith\talice@x\t1,5 GB\nBob Jones\tbob@x\t2 GB\n",
+    ],
+)
+def test_semicolon_and_tab_separated_exports(tmp_path: Path, data: bytes) -> None:
+    assert read(tmp_path, data).accounts == ["alice@x", "bob@x"]
+
+
+def test_a_comma_header_wins_over_a_semicolon_in_a_cell(tmp_path: Path) -> None:
+    data = b"email,note\nalice@x,a;b\n"
+    assert read(tmp_path, data).accounts == ["alice@x"]
+
+
+@pytest.mark.parametrize("header", ["Name;Phone", "Name\tPhone"])
+def test_semicolon_or_tab_header_without_an_address_column(tmp_path: Path, header: str) -> None:
+    message = error(tmp_path, f"{header}\nAlice;123\n".encode())
+    assert message == (
+        "--from f: line 1: the CSV header has no address column (found: 'Name', 'Phone'); "
+        "name it with --column NAME"
+    )
+
+
+def test_column_option_finds_a_semicolon_separated_column(tmp_path: Path) -> None:
+    data = b"Kontakt;Postfach\nalice@x;box@x\n"
+    assert read(tmp_path, data, column="Postfach").accounts == ["box@x"]
+
+
 # ------------------------------------------------------------------ bytes, BOM, CRLF
 
 

@@ -92,11 +92,11 @@ def read_accounts(
     if text.startswith("{"):
         _read_json_lines(source, first, column, result.accounts)
     else:
-        index = _address_column(next(csv.reader([text])), column, origin, number)
-        if index is None:
+        header = _header(text, column, origin, number)
+        if header is None:
             _read_plain(source, first, result.accounts)
         else:
-            _read_csv(source, index, result.accounts)
+            _read_csv(source, header, result.accounts)
             if not result.accounts and not result.skipped:
                 raise AccountInputError(f"{origin}: the CSV has a header but no accounts")
     result.skipped.sort(key=lambda bad: bad.number)
@@ -221,7 +221,7 @@ def _read_plain(source: _Lines, first: tuple[int, str], found: list[str]) -> Non
         try:
             found.append(clean_account(text))
         except InvalidAccount as exc:
-            hint = _CSV_HINT if "," in text else ""
+            hint = _CSV_HINT if any(d in text for d in _DELIMITERS) else ""
             source.report(number, f"{exc}{hint}")
 
 
@@ -263,15 +263,16 @@ def _best_field(record: dict[str, object], column: str | None) -> str | None:
     return min(ranked)[1] if ranked else None
 
 
-def _read_csv(source: _Lines, index: int, found: list[str]) -> None:
+def _read_csv(source: _Lines, header: _Header, found: list[str]) -> None:
     numbers: list[int] = []  # physical lines of the row being read (a quoted cell may span)
+    index = header.index
 
     def texts() -> Iterator[str]:
         for number, text in source:
             numbers.append(number)
             yield text + "\n"
 
-    reader = csv.reader(texts())
+    reader = csv.reader(texts(), delimiter=header.delimiter)
     while True:
         numbers.clear()
         try:
@@ -298,12 +299,28 @@ def _take_cell(source: _Lines, row: list[str], index: int, number: int, found: l
         source.report(number, str(exc))
 
 
-def _address_column(cells: list[str], column: str | None, origin: str, number: int) -> int | None:
-    """The index of the address column if `cells` is a CSV header, None for a plain line."""
+@dataclass(frozen=True)
+class _Header:
+    index: int  # of the address column
+    delimiter: str
+
+
+# The comma; the semicolon of Excel's "CSV" where the decimal mark is a comma (most of Europe);
+# the tab of cells copied out of a spreadsheet. The first that makes the header name an address
+# column is the file's.
+_DELIMITERS = (",", ";", "\t")
+
+
+def _header(text: str, column: str | None, origin: str, number: int) -> _Header | None:
+    """The address column and delimiter if `text` is a CSV header, None for a plain line."""
+    splits = [(d, next(csv.reader([text], delimiter=d))) for d in _DELIMITERS]
+    for delimiter, cells in splits:
+        index = _address_column(cells, column)
+        if index is not None:
+            return _Header(index, delimiter)
+    # No address column by any delimiter: judge the split that finds the most cells.
+    _, cells = max(splits, key=lambda split: len(split[1]))
     keys = [_normalise(cell) for cell in cells]
-    ranked = [(rank, i) for i, key in enumerate(keys) if (rank := _rank(key, column)) is not None]
-    if ranked:
-        return min(ranked)[1]
     found = ", ".join(repr(cell.strip()) for cell in cells[:12]) + (", ..." * (len(cells) > 12))
     if column is not None:
         raise AccountInputError(
@@ -317,6 +334,12 @@ def _address_column(cells: list[str], column: str | None, origin: str, number: i
             "name it with --column NAME"
         )
     return None
+
+
+def _address_column(cells: list[str], column: str | None) -> int | None:
+    keys = [_normalise(cell) for cell in cells]
+    ranked = [(rank, i) for i, key in enumerate(keys) if (rank := _rank(key, column)) is not None]
+    return min(ranked)[1] if ranked else None
 
 
 def _rank(key: str, column: str | None) -> int | None:

@@ -119,7 +119,8 @@ def _account_params(wrapper: Callable[..., Any]) -> Callable[..., Any]:
         type=click.File("rb"),
         metavar="FILE",
         help="Read accounts from FILE (- for stdin): one per line, CSV with a header "
-        "naming the address column, or JSON lines (zcomp --json output).",
+        "naming the address column (comma, semicolon or tab separated), or JSON lines "
+        "(zcomp --json output).",
     )(wrapper)
 
 
