@@ -9,6 +9,11 @@ A live progress bar (stderr on a terminal) is taken off the screen before any li
 to that terminal, stdout's lines included, and drawn again below them on the next advance: a
 line never shares a row with the bar, and sys.stdout is never redirected into the terminal.
 
+Zimbra's data is the attacker's: a filter rule named "x\n  [ok] ..." must not print a second,
+forged line, nor a carriage return or an escape sequence rewrite what the terminal shows. Every
+line for stdout or stderr is printed with its control characters (and the bidirectional
+overrides that reorder a terminal's text) escaped (`visible`); --json escapes them its own way.
+
 Output never stops the work: a write that finds its reader gone (`| head -1`, a closed
 terminal) marks that stream closed, later output to it is dropped, and the file descriptor is
 pointed at /dev/null so the interpreter's flush at exit cannot complain either. Commands decide
@@ -40,6 +45,20 @@ _closed_lock = threading.RLock()
 # The stream objects found closed. Objects, not fds: CliRunner and pytest swap sys.stdout per
 # run, and a fresh stream must not inherit an earlier one's fate.
 _closed: list[object] = []
+
+
+# \n, \r and \t as people write them; other C0 and C1 controls and DEL as \xNN; the Unicode
+# line separators and bidirectional controls as \uNNNN.
+_VISIBLE: dict[int, str] = (
+    {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+    | {c: f"\\u{c:04x}" for c in (0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+    | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+)
+
+
+def visible(text: str) -> str:
+    """`text` as one line that shows what it holds: control characters escaped."""
+    return text.translate(_VISIBLE)
 
 
 def is_closed(stream: object) -> bool:
@@ -248,7 +267,7 @@ class _BarProgress:
             self._shown = _bar_on_screen = False
 
     def advance(self, label: str = "") -> None:
-        self._progress.update(self._task, advance=1, item=label)
+        self._progress.update(self._task, advance=1, item=visible(label))
         self.show()
 
 
@@ -344,7 +363,7 @@ class Output:
 
     def _say(self, text: str, style: str | None = None) -> None:
         with self._writing(stdout=False):
-            self.console.print(text, style=style)
+            self.console.print(visible(text), style=style)
 
     # ------------------------------------------------------------ data (stdout)
 
@@ -354,12 +373,14 @@ class Output:
         if self.json:
             text = json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n"
         elif isinstance(obj, Mapping):
-            width = max((len(str(k)) for k in obj), default=0)
-            text = "".join(f"{str(k).ljust(width)}  {_plain(v)}\n" for k, v in obj.items())
+            width = max((len(visible(str(k))) for k in obj), default=0)
+            text = "".join(
+                f"{visible(str(k)).ljust(width)}  {visible(_plain(v))}\n" for k, v in obj.items()
+            )
         elif isinstance(obj, list | tuple):
-            text = "".join(_plain(item) + "\n" for item in obj)
+            text = "".join(visible(_plain(item)) + "\n" for item in obj)
         else:
-            text = _plain(obj) + "\n"
+            text = visible(_plain(obj)) + "\n"
         with self._writing(stdout=True):
             write_stdout(text)
 
@@ -383,7 +404,7 @@ class Output:
         """One plain line on stderr even with --quiet: what happens to the run (stopping,
         interrupted) is never optional."""
         with self._writing(stdout=False):
-            write_stderr(text + "\n")
+            write_stderr(visible(text) + "\n")
 
     def debug(self, text: str) -> None:
         """--debug output (already redacted by its producer)."""
@@ -402,7 +423,7 @@ class Output:
     def report(self, text: str) -> None:
         """One line of the command's report: stdout, verbatim, even with --quiet."""
         with self._writing(stdout=True):
-            write_stdout(text + "\n")
+            write_stdout(visible(text) + "\n")
 
     def report_table(
         self,
@@ -415,7 +436,8 @@ class Output:
 
         `keep`: the columns whose cells are never wrapped or cut (addresses, timestamps). A
         terminal too narrow for them whole gets the plain lines instead."""
-        cells = [[_plain(c) if c is not None else "" for c in row] for row in rows]
+        columns = [visible(str(c)) for c in columns]
+        cells = [[visible(_plain(c)) if c is not None else "" for c in row] for row in rows]
         with self._writing(stdout=True):
             if self.stdout_interactive() and _table_on_stdout(columns, cells, keep):
                 return
@@ -438,12 +460,12 @@ class Output:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table(title=Text(title) if title else None, title_justify="left")
+        table = Table(title=Text(visible(title)) if title else None, title_justify="left")
         for column in columns:
-            table.add_column(Text(column), overflow="fold")
+            table.add_column(Text(visible(column)), overflow="fold")
         for row in rows:
             # Text() cells are never parsed as markup: Zimbra data is printed verbatim.
-            table.add_row(*(Text("" if cell is None else _plain(cell)) for cell in row))
+            table.add_row(*(Text("" if cell is None else visible(_plain(cell))) for cell in row))
         with self._writing(stdout=False):
             self.console.print(table)
 

