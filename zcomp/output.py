@@ -26,6 +26,7 @@ import contextlib
 import errno
 import json
 import os
+import select
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -122,6 +123,24 @@ def _attempt(stream: Any, action: Callable[[], object]) -> None:
         if not _gone(exc, stream):
             raise
         _mark_closed(stream)
+
+
+def stdout_reader_gone(exc: BaseException) -> bool:
+    """`exc`, from a write zcomp does not make itself (Click's --help and --version), is
+    stdout's reader gone (`| head -0`)? Then stdout is dropped, as `write_to` does. Asked of
+    the descriptor, since an EPIPE may come from a socket as well."""
+    if not (isinstance(exc, OSError) and exc.errno in _GONE):
+        return False
+    fd = _fileno(sys.stdout)
+    if fd is None or not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    # A pipe without a reader polls POLLERR; a terminal that hung up, POLLHUP.
+    if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+        return False
+    _mark_closed(sys.stdout)
+    return True
 
 
 def write_to(stream: IO[str], text: str) -> None:

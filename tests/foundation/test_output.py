@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -12,7 +13,14 @@ from typing import IO
 
 import pytest
 
-from zcomp.output import Output, escape, stderr_closed, write_stderr
+from zcomp.output import (
+    Output,
+    escape,
+    stderr_closed,
+    stdout_closed,
+    stdout_reader_gone,
+    write_stderr,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -186,6 +194,25 @@ def test_write_stderr_drops_text_once_the_reader_left(monkeypatch: pytest.Monkey
         write_stderr("Error: one line\n")
         write_stderr("Error: another\n")
         assert stderr_closed()
+
+
+def test_a_broken_pipe_is_stdouts_reader_gone_only_when_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Click's --help met EPIPE: stdout's reader left, or a socket's did (a real failure)."""
+    epipe = BrokenPipeError(errno.EPIPE, "Broken pipe")
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "w") as healthy:
+        monkeypatch.setattr("sys.stdout", healthy)
+        assert not stdout_reader_gone(epipe)
+        assert not stdout_closed()
+    fd, stream = _orphan_pipe()
+    with stream:
+        monkeypatch.setattr("sys.stdout", stream)
+        assert not stdout_reader_gone(ValueError("not a write"))
+        assert stdout_reader_gone(epipe)
+        assert stdout_closed()
+        assert os.write(fd, b"x") == 1  # /dev/null now: the exit flush cannot fail
 
 
 def test_a_process_whose_reader_left_exits_quietly() -> None:

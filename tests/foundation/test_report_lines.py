@@ -10,9 +10,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
-from tests.foundation.child import json_lines
+from tests.foundation.child import child_env, json_lines, zcomp
 from tests.rawjson import admin_token, call
 from zcomp.sandbox import Sandbox
 
@@ -110,3 +111,22 @@ def test_an_error_is_one_line_whatever_it_quotes(
         result.stderr
         == f"Error: {tmp_path}/no\\nsuch.toml: configuration file not found (--config)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["inspect", "--help"], ["baseline", "show", "--help"]],
+    ids=" ".join,
+)
+def test_help_ends_quietly_when_its_reader_has_gone(args: list[str]) -> None:
+    """`zcomp inspect --help | head -0`: the reader left before the text came (Click's own
+    output, which zcomp's streams do not guard); as a listing, it ends quietly, status 0."""
+    proc = subprocess.Popen(
+        zcomp(None, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env()
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _out, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, stderr
+    assert stderr == b""

@@ -263,7 +263,12 @@ class RootGroup(LazyGroup):
             command = self.get_command(ctx, args[index])
             moved, kept = hoist_root_options(args[index + 1 :], root, command)
             args = [*args[:index], *moved, args[index], *kept]
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except OSError as exc:
+            # `zcomp --help | head -0`: Click's own output met a reader that left.
+            _reader_left(exc)
+            raise
 
     def invoke(self, ctx: click.Context) -> Any:
         from zcomp.core.stop import forget_changes
@@ -291,12 +296,21 @@ class RootGroup(LazyGroup):
                 _stderr(_traceback())
             raise Interrupted(exc) from None
         except Exception as exc:
+            _reader_left(exc)  # `zcomp inspect --help | head -0`
             if debug:
                 raise
             raise ReportedError(
                 f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)",
                 int(ExitCode.FAILURE),
             ) from exc
+
+
+def _reader_left(exc: BaseException) -> None:
+    """Help or version text whose reader has gone ends the way a listing does: quietly, 0."""
+    from zcomp.output import stdout_reader_gone
+
+    if stdout_reader_gone(exc):
+        raise click.exceptions.Exit(0) from None
 
 
 _path = click.Path(dir_okay=False, path_type=Path)
