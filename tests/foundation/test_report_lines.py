@@ -1,4 +1,5 @@
-"""The report as an admin pipes it: one line per item, whatever Zimbra holds.
+"""The report as an admin pipes it: one line per item whatever Zimbra holds, warnings that
+name their account, and --help that ends quietly when its reader has gone.
 
 zcomp runs against the in-process sandbox over real HTTP (CliRunner, or a child process with
 real pipes); the attacker's settings are planted over raw SOAP.
@@ -15,7 +16,7 @@ from click.testing import Result
 
 from tests.foundation.child import child_env, json_lines, zcomp
 from tests.rawjson import admin_token, call
-from zcomp.sandbox import Sandbox
+from zcomp.sandbox import Sandbox, replay_attack
 
 ADMIN = "admin@sandbox.test"
 ALICE = "alice@sandbox.test"
@@ -130,3 +131,28 @@ def test_help_ends_quietly_when_its_reader_has_gone(args: list[str]) -> None:
 
     assert proc.returncode == 0, stderr
     assert stderr == b""
+
+
+def test_each_warning_of_a_batch_names_its_account(
+    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Both accounts keep the attacker's sendAs grantee (suspicious, kept by policy): their
+    warnings interleave on stderr, and each must say whose it is."""
+    accounts = ["bob@sandbox.test", "carol@sandbox.test"]
+    for account in accounts:
+        replay_attack(sandbox, account)
+    locked = _cli(invoke, sandbox, "--json", "lockdown", *accounts)
+    assert locked.exit_code == 0, locked.stderr
+    config = tmp_path / "config.toml"
+    config.write_text("[unlock]\nmin_locked_minutes = 0\n")
+
+    planned = _cli(invoke, sandbox, "--config", str(config), "unlock", "--dry-run", *accounts)
+
+    assert planned.exit_code == 0, planned.stderr
+    warnings = [line for line in planned.stderr.splitlines() if line.startswith("Warning: ")]
+    assert sorted(warnings) == [
+        f"Warning: {account}: right sendAs for victor@sandbox.test: victor@sandbox.test can "
+        "send as this account; no baseline says whether it predates the incident "
+        "(suspicious, kept by policy)"
+        for account in accounts
+    ]

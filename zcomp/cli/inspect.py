@@ -59,7 +59,7 @@ def show_inspection(output: Output, outcome: AccountOutcome) -> None:
     if extra.get("baseline"):
         output.report(f"  compared with the baseline of {restamp(extra['baseline'])}")
     for warning in outcome.warnings:
-        output.warn(f"  {warning}")
+        output.warn(f"{outcome.account}: {warning}")
 
 
 def show_items(output: Output, found: list[dict[str, Any]]) -> None:

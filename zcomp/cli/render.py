@@ -57,11 +57,12 @@ def show_outcome(output: Output, outcome: AccountOutcome, *, verbose: bool = Tru
 
 
 def show_problems(output: Output, outcome: AccountOutcome) -> None:
-    """For people, on stderr: why the account failed (one line), then its warnings."""
+    """For people, on stderr: why the account failed (one line), then its warnings, each
+    naming the account (in a batch, the lines of several accounts interleave)."""
     if outcome.error:
         output.error(f"{outcome.account}: {outcome.error.code}: {outcome.error.message}")
     for warning in outcome.warnings:
-        output.warn(f"  {warning}")
+        output.warn(f"{outcome.account}: {warning}")
 
 
 def show_findings(output: Output, findings: Sequence[Finding], *, title: str) -> None:
