@@ -113,3 +113,20 @@ def test_a_rule_the_admin_vouches_for_survives_lockdown(
     assert "timesheets" in names and "." not in names and ".." not in names
     kept = {f.key: f for f in outcome.kept}
     assert "baseline" in kept["timesheets"].reason
+
+
+def test_a_named_account_left_unrecorded_is_not_success(
+    sandbox: Sandbox, zcomp: Callable[..., Result]
+) -> None:
+    """`zcomp baseline capture alice && ...`: skipped (risky settings) is a request not done,
+    exit 1, as lockdown's skipped is; --all skips such accounts by design and lists them."""
+    replay_attack(sandbox, ALICE)
+
+    named = zcomp("baseline", "capture", ALICE, "carol@sandbox.test")
+
+    assert named.exit_code == 1, named.stderr
+    assert "baseline recorded for 1 account(s)" in named.stderr
+    assert f"Warning: skipped {ALICE}: risky settings" in named.stderr
+    everything = zcomp("baseline", "capture", "--all")
+    assert everything.exit_code == 0, everything.stderr
+    assert f"Warning: skipped {ALICE}: risky settings" in everything.stderr

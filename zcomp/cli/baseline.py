@@ -32,7 +32,9 @@ def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky
     """Record the current settings of ACCOUNT... (with their full signature, identity and
     filter-rule lists) or of --all accounts (directory attributes, in pages of 500). Accounts
     with an open incident, or with settings lockdown would remove, are skipped and listed
-    (--accept-risky records the latter for named accounts)."""
+    (--accept-risky records the latter for named accounts).
+
+    Exit status: 1 when an account failed, or a named account was skipped."""
     from zcomp.core.baseline import capture_accounts, capture_all
 
     if everything == bool(accounts):
@@ -60,7 +62,10 @@ def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky
             out.warn(f"recorded as you asked (--accept-risky) {item['account']}: {item['reason']}")
         for item in report.failed:
             out.error(f"{item['account']}: {item['reason']}")
-    sys.exit(int(ExitCode.FAILURE if report.failed else ExitCode.OK))
+    # A named account left unrecorded is a request not done (`capture alice && ...` must not
+    # go on); --all skips contained and risky accounts by design, and lists them.
+    not_done = report.failed or (accounts and report.skipped)
+    sys.exit(int(ExitCode.FAILURE if not_done else ExitCode.OK))
 
 
 @baseline.command()
