@@ -78,7 +78,9 @@ class Finding:
 
     @property
     def shown_current(self) -> str:
-        text = ", ".join(self.current) if self.current else "(unset)"
+        if not self.current:
+            return "(unset)"  # no value stored and no default: nothing more to say
+        text = ", ".join(self.current)
         return text if self.stored else f"{text} (unset: Zimbra's default)"
 
     def to_json(self) -> dict[str, Any]:
