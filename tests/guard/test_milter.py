@@ -6,6 +6,8 @@ import socket
 import struct
 from pathlib import Path
 
+import pytest
+
 from tests.guard.conftest import StartGuard, wait_for
 from tests.guard.milter import AJAX_MAILER, MODERN_MAILER, STANDARD_MAILER, MilterClient, send
 from tests.watch.helpers import ALICE, BOB, CAROL
@@ -15,7 +17,7 @@ from zcomp.core.services import Services
 from zcomp.guard import protocol as p
 from zcomp.guard.contained import ContainedList
 from zcomp.guard.rules import Message, Rules, Verdict
-from zcomp.guard.server import Guard, Session
+from zcomp.guard.server import Guard, Session, stderr_log
 from zcomp.guard.settings import GuardSettings
 
 
@@ -234,3 +236,11 @@ def test_a_failure_where_no_reply_is_awaited_sends_none() -> None:
     assert any("rcpt blew up" in line for line in lines)
     out, _ = session.handle(p.Packet(p.BODYEOB, b""))
     assert out == p.encode(p.CONTINUE)  # the broken message is accepted at its end, once
+
+
+def test_the_default_log_keeps_an_attackers_newline_on_one_line(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # A sender or a Zimbra error quoting one may hold "\n[...]": it must not forge a log line.
+    stderr_log("guard: held 5F00A1B2C from a@x\nguard: all clear\r")
+    assert capfd.readouterr().err == "guard: held 5F00A1B2C from a@x\\nguard: all clear\\r\n"

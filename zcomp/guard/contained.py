@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from zcomp.core.notes import lock_marker_of
-from zcomp.output import write_stderr
+from zcomp.output import visible, write_stderr
 from zcomp.zimbra.model import Account
 from zcomp.zimbra.operations import SearchDirectory
 
@@ -59,7 +59,7 @@ def fetch_contained(call: Callable[[SearchDirectory], object]) -> set[str]:
 
 
 def _say(line: str) -> None:
-    write_stderr(line + "\n")
+    write_stderr(visible(line) + "\n")  # a Zimbra error may quote the attacker's text
 
 
 class ContainedList:

@@ -19,14 +19,15 @@ from zcomp.guard import protocol as p
 from zcomp.guard.actions import Hold, Responder
 from zcomp.guard.rules import Message, Rules, Verdict
 from zcomp.guard.settings import parse_listen
-from zcomp.output import write_stderr
+from zcomp.output import visible, write_stderr
 
 HOLD_HEADER = "X-Zcomp-Guard"
 NOTE_EVERY_S = 60.0  # the same "could not check" line at most this often
 
 
 def stderr_log(line: str) -> None:
-    write_stderr(line + "\n")
+    # Senders and recipients are the attacker's text: one log line stays one line.
+    write_stderr(visible(line) + "\n")
 
 
 @dataclass
