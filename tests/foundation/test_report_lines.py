@@ -7,6 +7,7 @@ real pipes); the attacker's settings are planted over raw SOAP.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -16,14 +17,18 @@ from click.testing import Result
 
 from tests.foundation.child import child_env, json_lines, zcomp
 from tests.rawjson import admin_token, call
+from zcomp.cli.restore import shell_word
 from zcomp.sandbox import Sandbox, replay_attack
 
 ADMIN = "admin@sandbox.test"
 ALICE = "alice@sandbox.test"
-# A rule name that, printed as it is, forges an "[ok]" line under the real one and sends the
-# terminal's cursor back over the start of the line.
-FORGED = "x\n  [ok] filter: nothing to see -- fine\rZZ"
-SHOWN = "x\\n  [ok] filter: nothing to see -- fine\\rZZ"
+# A rule name that, printed as it is, forges an "[ok]" line under the real one, sends the
+# terminal's cursor back over the start of the line and clears the screen.
+FORGED = "x\n  [ok] filter: nothing to see -- fine\rZZ\x1b[2J"
+# What an XML client reads of it from Zimbra (Element.XMLElement.xmlEncode): the newline and
+# the carriage return are written as they are, so the parser reads spaces in an attribute, and
+# ESC, which XML 1.0 cannot carry, is "?".
+SHOWN = "x   [ok] filter: nothing to see -- fine ZZ?[2J"
 
 
 def _cli(invoke: Callable[..., Result], sb: Sandbox, *args: str) -> Result:
@@ -81,7 +86,7 @@ def test_an_attackers_rule_name_is_one_line_of_the_report(
     assert f" clean filter {SHOWN} done: removed " in removed
 
 
-def test_the_restore_listing_gives_a_control_character_name_as_a_word_to_paste(
+def test_the_restore_listing_gives_the_attackers_rule_name_as_a_word_to_paste(
     sandbox: Sandbox, invoke: Callable[..., Result]
 ) -> None:
     _plant_rule(sandbox, ALICE, FORGED)
@@ -93,11 +98,20 @@ def test_the_restore_listing_gives_a_control_character_name_as_a_word_to_paste(
 
     assert listing.exit_code == 0, listing.stderr
     [row] = [line for line in listing.stdout.splitlines() if "evil@freemail.test" in line]
-    assert row.startswith(f"--filter $'{SHOWN}'  filter  ")
-    # Pasted at a shell, the word is the rule's name again.
-    word = row[len("--filter ") : len(f"--filter $'{SHOWN}'")]
+    quoted = shlex.quote(SHOWN)
+    assert row.startswith(f"--filter {quoted}  filter  ")
+    # Pasted at a shell, the word is the rule's name as Zimbra gives it.
+    pasted = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True)
+    assert pasted.stdout.decode() == SHOWN
+
+
+@pytest.mark.parametrize("name", ["x\n  [ok] y\rZZ", "tab\there", "it's \\ \x1b[2J"])
+def test_a_name_with_control_characters_is_one_word_that_pastes_back(name: str) -> None:
+    """Zimbra's XML never carries these in a name, but a journal or a JSON reader may."""
+    word = shell_word(name)
+    assert "\n" not in word and "\r" not in word and "\x1b" not in word
     pasted = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, check=True)
-    assert pasted.stdout.decode() == FORGED
+    assert pasted.stdout.decode() == name
 
 
 def test_an_error_is_one_line_whatever_it_quotes(

@@ -110,6 +110,38 @@ def test_json_request_and_response(sandbox: Sandbox) -> None:
         c.close()
 
 
+def test_xml_replies_encode_text_as_zimbra_does(sandbox: Sandbox) -> None:
+    """Element.XMLElement.xmlEncode: a character XML 1.0 cannot carry is "?", tab, newline and
+    CR are written as they are, "&<>" escaped (and '"' in attributes). A value set over JSON
+    with an ESC in it must still give an XML reply that parses."""
+    c = RawSoap(sandbox.admin_url)
+    try:
+        token = c.admin_login()
+        zid = c.xml(GET_ALICE).attrs()["zimbraId"][0]
+        value = 'a\x1bb\x00c\r\nd\te "&<>"'
+        status, doc = c.js(
+            "ModifyAccountRequest",
+            ADMIN,
+            {"id": zid, "a": [{"n": "description", "_content": value}]},
+            token=token,
+        )
+        assert status == 200, doc
+        r = c.xml(GET_ALICE)
+        assert r.status == 200
+        assert b'<a n="description">a?b?c\r\nd\te "&amp;&lt;&gt;"</a>' in r.raw
+        # A parser reads the CR LF as LF (XML's end-of-line handling), as from Zimbra.
+        assert r.attrs()["description"] == ['a?b?c\nd\te "&<>"']
+        status, doc = c.js("GetAccountRequest", ADMIN, {"account": {"by": "id", "_content": zid}})
+        [js] = [
+            a["_content"]
+            for a in doc["Body"]["GetAccountResponse"]["account"][0]["a"]
+            if a["n"] == "description"
+        ]
+        assert js == value  # JSON carries every character
+    finally:
+        c.close()
+
+
 def test_format_js_header_switches_response(sandbox: Sandbox) -> None:
     c = RawSoap(sandbox.admin_url)
     try:

@@ -8,7 +8,7 @@ import re
 import xml.etree.ElementTree as ET  # noqa: S405 - loopback test server; expat guards entity expansion
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from zcomp.sandbox.element import NS_ZIMBRA, El, SharedEl
 from zcomp.sandbox.faults import SoapFault, invalid_request, parse_error
@@ -150,31 +150,42 @@ ProtoFault = _ProtoFault
 # ---- serialization ---------------------------------------------------------------------------
 
 
-# Most attribute values and texts need no escaping; saxutils' replace chains cost more than
-# the rest of serialization, so they only run when one of these characters is present.
-_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
-_TEXT_SPECIAL = re.compile(r"[&<>]")
+# Zimbra's Element.XMLElement.xmlEncode: &, < and > (and " in attributes) escaped; a character
+# XML 1.0 does not allow (most C0 controls, a lone surrogate, U+FFFE/U+FFFF) becomes "?"; tab,
+# newline and carriage return are written as they are, so a parser reads them in an attribute
+# as spaces (attribute-value normalisation) and a CR in text as LF. An attacker's rule name
+# with an ESC in it is "?" to an XML client, never a reply that does not parse.
+_NOT_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML_CHAR = re.compile(f"[{_NOT_XML}]")
+# Most attribute values and texts need no escaping; the replace chains cost more than the rest
+# of serialization, so they only run when one of these characters is present.
+_ATTR_SPECIAL = re.compile(f'[&<>"{_NOT_XML}]')
+_TEXT_SPECIAL = re.compile(f"[&<>{_NOT_XML}]")
+
+
+def _encode(text: str) -> str:
+    return escape(_NOT_XML_CHAR.sub("?", text))
 
 
 def _quoteattr(value: str) -> str:
-    """xml.sax.saxutils.quoteattr, without its work when there is nothing to escape."""
+    """The quoted attribute value, as xmlEncode(value, true) writes it."""
     if _ATTR_SPECIAL.search(value) is None:
         return '"' + value + '"'
-    return quoteattr(value)
+    return '"' + _encode(value).replace('"', "&quot;") + '"'
 
 
 def _escape(text: str) -> str:
-    """xml.sax.saxutils.escape, without its work when there is nothing to escape."""
+    """Text as xmlEncode(text, false) writes it."""
     if _TEXT_SPECIAL.search(text) is None:
         return text
-    return escape(text)
+    return _encode(text)
 
 
 def _attrs_xml(attrs: dict[str, str]) -> str:
     # One search over all the values: an account's <a n="..."> rarely needs escaping.
     if _ATTR_SPECIAL.search("".join(attrs.values())) is None:
         return "".join([f' {k}="{v}"' for k, v in attrs.items()])
-    return "".join([f" {k}={quoteattr(v)}" for k, v in attrs.items()])
+    return "".join([f" {k}={_quoteattr(v)}" for k, v in attrs.items()])
 
 
 def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
@@ -212,7 +223,7 @@ def _xml(el: El, parent_ns: str | None, out: list[str]) -> None:
         # What _xml writes for a childless child in this namespace with one attribute, inlined:
         # an account is ~500 <a n="...">value</a>, and the call per child cost more than them.
         ((k, v),) = c.attrs.items()
-        v = '"' + v + '"' if _ATTR_SPECIAL.search(v) is None else quoteattr(v)
+        v = '"' + v + '"' if _ATTR_SPECIAL.search(v) is None else _quoteattr(v)
         t = c.text
         if t:
             out.append(f"<{c.name} {k}={v}>{_escape(t)}</{c.name}>")
