@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 from click.testing import Result
 
@@ -54,3 +55,28 @@ def test_the_admin_password_file_is_never_taken_from_after_a_command() -> None:
 
     moved, kept = hoist_root_options(["a@x", "--password-file", "pw"], _root_options(cli), unlock)
     assert moved == [] and kept == ["a@x", "--password-file", "pw"]
+
+
+def test_root_options_after_the_command_with_the_password_file_before_it(
+    sandbox: Sandbox, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    # commands.md: --password-file before the command, the other root options on either side.
+    # Its value used to be taken for the command's name, so nothing after it was hoisted.
+    password = tmp_path / "password"
+    password.write_text("sandbox\n")
+    password.chmod(0o600)
+    result = invoke(
+        "--password-file",
+        str(password),
+        "lockdown",
+        "alice@sandbox.test",
+        "--url",
+        sandbox.admin_url,
+        "--admin",
+        "admin@sandbox.test",
+        "--dry-run",
+        "--json",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["result"] == "planned"

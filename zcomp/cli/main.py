@@ -190,11 +190,12 @@ class LazyGroup(click.Group):
 _NOT_HOISTED = ("help", "version", "password_file")
 
 
-def _root_options(group: click.Command) -> dict[str, bool]:
-    """The root's own options: each spelling -> whether it takes a value."""
+def _root_options(group: click.Command, *, hoisted_only: bool = True) -> dict[str, bool]:
+    """The root's own options (only those taken from after a command, unless `hoisted_only`
+    is false): each spelling -> whether it takes a value."""
     found: dict[str, bool] = {}
     for param in group.params:
-        if isinstance(param, click.Option) and param.name not in _NOT_HOISTED:
+        if isinstance(param, click.Option) and (not hoisted_only or param.name not in _NOT_HOISTED):
             for spelling in (*param.opts, *param.secondary_opts):
                 found[spelling] = not param.is_flag
     return found
@@ -249,11 +250,14 @@ class RootGroup(LazyGroup):
         # Find the command among the arguments (skipping root options and their values) and
         # move root options given after it to the front.
         root = _root_options(self)
+        # Every root option is skipped with its value, the ones never hoisted too: the value
+        # of `--password-file F` is not the command.
+        before = _root_options(self, hoisted_only=False)
         index = 0
         while index < len(args):
             token = args[index]
-            if token in root:
-                index += 2 if root[token] else 1
+            if token in before:
+                index += 2 if before[token] else 1
                 continue
             if token.startswith("-"):
                 index += 1
