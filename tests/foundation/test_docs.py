@@ -9,9 +9,12 @@ result, and the reference page's directive. They need no docs extra installed.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import click
+import pytest
+from click.testing import CliRunner
 
 from zcomp.cli.main import COMMANDS, cli
 from zcomp.config import CONNECTION_KEYS, SECTION_KEYS, TICKETS_FILE_KEYS
@@ -121,3 +124,83 @@ def test_every_page_is_in_the_nav() -> None:
     for page in sorted(DOCS.rglob("*.md")):
         name = page.relative_to(DOCS).as_posix()
         assert f" {name}\n" in nav, f"{name} is not in mkdocs.yml's nav"
+
+
+# Code blocks that hold a file, not commands.
+NOT_SHELL = {"toml", "json", "yaml", "ini"}
+
+
+def _shell_lines(text: str) -> list[tuple[int, str]]:
+    """(line number, command) of each shell line in a page's code blocks: `sh`, `cron` and
+    untagged blocks, and the `$ ` lines of `text` blocks (a session with its output);
+    backslash continuations joined."""
+    found: list[tuple[int, str]] = []
+    fence: str | None = None
+    pending = ""
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line.startswith("```"):
+            fence = line[3:].strip() if fence is None else None
+            continue
+        if fence is None or fence in NOT_SHELL:
+            continue
+        if fence == "text":
+            if not line.startswith("$ "):
+                continue
+            line = line[2:]
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        found.append((number, pending + line))
+        pending = ""
+    return found
+
+
+def _invocations(line: str) -> list[list[str]]:
+    """The argument lists of each `zcomp ...` in a shell line; a synopsis's [optional] parts
+    count as given."""
+    if not re.search(r"(^|[\s|;&(])zcomp(\s|$)", line):
+        return []  # no zcomp command: leave other tools' syntax (and quotes) alone
+    spaced = line
+    for operator in ("&&", "|", ">", ";", "&"):
+        spaced = spaced.replace(operator, f" {operator} ")
+    runs: list[list[str]] = []
+    current: list[str] | None = None
+    for word in shlex.split(spaced, comments=True):
+        if word == "zcomp":
+            current = []
+            runs.append(current)
+        elif word in ("&&", "|", ">", ";", "&"):
+            current = None
+        elif current is not None and word.strip("[]"):
+            current.append(word.strip("[]"))
+    return runs
+
+
+def _documented_commands() -> list[tuple[str, list[str]]]:
+    pages = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    found: list[tuple[str, list[str]]] = []
+    for page in pages:
+        name = page.relative_to(ROOT).as_posix()
+        for number, line in _shell_lines(page.read_text(encoding="utf-8")):
+            found += [(f"{name}:{number}", args) for args in _invocations(line)]
+    return found
+
+
+DOCUMENTED = _documented_commands()
+
+
+def test_the_pages_show_commands() -> None:
+    # The walk above finds the commands of the pages a new user follows.
+    where = {place.split(":")[0] for place, _args in DOCUMENTED}
+    for page in ("README.md", "getting-started.md", "sandbox.md", "recipes.md", "runbook.md"):
+        assert any(w.endswith(page) for w in where), page
+
+
+@pytest.mark.parametrize(("place", "args"), DOCUMENTED, ids=[p for p, _a in DOCUMENTED])
+def test_every_command_in_the_docs_parses(place: str, args: list[str]) -> None:
+    # Click parses every option before it acts on --help: an option that does not exist, is
+    # misspelt or lacks its value is a usage error (exit 2) even with --help at the end.
+    result = CliRunner().invoke(cli, [*args, "--help"], prog_name="zcomp")
+    assert result.exit_code == 0, f"{place}: zcomp {shlex.join(args)}: {result.output}"
+    assert "Usage: zcomp " in result.output
