@@ -202,6 +202,33 @@ def test_a_read_only_batch_ends_quietly_when_its_reader_is_gone(
     assert len(sandbox.stats.writes) == writes
 
 
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_read_only_batch_counts_each_account_once_after_its_reader_left(
+    sandbox: Sandbox, tmp_path: Path, workers: int
+) -> None:
+    """The account whose line found the reader gone was counted again on stderr
+    (`lockdown [6/5] erin@sandbox.test ...`, an account twice): each is counted once."""
+    config = workers_config(tmp_path, workers)
+    proc = subprocess.Popen(
+        zcomp(sandbox.urls[0], "lockdown", "--dry-run", *BATCH, config=config),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        text=True,
+        preexec_fn=default_signals,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _out, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, stderr
+    progress = re.findall(r"^lockdown \[(\d+)/(\d+)\] (\S+) ", stderr, re.MULTILINE)
+    assert progress, stderr
+    counted = [account for _n, _total, account in progress]
+    assert len(counted) == len(set(counted)), stderr
+    assert all(int(n) <= int(total) == len(BATCH) for n, total, _a in progress), stderr
+
+
 def test_a_lockdown_batch_goes_on_after_head_took_one_line(
     sandbox: Sandbox, tmp_path: Path, state_dir: Path
 ) -> None:

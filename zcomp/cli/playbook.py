@@ -84,6 +84,9 @@ def run_playbook(
             # Zimbra, which completes a bare name the same way.)
             accounts = runtime.full_names(accounts)
         run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
+        # The runner hands an account on again when on_done raised for it (below, a reader
+        # gone), for the journal's sake: it is shown and counted once.
+        shown: set[str] = set()
         with progress as reporter:
 
             def make_services() -> Services:
@@ -95,6 +98,9 @@ def run_playbook(
             def done(outcome: AccountOutcome) -> None:
                 if run_id is not None:
                     runtime.journal().record_run_result(run_id, outcome.account, outcome.result)
+                if outcome.account in shown:
+                    return
+                shown.add(outcome.account)
                 render(outcome)
                 if reporter is not None:  # after the lines: the bar is drawn below them
                     reporter.advance(f"{outcome.account} {outcome.result}")
