@@ -15,6 +15,12 @@ def test_demo_runs_the_whole_story(invoke: Callable[..., Result], tmp_path: Path
     assert result.exit_code == 0, result.stderr
     err = result.stderr
     assert "attack replayed on alice@sandbox.test" in err
+    # Everything the attack planted is named, the shares and the right included (lockdown
+    # then removes them: the story must have shown them planted).
+    [replayed] = [line for line in err.splitlines() if line.startswith("attack replayed")]
+    assert "/Inbox shared publicly" in replayed
+    assert "/Sent shared with payments.desk.2291@freemail.test" in replayed
+    assert "sendAs for victor@sandbox.test" in replayed
     assert err.count("refused with service.AUTH_EXPIRED") == 2  # the attacker, on both servers
     assert "What the help desk must do next" in err
     # The reports go to stdout (inspect's findings, then lockdown's result: they are data);

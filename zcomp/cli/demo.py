@@ -55,7 +55,9 @@ def _run(app: AppContext, state_dir: Path) -> None:
         out.info(
             f"attack replayed on {VICTIM} through {attack.server_url} (not its home server): "
             f"forwarding to {attack.freemail}, filters {', '.join(attack.rule_names)}, "
-            "spoofed From/Reply-To, spam signature, one message to 80 Bcc recipients"
+            "spoofed From/Reply-To, spam signature, one message to 80 Bcc recipients, "
+            f"{attack.public_folder} shared publicly, {attack.guest_folder} shared with "
+            f"{attack.freemail}, sendAs for {attack.accomplice}"
         )
         settings = Settings(
             url=sandbox.admin_url,
