@@ -62,6 +62,29 @@ def visible(text: str) -> str:
     return text.translate(_VISIBLE)
 
 
+def occupy_closed_streams() -> None:
+    """A standard stream closed before zcomp started (`>&-`, `2>&-`, `<&-`) is None in Python,
+    and the next file opened (the journal) would take its descriptor. /dev/null takes it
+    instead: stdin reads nothing, and stdout or stderr counts as a reader gone."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+            target = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        except OSError:  # free, as expected: /dev/null becomes that descriptor
+            devnull = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            target = fd
+        # Open for the rest of the process, as the stream it replaces would have been.
+        stream = open(target, "r" if fd == 0 else "w", encoding="utf-8")  # noqa: SIM115
+        setattr(sys, name, stream)
+        if fd != 0:
+            _closed.append(stream)
+
+
 def is_closed(stream: object) -> bool:
     with _closed_lock:
         return any(s is stream for s in _closed)

@@ -142,6 +142,37 @@ def long_history(state_dir: Path) -> int:
     return count
 
 
+# A standard stream closed before zcomp starts (`>&-`, `2>&-`, `<&-`: a careless cron line or
+# daemon wrapper): Python leaves it None, and writing to it was "unexpected AttributeError".
+
+
+def test_lockdown_with_stdout_closed_contains_the_account(sandbox: Sandbox) -> None:
+    freemail = replay_attack(sandbox, ALICE).freemail
+    done = shell(f"{quote(zcomp(sandbox.urls[0], 'lockdown', ALICE))} >&-")
+
+    assert done.returncode == 0, done.stderr
+    no_trace(done.stderr)
+    assert "Error" not in done.stderr
+    assert_contained(sandbox.urls[0], ALICE, freemail)
+
+
+def test_inspect_with_stderr_closed_reports_on_stdout(sandbox: Sandbox) -> None:
+    replay_attack(sandbox, ALICE)
+    done = shell(f"{quote(zcomp(sandbox.urls[0], 'inspect', ALICE))} 2>&-")
+
+    assert done.returncode == 1, done.stdout  # malicious: what inspect exits with
+    assert done.stdout.startswith(f"{ALICE}: malicious (status active)\n"), done.stdout
+    assert done.stdout.count(f"{ALICE}: ") == 1, done.stdout
+
+
+def test_accounts_from_a_closed_stdin_are_none(sandbox: Sandbox) -> None:
+    done = shell(f"{quote(zcomp(sandbox.urls[0], 'lockdown', '--from', '-'))} <&-")
+
+    assert done.returncode == 2, done.stderr
+    assert "no accounts given" in done.stderr
+    no_trace(done.stderr)
+
+
 @pytest.mark.usefixtures("long_history")
 @pytest.mark.parametrize(
     ("args", "merged"),

@@ -383,4 +383,7 @@ def cli(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (and `python -m zcomp`)."""
+    from zcomp.output import occupy_closed_streams
+
+    occupy_closed_streams()
     cli.main(args=argv, prog_name="zcomp")
