@@ -243,3 +243,37 @@ def test_a_claim_that_cannot_be_written_never_stops_containment(
     assert any("could not claim" in w for w in outcome.warnings), outcome.warnings
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
     assert not sandbox.account(ALICE).first("zimbraPrefMailForwardingAddress")
+
+
+def test_a_password_history_zimbra_refuses_never_keeps_the_account_unlocked(
+    sandbox: Sandbox, proxy: LossyProxy, services: Services
+) -> None:
+    replay_attack(sandbox, ALICE)
+    services.settings = dataclasses.replace(
+        services.settings,
+        lockdown=dataclasses.replace(services.settings.lockdown, retry_budget=1.0),
+    )
+    validity = sandbox.account(ALICE).first("zimbraAuthTokenValidityValue")
+
+    def refuse_history(exchange: Exchange, at: str) -> Verdict | None:
+        # Zimbra refuses the history value (a delegated admin without the right to it, a COS
+        # constraint): it applies a ModifyAccount whole or not at all, so the lock is its own.
+        if at == BEFORE:
+            exchange.body = exchange.body.replace(
+                b'n="zimbraPasswordEnforceHistory">10<', b'n="zimbraPasswordEnforceHistory">ten<'
+            )
+        return None
+
+    proxy.hooks.append(refuse_history)
+
+    outcome = lockdown_account(services, ALICE, LockdownOptions())
+
+    assert outcome.result == Result.CONTAINED, outcome.error
+    assert any("zimbraPasswordEnforceHistory" in w for w in outcome.warnings), outcome.warnings
+    alice = sandbox.account(ALICE)
+    assert alice.first("zimbraAccountStatus") == "locked"
+    assert alice.first("zimbraAuthTokenValidityValue") != validity  # the password was scrambled
+    assert not alice.first("zimbraPrefMailForwardingAddress")
+    kinds = {a.kind: a.status for a in services.journal.actions(outcome.incident or "")}
+    assert kinds["account-status"] == "done" and kinds["password"] == "done"
+    assert kinds["password-history"] == "failed"

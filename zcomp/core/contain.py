@@ -1,7 +1,7 @@
 """Lockdown step 2: contain in one round trip.
 
 One BatchRequest (through the executor, in order, stopping at the first failure): status
-locked + password history raised, a random password (which also raises
+locked, password history raised, a random password (which also raises
 zimbraAuthTokenValidityValue and so kills every token), caches flushed on all servers, the
 sender's queued mail held on every MTA (and this process's claim, added by the caller); then
 the read-back and the evidence reads (held-queue summary, sessions, admin filter scripts). The
@@ -64,48 +64,65 @@ def readback(account: Account) -> GetAccount:
     return GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
 
 
-def lock_changes(services: Services, account: Account) -> dict[str, str | list[str]]:
-    current = int(account.get("zimbraPasswordEnforceHistory") or 0)
-    changes: dict[str, str | list[str]] = {"zimbraAccountStatus": "locked"}
-    if services.settings.unlock.password_history > current:
-        # Must precede SetPassword: only then does the phished password land in the history.
-        changes["zimbraPasswordEnforceHistory"] = str(services.settings.unlock.password_history)
-    return changes
+def history_change(services: Services, account: Account) -> dict[str, str] | None:
+    """The password history raised to [unlock] password_history, when it is lower."""
+    wanted = services.settings.unlock.password_history
+    if wanted > int(account.get("zimbraPasswordEnforceHistory") or 0):
+        return {"zimbraPasswordEnforceHistory": str(wanted)}
+    return None
 
 
 def contain_changes(services: Services, state: LockdownState) -> list[Change]:
-    """Lock (history raised first), scramble the password, flush every server's cache, hold
-    the queued mail on every MTA: in this order, each with its read-back."""
+    """Lock, raise the password history, scramble the password, flush every server's cache,
+    hold the queued mail on every MTA: in this order, each with its read-back.
+
+    The lock is a ModifyAccount of its own: Zimbra applies a ModifyAccount whole or not at all,
+    so a history value it refuses (a delegated admin without the right to it, a COS
+    constraint) must not keep the account from being locked.
+    """
     account = state.account
-    changes = lock_changes(services, account)
+    lock: dict[str, str | list[str]] = {"zimbraAccountStatus": "locked"}
+    history = history_change(services, account)
     senders = hold_senders(account)
     state.held_senders = senders
     read = readback(account)
     validity = account.get("zimbraAuthTokenValidityValue")
-    history = changes.get("zimbraPasswordEnforceHistory")
-    locked = "locked the account (zimbraAccountStatus=locked)"
-    if history:
-        locked += f" and raised the password history to {history} entries"
     out = [
         Change(
-            request=ModifyAccount(account.id, changes),
+            request=ModifyAccount(account.id, lock),
             step="contain",
             kind="account-status",
             target=account.name,
-            before={k: account.values(k) for k in changes},
-            after=changes,
+            before={k: account.values(k) for k in lock},
+            after=lock,
             plan=f"lock {account.name} (zimbraAccountStatus=locked; now "
-            f"{account.get('zimbraAccountStatus')})"
-            + (
-                f" and raise zimbraPasswordEnforceHistory to {history} so the phished password "
-                "cannot be chosen again"
-                if history
-                else ""
-            ),
-            done=locked,
+            f"{account.get('zimbraAccountStatus')})",
+            done="locked the account (zimbraAccountStatus=locked)",
             read=read,
-            check=lambda got: attrs_differ(got, changes),
-        ),
+            check=lambda got: attrs_differ(got, lock),
+        )
+    ]
+    if history is not None:
+        raised = history["zimbraPasswordEnforceHistory"]
+        out.append(
+            Change(
+                request=ModifyAccount(account.id, dict(history)),
+                step="contain",
+                kind="password-history",
+                target=account.name,
+                before={k: account.values(k) for k in history},
+                after=history,
+                plan=f"raise zimbraPasswordEnforceHistory to {raised} so the phished password "
+                "cannot be chosen again",
+                done=f"raised the password history to {raised} entries",
+                read=read,
+                check=lambda got: attrs_differ(got, dict(history)),
+                # Must precede SetPassword (only then does the phished password land in the
+                # history), but the password is scrambled even when Zimbra refuses it.
+                blocks_rest=False,
+            )
+        )
+    out += [
         Change(
             request=SetPassword(account.id, random_password()),
             repeatable=False,  # a second random password would push the phished one out

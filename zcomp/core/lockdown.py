@@ -297,7 +297,7 @@ class _Run:
         state.done += [a.change.done for a in applied_changes if a.ok]
         state.containment = applied_changes
         for item in applied_changes:
-            if not item.ok and item.change.kind == "mail-queue-hold":
+            if not item.ok and item.change.kind in ("mail-queue-hold", "password-history"):
                 state.warnings.append(item.problem)  # the account is contained all the same
             elif not item.ok:
                 state.problems.append(item.problem)
