@@ -481,7 +481,8 @@ class Output:
         columns = [visible(str(c)) for c in columns]
         cells = [[visible(_plain(c)) if c is not None else "" for c in row] for row in rows]
         with self._writing(stdout=True):
-            if self.stdout_interactive() and _table_on_stdout(columns, cells, keep):
+            styled = not (self.no_color or "NO_COLOR" in self._env)
+            if self.stdout_interactive() and _table_on_stdout(columns, cells, keep, styled):
                 return
             widths = [
                 max([len(str(h)), *(len(row[i]) for row in cells)]) for i, h in enumerate(columns)
@@ -547,16 +548,22 @@ class Output:
 
 
 def _table_on_stdout(
-    columns: Sequence[str], cells: Sequence[Sequence[str]], keep: Sequence[int]
+    columns: Sequence[str], cells: Sequence[Sequence[str]], keep: Sequence[int], styled: bool
 ) -> bool:
     """A rich table on stdout's terminal; False (nothing printed) when the kept columns
-    cannot be whole in it."""
+    cannot be whole in it. Not `styled` (--no-color, NO_COLOR): no escape codes at all, not
+    even the bold header."""
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(file=SafeStream(sys.stdout), highlight=False, markup=False)  # type: ignore[arg-type]
+    console = Console(
+        file=SafeStream(sys.stdout),  # type: ignore[arg-type]  # write/flush/isatty
+        highlight=False,
+        markup=False,
+        color_system="auto" if styled else None,
+    )
     widths = [
         max([cell_len(str(h)), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(columns)
     ]

@@ -16,6 +16,7 @@ import struct
 import subprocess
 import termios
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,13 @@ def default_signals() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
+def on_terminal() -> None:
+    """In the child before exec: default signals, and the pty (its stdin, in a new session)
+    as its controlling terminal, so that /dev/tty is the pty and Ctrl-C (b"\x03") is SIGINT."""
+    default_signals()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def run_on_screen(
     argv: list[str],
     *,
@@ -60,13 +68,24 @@ def run_on_screen(
     rows: int = 60,
     stdout: Path | None = None,
     timeout: float = 120,
+    answers: Sequence[tuple[str, bytes]] = (),
+    env: Mapping[str, str | None] | None = None,
 ) -> Screen:
-    """Run argv with stdin and stderr on a pty of cols x rows, and stdout too unless it goes
-    to the file `stdout` (as in `zcomp ... > file`)."""
+    """Run argv with stdin and stderr on a pty of cols x rows (its controlling terminal), and
+    stdout too unless it goes to the file `stdout` (as in `zcomp ... > file`).
+
+    `answers`: (text, keys) in order: once `text` has appeared on the terminal (after the
+    previous answer's text), `keys` are typed (b"\x03" is Ctrl-C). `env`: changes to the
+    environment (None removes a variable)."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    env = {**child_env(), "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
-    env.pop("NO_COLOR", None)
+    child = {**child_env(), "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+    child.pop("NO_COLOR", None)
+    for name, value in (env or {}).items():
+        if value is None:
+            child.pop(name, None)
+        else:
+            child[name] = value
     out = stdout.open("wb") if stdout is not None else None
     try:
         proc = subprocess.Popen(
@@ -74,16 +93,20 @@ def run_on_screen(
             stdin=terminal,
             stdout=out if out is not None else terminal,
             stderr=terminal,
-            env=env,
+            env=child,
             start_new_session=True,
-            preexec_fn=default_signals,
+            preexec_fn=on_terminal,
         )
     finally:
         os.close(terminal)
         if out is not None:
             out.close()
     try:
-        raw = _read_until_closed(controller, timeout)
+        raw, after = b"", 0
+        for text, keys in answers:
+            raw, after = _read_until(controller, raw, text.encode(), after, timeout)
+            os.write(controller, keys)
+        raw += _read_until_closed(controller, timeout)
         code = proc.wait(timeout=timeout)
     finally:
         if proc.poll() is None:  # a failed test leaves no child behind
@@ -93,6 +116,25 @@ def run_on_screen(
     screen = pyte.Screen(cols, rows)
     pyte.ByteStream(screen).feed(raw)
     return Screen(code, [row.rstrip() for row in screen.display], raw, cols)
+
+
+def _read_until(fd: int, seen: bytes, text: bytes, after: int, timeout: float) -> tuple[bytes, int]:
+    """Read on until `text` shows in what was written after offset `after`; everything read
+    so far, and the offset just past `text`."""
+    deadline = time.monotonic() + timeout
+    while (at := seen.find(text, after)) < 0:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out waiting for {text!r}; the terminal showed {seen[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its side
+            chunk = b""
+        assert chunk, f"the terminal closed before {text!r}: {seen[-2000:]!r}"
+        seen += chunk
+    return seen, at + len(text)
 
 
 def _read_until_closed(fd: int, timeout: float) -> bytes:

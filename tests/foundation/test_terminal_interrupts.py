@@ -1,0 +1,117 @@
+"""Ctrl-C on a real terminal: at each prompt, and in the middle of a batch.
+
+zcomp runs on a pseudo-terminal that is its controlling terminal, so b"\\x03" typed there is
+SIGINT, as from a person's keyboard; the test asserts the screen a person would see at the
+end (pyte), the exit status, the sandbox (nothing written) and the journal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
+from tests.foundation.screen import Screen, run_on_screen
+from zcomp.cli.main import NOTHING_CHANGED_MESSAGE
+from zcomp.journal import Journal
+from zcomp.sandbox import Sandbox, replay_attack
+
+CTRL_C = b"\x03"
+ALICE, BOB = "alice@sandbox.test", "bob@sandbox.test"
+PASSWORD = b"Tel3phone-Line-Quiet!\r"
+
+
+def no_trace(screen: Screen) -> None:
+    for trace in TRACES:
+        assert trace.encode() not in screen.raw, screen.rows
+
+
+def lock_down(sb: Sandbox, *accounts: str) -> str:
+    freemail = ""
+    for account in accounts:
+        freemail = replay_attack(sb, account).freemail
+    done = subprocess.run(
+        zcomp(sb.urls[0], "lockdown", "--yes", *accounts), env=child_env(), capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    return freemail
+
+
+def unlock_config(tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    # No cached admin token: the admin password is asked for where it is not given.
+    config.write_text('token_cache = "off"\n[unlock]\nmin_locked_minutes = 0\n')
+    return config
+
+
+# ---------------------------------------------------------------------------- at a prompt
+
+ELEVEN = [f"user{i}@sandbox.test" for i in range(11)]
+
+
+@pytest.mark.parametrize(
+    ("args", "answers"),
+    [
+        (["lockdown", *ELEVEN], [("to go on", CTRL_C)]),
+        (["unlock", "--generate", *ELEVEN], [("to go on", CTRL_C)]),
+        (["unlock", ALICE], [("New temporary password for", CTRL_C)]),
+        (["unlock", ALICE], [("New temporary password for", PASSWORD), ("again", CTRL_C)]),
+        (["login"], [("Password for", CTRL_C)]),
+        (["restore", "INC-1", "--forwarding"], [("Password for", CTRL_C)]),
+    ],
+    ids=[
+        "lockdown-confirm",
+        "unlock-confirm",
+        "unlock-password",
+        "unlock-again",
+        "login",
+        "restore-admin-password",
+    ],
+)
+def test_ctrl_c_at_a_prompt_changes_nothing_and_says_so(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    state_dir: Path,
+    args: list[str],
+    answers: list[tuple[str, bytes]],
+) -> None:
+    freemail = lock_down(sandbox, ALICE)
+    with Journal.open(state_dir) as journal:
+        [incident] = journal.incidents()
+    args = [incident.key if a == "INC-1" else a for a in args]
+    writes = len(sandbox.stats.writes)
+    config = unlock_config(tmp_path)
+    # The admin password is asked for only where the prompt is the admin's.
+    env = {"ZCOMP_PASSWORD": None} if args[0] in ("login", "restore") else {}
+
+    screen = run_on_screen(zcomp(sandbox.urls[0], *args, config=config), answers=answers, env=env)
+
+    assert screen.exit_code == 130, screen.rows
+    assert screen.lines[-1] == NOTHING_CHANGED_MESSAGE, screen.rows
+    no_trace(screen)
+    assert len(sandbox.stats.writes) == writes
+    assert_contained(sandbox.urls[0], ALICE, freemail)
+
+
+# ---------------------------------------------------------------------------- no colour
+
+
+@pytest.mark.parametrize(
+    ("root", "env"),
+    [([], {"NO_COLOR": "1"}), (["--no-color"], {}), ([], {"TERM": "dumb"})],
+    ids=["NO_COLOR", "--no-color", "TERM=dumb"],
+)
+def test_no_colour_means_no_escape_codes(
+    sandbox: Sandbox, root: list[str], env: dict[str, str | None]
+) -> None:
+    replay_attack(sandbox, ALICE)
+    # A failure: the summary's table of what was not done, the one with a header.
+    argv = zcomp(sandbox.urls[0], *root, "lockdown", ALICE, "ghost@sandbox.test")
+
+    screen = run_on_screen(argv, env=env)
+
+    assert screen.exit_code == 6, screen.rows
+    assert b"\x1b" not in screen.raw, screen.raw
+    assert any("ghost@sandbox.test" in row and "failed" in row for row in screen.rows)
