@@ -296,8 +296,10 @@ class _BarProgress:
     def show(self) -> None:
         global _bar_on_screen
         if not self._shown:
-            self._progress.start()
+            # Shown before it is drawn: a Ctrl-C in the middle of the first draw still has
+            # `hide` erase what was drawn.
             self._shown = _bar_on_screen = True
+            self._progress.start()
         else:
             self._progress.refresh()
 
@@ -520,14 +522,25 @@ class Output:
         if not self.interactive():
             yield _LineProgress(self, total, description)
             return
+        from rich.console import RenderableType
+        from rich.constrain import Constrain
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        progress = Progress(
+        console = self.console
+
+        class RoomForTheEcho(Progress):
+            def get_renderable(self) -> RenderableType:
+                # Two columns short of the row: Ctrl-C's "^C" echo stays on the bar's row,
+                # which is erased with it. On a full row it would wrap onto the next one,
+                # and erasing that one would leave the bar behind.
+                return Constrain(super().get_renderable(), max(1, console.width - 2))
+
+        progress = RoomForTheEcho(
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[item]}", markup=False),
-            console=self.console,
+            console=console,
             # Never redirect sys.stdout into the terminal: data goes where stdout goes.
             redirect_stdout=False,
             redirect_stderr=False,

@@ -8,6 +8,7 @@ end (pyte), the exit status, the sandbox (nothing written) and the journal.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
 from tests.foundation.screen import Screen, run_on_screen
 from zcomp.cli.main import NOTHING_CHANGED_MESSAGE
 from zcomp.journal import Journal
-from zcomp.sandbox import Sandbox, replay_attack
+from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 
 CTRL_C = b"\x03"
 ALICE, BOB = "alice@sandbox.test", "bob@sandbox.test"
@@ -93,6 +94,47 @@ def test_ctrl_c_at_a_prompt_changes_nothing_and_says_so(
     no_trace(screen)
     assert len(sandbox.stats.writes) == writes
     assert_contained(sandbox.urls[0], ALICE, freemail)
+
+
+# ---------------------------------------------------------------------------- in a batch
+
+
+@pytest.fixture
+def slow_sandbox() -> Iterator[Sandbox]:
+    """Every request takes 100 ms: an account takes long enough to press Ctrl-C meanwhile."""
+    with Sandbox(SandboxOptions(servers=1, seed="demo", latency_ms=100)) as sb:
+        yield sb
+
+
+BATCH = [f"{name}@sandbox.test" for name in ("carol", "dave", "erin", "heidi")]
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_ctrl_c_under_the_bar_leaves_no_bar_behind(
+    slow_sandbox: Sandbox, tmp_path: Path, state_dir: Path, workers: int
+) -> None:
+    """Ctrl-C while the bar is on screen, its row full (a narrow terminal, a long label): the
+    terminal's "^C" echo must not push the bar's row out of reach of its erasing."""
+    for account in BATCH:
+        replay_attack(slow_sandbox, account)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[lockdown]\nworkers = {workers}\n")
+    argv = zcomp(slow_sandbox.urls[0], "lockdown", *BATCH, config=config)
+
+    # The bar is drawn below the first account's lines; the next account takes a few round
+    # trips of 100 ms, so it is on the screen when the keys arrive.
+    screen = run_on_screen(argv, cols=60, answers=[(f"1/{len(BATCH)}", CTRL_C)])
+
+    assert screen.exit_code == 130, screen.rows
+    no_trace(screen)
+    assert b"lockdown \x1b" in screen.raw  # the bar was drawn
+    assert not any(row.startswith("lockdown") for row in screen.rows), "\n".join(screen.rows)
+    with Journal.open(state_dir) as journal:
+        [run] = journal.unfinished_runs()
+    assert set(run.results) == set(BATCH)
+    assert "not-started" in run.results.values()
+    for account, result in run.results.items():
+        assert any(row.startswith(f"{account}: {result}") for row in screen.lines), screen.rows
 
 
 # ---------------------------------------------------------------------------- no colour
