@@ -204,6 +204,24 @@ def signal_line(text: str) -> None:
         _mark_closed(stream, flush=False)
 
 
+def end_echoed_row() -> None:
+    """From a SIGINT handler: what is written next starts on a row of its own, not after the
+    terminal's "^C" echo or an unanswered prompt. A live bar's row is erased instead (the
+    cursor is on it, and the bar leaves when the next line is written)."""
+    if not _bar_on_screen:
+        signal_line("")
+        return
+    stream = sys.stderr
+    fd = _fileno(stream)
+    if fd is not None and not is_closed(stream):
+        try:
+            os.write(fd, _ERASE_ROW.encode())
+        except OSError as exc:
+            if exc.errno not in _GONE:
+                raise
+            _mark_closed(stream, flush=False)
+
+
 def write_stdout(text: str) -> None:
     write_to(sys.stdout, text)
 

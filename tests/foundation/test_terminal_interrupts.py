@@ -15,7 +15,7 @@ import pytest
 
 from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
 from tests.foundation.screen import Screen, run_on_screen
-from zcomp.cli.main import NOTHING_CHANGED_MESSAGE
+from zcomp.cli.main import NOTHING_CHANGED_MESSAGE, UNLOCK_INTERRUPTED_MESSAGE
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 
@@ -99,6 +99,38 @@ def test_ctrl_c_at_a_prompt_changes_nothing_and_says_so(
 # ---------------------------------------------------------------------------- in a batch
 
 
+def test_ctrl_c_at_the_second_accounts_password_prompt(
+    sandbox: Sandbox, tmp_path: Path, state_dir: Path
+) -> None:
+    """Alice unlocked, then Ctrl-C where Bob's password is asked: Bob is reported not started
+    on a line of its own (not glued to his prompt), the summary says what was done and what
+    was not, and the journal agrees."""
+    freemail = lock_down(sandbox, ALICE, BOB)
+    argv = zcomp(sandbox.urls[0], "unlock", ALICE, BOB, config=unlock_config(tmp_path))
+
+    screen = run_on_screen(
+        argv,
+        answers=[
+            (f"New temporary password for {ALICE}", PASSWORD),
+            ("again", PASSWORD),
+            (f"New temporary password for {BOB}", CTRL_C),
+        ],
+    )
+
+    assert screen.exit_code == 130, screen.rows
+    no_trace(screen)
+    lines = screen.lines
+    assert f"New temporary password for {BOB}:" in lines, lines
+    assert f"{BOB}: not-started" in lines, lines
+    at = lines.index("summary: 2 accounts: 1 not-started, 1 unlocked")
+    assert any(BOB in row and "not-started" in row for row in lines[at:]), lines
+    assert lines[-1] == UNLOCK_INTERRUPTED_MESSAGE
+    assert_contained(sandbox.urls[0], BOB, freemail)
+    with Journal.open(state_dir) as journal:
+        [run] = journal.unfinished_runs()
+    assert run.results == {ALICE: "unlocked", BOB: "not-started"}
+
+
 @pytest.fixture
 def slow_sandbox() -> Iterator[Sandbox]:
     """Every request takes 100 ms: an account takes long enough to press Ctrl-C meanwhile."""
@@ -109,7 +141,7 @@ def slow_sandbox() -> Iterator[Sandbox]:
 BATCH = [f"{name}@sandbox.test" for name in ("carol", "dave", "erin", "heidi")]
 
 
-@pytest.mark.parametrize("workers", [2])
+@pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_under_the_bar_leaves_no_bar_behind(
     slow_sandbox: Sandbox, tmp_path: Path, state_dir: Path, workers: int
 ) -> None:

@@ -98,29 +98,46 @@ INTERRUPTED_MESSAGE = (
     "Interrupted: run the same command again to resume "
     "(accounts already contained are verified, not redone)."
 )
+UNLOCK_INTERRUPTED_MESSAGE = (
+    "Interrupted: run unlock again for the accounts not unlocked to finish them (an account "
+    "already unlocked has no open incident left, and is refused)."
+)
 NOTHING_CHANGED_MESSAGE = "Interrupted before anything in Zimbra was changed."
+
+
+def interrupted_message(command: str | None) -> str:
+    """What to do after a run that changed something was interrupted: lockdown's re-run
+    verifies what is done, unlock's refuses it (its incident is closed)."""
+    return UNLOCK_INTERRUPTED_MESSAGE if command == "unlock" else INTERRUPTED_MESSAGE
 
 
 class Interrupted(ReportedError):
     """Ctrl-C: every step is journaled and idempotent, so running again is how to resume."""
 
-    def __init__(self, cause: BaseException | None = None) -> None:
+    def __init__(self, cause: BaseException | None = None, command: str | None = None) -> None:
         super().__init__("interrupted", int(ExitCode.INTERRUPTED))
         self.signal_name = cause.name if isinstance(cause, SignalInterrupt) else "SIGINT"
+        # The handler that raised it already ended the "^C" row (lines were written since).
+        self.echo_ended = isinstance(cause, SignalInterrupt) and cause.echo_ended
+        self.command = command
 
     def show(self, file: IO[Any] | None = None) -> None:
         from zcomp.core.stop import anything_changed
 
-        message = INTERRUPTED_MESSAGE if anything_changed() else NOTHING_CHANGED_MESSAGE
-        _stderr(f"{after_echo(self.signal_name)}{message}\n")
+        changed = anything_changed()
+        message = interrupted_message(self.command) if changed else NOTHING_CHANGED_MESSAGE
+        lead = "" if self.echo_ended else after_echo(self.signal_name)
+        _stderr(f"{lead}{message}\n")
 
 
 class SignalInterrupt(KeyboardInterrupt):
-    """KeyboardInterrupt raised by zcomp's own handler, naming the signal (SIGTERM ...)."""
+    """KeyboardInterrupt raised by zcomp's own handler, naming the signal (SIGTERM ...).
+    `echo_ended`: the handler already ended the row of the terminal's "^C" echo."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, echo_ended: bool = False) -> None:
         super().__init__(name)
         self.name = name
+        self.echo_ended = echo_ended
 
 
 def after_echo(signal_name: str) -> str:
@@ -287,7 +304,7 @@ class RootGroup(LazyGroup):
         except click.exceptions.Abort as exc:
             # Click turns Ctrl-C at a prompt into Abort; that is an interruption too.
             if isinstance(exc.__context__, KeyboardInterrupt):
-                raise Interrupted(exc.__context__) from None
+                raise Interrupted(exc.__context__, ctx.invoked_subcommand) from None
             raise
         except (click.ClickException, click.exceptions.Exit):
             raise
@@ -298,7 +315,7 @@ class RootGroup(LazyGroup):
         except KeyboardInterrupt as exc:
             if debug:
                 _stderr(_traceback())
-            raise Interrupted(exc) from None
+            raise Interrupted(exc, ctx.invoked_subcommand) from None
         except Exception as exc:
             _reader_left(exc)  # `zcomp inspect --help | head -0`
             if debug:

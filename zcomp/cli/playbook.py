@@ -26,9 +26,9 @@ import click
 
 from zcomp.cli.context import AppContext
 from zcomp.cli.main import (
-    INTERRUPTED_MESSAGE,
     SignalInterrupt,
     after_echo,
+    interrupted_message,
     signal_handlers,
     stop_signals,
 )
@@ -39,7 +39,7 @@ from zcomp.core.report import Report
 from zcomp.core.runner import Work, run_accounts, runs_inline
 from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
-from zcomp.output import ProgressReporter, signal_line
+from zcomp.output import ProgressReporter, end_echoed_row, signal_line
 
 
 def run_playbook(
@@ -85,8 +85,11 @@ def run_playbook(
             accounts = runtime.full_names(accounts)
         run_id = runtime.journal().start_run(verb, list(accounts)) if journaled else None
         # The runner hands an account on again when on_done raised for it (below, a reader
-        # gone), for the journal's sake: it is shown and counted once.
+        # gone), for the journal's sake: it is shown and counted once. `seen` is what the
+        # person is told when a signal ends the run at once: every account has been handed to
+        # `done` by then (the unstarted ones as not-started).
         shown: set[str] = set()
+        seen = Report()
         with progress as reporter:
 
             def make_services() -> Services:
@@ -101,15 +104,24 @@ def run_playbook(
                 if outcome.account in shown:
                     return
                 shown.add(outcome.account)
+                seen.add(outcome)
                 render(outcome)
                 if reporter is not None:  # after the lines: the bar is drawn below them
                     reporter.advance(f"{outcome.account} {outcome.result}")
                 if not journaled and app.output.stdout_closed:
                     raise click.exceptions.Exit(0)  # read-only: the reader left, so do we
 
-            report = run_accounts(
-                accounts, make_services, work, workers=workers, stop=stop, on_done=done
-            )
+            try:
+                report = run_accounts(
+                    accounts, make_services, work, workers=workers, stop=stop, on_done=done
+                )
+            except KeyboardInterrupt:
+                if not single:
+                    # Ended at once (no account was being changed), every account handed to
+                    # `done` by then: what was done and what was not, before main's one line.
+                    seen.stopped = True
+                    show_summary(app.output, seen)
+                raise
         report.stopped = stop.requested
         cut_short = stop.requested and bool(report.unfinished)
         if run_id is not None and not cut_short:
@@ -120,7 +132,7 @@ def run_playbook(
     if not single:
         show_summary(app.output, report)
     if cut_short:
-        app.output.line(INTERRUPTED_MESSAGE)
+        app.output.line(interrupted_message(verb))
     return report
 
 
@@ -133,8 +145,13 @@ def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
         count = stop.request(name)
         changing = stop.changing
         if changing == 0:
-            # Nothing is half-done: end now, as Ctrl-C always did.
-            raise SignalInterrupt(name)
+            # Nothing is half-done: end now, as Ctrl-C always did. The accounts' lines come
+            # before main's message: they start on a row of their own, not after the "^C"
+            # echo (or a password prompt, which echoes nothing).
+            echo_ended = signum == signal.SIGINT
+            if echo_ended:
+                end_echoed_row()
+            raise SignalInterrupt(name, echo_ended=echo_ended)
         lead = after_echo(name)
         if count == 1:
             signal_line(

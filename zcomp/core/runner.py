@@ -93,9 +93,11 @@ def _run_inline(
     last: AccountOutcome | None = None
     finished = 0  # accounts whose outcome is known (the last one maybe still being handed on)
     working = False
+    entered = stop.entered
     try:
         for account in accounts:
             working = True
+            entered = stop.entered
             if stop.requested:
                 outcome = not_started(account)
             else:
@@ -107,11 +109,14 @@ def _run_inline(
             report.add(outcome)
             on_done(outcome)
     except BaseException:
-        # Raised in the work: that account ends with the exception (zcomp.cli.playbook raises
-        # only while no account is changing). Raised in on_done: that account is done and is
-        # handed again, so its result reaches the journal. The accounts after it never started.
+        # Raised in the work: zcomp.cli.playbook raises only while no account is changing, so
+        # an account that never began changing (Ctrl-C at its password prompt, or while it was
+        # being read) is not started, and says so; one that did ends with the exception.
+        # Raised in on_done: that account is done and is handed again, so its result reaches
+        # the journal. The accounts after it never started.
         again = [last] if last is not None and not working else []
-        first_unstarted = finished + (1 if working else 0)
+        touched = working and stop.entered != entered
+        first_unstarted = finished + (1 if touched else 0)
         _deliver_quietly(again + [not_started(a) for a in accounts[first_unstarted:]], on_done)
         raise
 

@@ -41,6 +41,7 @@ class StopRequest:
         self._lock = threading.RLock()
         self._requests = 0
         self._changing = 0
+        self._entered = 0
         self.why = ""
 
     def request(self, why: str) -> int:
@@ -64,6 +65,12 @@ class StopRequest:
         """How many accounts are inside a `changing()` section now."""
         return self._changing
 
+    @property
+    def entered(self) -> int:
+        """How many `changing()` sections were entered so far: unchanged across one account's
+        work, that account changed nothing."""
+        return self._entered
+
     @contextmanager
     def changing_section(self) -> Iterator[None]:
         """Around the writes of one account. Entering it after a stop was requested raises
@@ -72,6 +79,7 @@ class StopRequest:
             if self._requests:
                 raise Stopped(self.why or "stop requested", "the first change")
             self._changing += 1
+            self._entered += 1
             _changed.set()
         try:
             yield
