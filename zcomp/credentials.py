@@ -93,10 +93,17 @@ def read_password_file(path: Path, warn: Callable[[str], None]) -> Secret:
             f"password file {path} is readable by others "
             f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it"
         )
-    password = strip_one_newline(raw)
+    password = password_text(raw)
     if not password:
         raise CredentialError(f"password file {path} is empty")
     return Secret(password)
+
+
+def password_text(raw: str) -> str:
+    """A password file's text as the password: without the BOM that Windows editors put at
+    the start of UTF-8 text (nobody types it, so it would never match), and without one
+    trailing newline (strip_one_newline)."""
+    return strip_one_newline(raw.removeprefix("\ufeff"))
 
 
 def strip_one_newline(raw: str) -> str:

@@ -72,6 +72,13 @@ def test_password_file_strips_one_newline_and_warns_when_readable(tmp_path: Path
     assert rec.warnings == []
 
 
+def test_password_file_saved_by_a_windows_editor_loses_its_bom(tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    path.write_bytes(b"\xef\xbb\xbfs3cret\r\n")  # Notepad's UTF-8: a BOM, then CRLF
+    path.chmod(0o600)
+    assert get_password(settings(password_file=path), Recorder().source()).reveal() == "s3cret"
+
+
 def test_password_file_problems_exit_3(tmp_path: Path) -> None:
     with pytest.raises(CredentialError, match="cannot read password file") as caught:
         get_password(settings(password_file=tmp_path / "missing"), Recorder().source())

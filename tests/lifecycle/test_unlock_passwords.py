@@ -289,6 +289,59 @@ def test_a_password_the_policy_refuses_changes_nothing(
     assert json.loads(again.stdout)["result"] == "unlocked"
 
 
+def test_a_password_file_saved_by_a_windows_editor_is_the_password_typed(
+    sandbox: Sandbox, services: Services, zcomp: Callable[..., Result], tmp_path: Path
+) -> None:
+    _locked(services)
+    pw_file = tmp_path / "temp.txt"
+    # Notepad's "UTF-8" starts with a BOM, and its lines end in CRLF.
+    pw_file.write_bytes(b"\xef\xbb\xbf" + FITS.encode() + b"\r\n")
+
+    result = zcomp("unlock", ALICE, "--new-password-file", str(pw_file), "--json", minutes=0)
+
+    assert result.exit_code == 0, result.stderr
+    # The owner logs in with what the help desk read out of the file, BOM and CR unseen.
+    assert owner.login(sandbox.urls[0], ALICE, FITS) == "account.CHANGE_PASSWORD"
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("Caf\xe9-Temp-2024-x\n".encode("latin-1"), "not UTF-8 text"),
+        (f"{FITS}\n".encode("utf-16"), "not UTF-8 text"),
+        (f"{FITS}\n\n".encode(), "more than one line"),
+        (f"{FITS}\r\nsecond line\r\n".encode(), "more than one line"),
+    ],
+    ids=["latin-1", "utf-16", "blank-line-after", "two-lines"],
+)
+def test_a_password_file_the_owner_could_not_type_is_refused_before_any_change(
+    sandbox: Sandbox,
+    services: Services,
+    zcomp: Callable[..., Result],
+    tmp_path: Path,
+    state_dir: Path,
+    content: bytes,
+    says: str,
+) -> None:
+    incident = _locked(services)
+    pw_file = tmp_path / "temp.txt"
+    pw_file.write_bytes(content)
+    sandbox.stats.reset()
+
+    result = zcomp("unlock", ALICE, "--new-password-file", str(pw_file), minutes=0)
+
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == f"Error: --new-password-file {pw_file}: {says}" + (
+        "; save the file as UTF-8\n"
+        if says == "not UTF-8 text"
+        else "; the file must hold the password alone, on one line\n"
+    )
+    assert result.stdout == ""
+    assert sandbox.stats.writes == []
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "locked"
+    assert _unlock_actions(state_dir, incident) == []
+
+
 def test_a_typed_password_is_checked_before_any_change(sandbox: Sandbox, no_wait: Services) -> None:
     sandbox.account(ALICE).attrs["zimbraPasswordMinNumericChars"] = ["3"]
     incident = _locked(no_wait)

@@ -23,7 +23,7 @@ from zcomp.cli.options import (
 from zcomp.cli.playbook import run_playbook
 from zcomp.cli.render import show_outcome
 from zcomp.core.outcome import AccountOutcome
-from zcomp.credentials import stdin_is_terminal, strip_one_newline
+from zcomp.credentials import password_text, stdin_is_terminal
 from zcomp.exitcodes import UsageError
 from zcomp.output import write_stderr
 from zcomp.zimbra.model import Secret
@@ -39,10 +39,23 @@ NO_PROMPT = (
 
 
 def read_password_file(source: IO[str]) -> Secret:
-    """The file's text with one trailing newline removed (what `echo pw > file` leaves)."""
-    text = strip_one_newline(source.read())
+    """The file's text with one trailing newline removed (what `echo pw > file` leaves) and a
+    Windows editor's BOM; refused when the owner could not type it back."""
+    try:
+        raw = source.read()
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"--new-password-file {source.name}: not UTF-8 text; save the file as UTF-8"
+        ) from None
+    text = password_text(raw)  # read in text mode: CRLF and CR are already "\n"
     if not text:
         raise UsageError(f"--new-password-file {source.name}: the file is empty")
+    if "\n" in text or "\r" in text:
+        # The owner would be handed a password no login form can take.
+        raise UsageError(
+            f"--new-password-file {source.name}: more than one line; the file must hold "
+            "the password alone, on one line"
+        )
     return Secret(text)
 
 
