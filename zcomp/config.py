@@ -67,6 +67,13 @@ class CliValues:
     timeout: float | None = None
 
 
+# A request timeout in seconds: a day is already more than any Zimbra request takes, and
+# beyond about 9e9 the socket layer refuses the value (OverflowError on every request).
+MAX_TIMEOUT_S = 86_400
+
+# An "integer" attribute's maximum in Zimbra (a Java int).
+ZIMBRA_INT_MAX = 2_147_483_647
+
 # Each worker holds an HTTP session and a thread; Zimbra's own SOAP thread pool is the real
 # limit, and more than this only queues on it.
 MAX_WORKERS = 64
@@ -186,6 +193,13 @@ def _positive_number(value: Any) -> float:
     return float(value)
 
 
+def _timeout(value: Any) -> float:
+    seconds = _positive_number(value)
+    if seconds > MAX_TIMEOUT_S:
+        raise _BadValue(f"expected a number of seconds > 0 and at most {MAX_TIMEOUT_S:,} (a day)")
+    return seconds
+
+
 def _int_at_least(minimum: int) -> Validator:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -246,7 +260,7 @@ CONNECTION_KEYS: dict[str, Validator] = {
     "password_file": _path,
     "ca_bundle": _path,
     "insecure": _bool,
-    "timeout": _positive_number,
+    "timeout": _timeout,
     "token_cache": _choice(TOKEN_CACHE_CHOICES),
     "keyring": _bool,
     "state_dir": _path,
@@ -265,7 +279,9 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         # Zimbra keeps N entries, the password being replaced among them; after the phish come
         # lockdown's random password(s) and unlock's temporary one, so N < 5 lets the phished
         # password drop out of the history before the owner picks a new one.
-        "password_history": _int_at_least(5),
+        # Above Zimbra's integer maximum, lockdown's ModifyAccount is refused
+        # (INVALID_ATTR_VALUE) and the account is not even locked.
+        "password_history": _int_between(5, ZIMBRA_INT_MAX),
     },
     "policy": {name: _choice(POLICY_CHOICES) for name in Policy.__dataclass_fields__},
     "detect": {
@@ -311,7 +327,7 @@ SECTION_KEYS: dict[str, dict[str, Validator]] = {
         "allow": _string_list,
         "mailbox_servers": _string_list,
         "contained_ttl_s": _positive_number,
-        "contained_timeout_s": _positive_number,
+        "contained_timeout_s": _timeout,
         "contained_max_age_s": _positive_number,
         "hold_contained": _bool,
         "alert_window_s": _positive_number,
@@ -582,8 +598,11 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
         env_name = environment.get(key)
         if flags.get(key) is not None:
             value, source = flags[key], "flag"
-            if key == "timeout" and value <= 0:
-                raise ConfigError(f"--timeout must be > 0, got {value}")
+            if key == "timeout" and not 0 < value <= MAX_TIMEOUT_S:
+                raise ConfigError(
+                    f"--timeout must be > 0 and at most {MAX_TIMEOUT_S:,} seconds (a day), "
+                    f"got {value:g}"
+                )
         elif env_name and env.get(env_name, "").strip():
             raw = env[env_name].strip()
             value = Path(os.path.expanduser(raw)) if key == "state_dir" else raw

@@ -1,0 +1,73 @@
+"""Bad input a hurried admin types, end to end against the sandbox over real HTTP: one line on
+stderr, the documented exit status, and nothing changed in Zimbra."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from zcomp.sandbox import Sandbox
+
+ADMIN = "admin@sandbox.test"
+ALICE = "alice@sandbox.test"
+
+
+@pytest.fixture
+def zcomp(invoke: Callable[..., Result], sandbox: Sandbox) -> Callable[..., Result]:
+    def run(*args: str, url: str | None = None) -> Result:
+        root = ["--url", url or sandbox.admin_url, "--admin", ADMIN]
+        return invoke(*root, *args, env={"ZCOMP_PASSWORD": "sandbox"})
+
+    return run
+
+
+def one_error_line(result: Result) -> str:
+    """The single stderr line of a refused run (no traceback, no progress before it)."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+# ---------------------------------------------------------------- timeouts
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "1e12", "86401"])
+def test_a_huge_timeout_flag_is_a_usage_error_not_an_error_per_account(
+    zcomp: Callable[..., Result], value: str
+) -> None:
+    result = zcomp("--timeout", value, "inspect", ALICE)
+    assert result.exit_code == 2, result.output
+    assert "--timeout must be > 0 and at most 86,400 seconds" in one_error_line(result)
+    assert result.stdout == ""
+
+
+def test_a_huge_timeout_in_the_file_is_a_usage_error(
+    zcomp: Callable[..., Result], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("timeout = 1e20\n")
+    result = zcomp("--config", str(config), "inspect", ALICE)
+    assert result.exit_code == 2, result.output
+    assert f"{config}: bad value for 'timeout'" in one_error_line(result)
+
+
+def test_a_day_of_timeout_still_works(zcomp: Callable[..., Result]) -> None:
+    assert zcomp("--timeout", "86400", "inspect", ALICE).exit_code in (0, 1)
+
+
+def test_a_password_history_zimbra_refuses_stops_before_lockdown_changes_anything(
+    zcomp: Callable[..., Result], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[unlock]\npassword_history = 2147483648\n")
+    sandbox.stats.reset()
+    result = zcomp("--config", str(config), "lockdown", ALICE)
+    assert result.exit_code == 2, result.output
+    assert "bad value for 'unlock.password_history'" in one_error_line(result)
+    assert sandbox.stats.writes == []
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "active"
