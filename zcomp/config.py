@@ -466,7 +466,9 @@ class _Reader:
         except UnicodeDecodeError:
             raise self.error("not UTF-8 text") from None
         try:
-            raw = tomllib.loads(text)
+            # Windows editors start UTF-8 text with a BOM, which tomllib calls an invalid
+            # statement at line 1, column 1.
+            raw = tomllib.loads(text.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as exc:
             raise self.error(f"not valid TOML: {exc}") from None
 

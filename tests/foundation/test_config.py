@@ -183,6 +183,13 @@ def test_validation_errors_name_file_key_and_close_match(
     assert caught.value.exit_code == ExitCode.USAGE
 
 
+def test_a_file_saved_by_a_windows_editor_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b'\xef\xbb\xbfurl = "https://mail.example.edu:7071"\r\ntimeout = 12\r\n')
+    settings = load_settings(CliValues(config=path), {})
+    assert (settings.url, settings.timeout) == ("https://mail.example.edu:7071", 12.0)
+
+
 def test_unknown_profile_suggests(tmp_path: Path) -> None:
     path = write(tmp_path / "c.toml", PROFILES)
     with pytest.raises(
