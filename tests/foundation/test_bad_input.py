@@ -71,3 +71,19 @@ def test_a_password_history_zimbra_refuses_stops_before_lockdown_changes_anythin
     assert "bad value for 'unlock.password_history'" in one_error_line(result)
     assert sandbox.stats.writes == []
     assert sandbox.account(ALICE).first("zimbraAccountStatus") == "active"
+
+
+# ---------------------------------------------------------------- the URL
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "70a1", "-1"])
+def test_a_url_with_an_impossible_port_is_a_usage_error_not_a_connection_failure(
+    zcomp: Callable[..., Result], sandbox: Sandbox, port: str
+) -> None:
+    url = f"http://127.0.0.1:{port}"
+    result = zcomp("lockdown", ALICE, url=url)
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result) == (
+        f"Error: Zimbra URL {url!r} has a bad port: give one from 1 to 65535 (7071)"
+    )
+    assert result.stdout == ""

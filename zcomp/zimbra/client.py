@@ -42,8 +42,16 @@ QUEUE_SCAN_WAIT_S = 5  # per queue; batches run children in turn within one HTTP
 def admin_url(url: str) -> str:
     """`https://host:7071` or the full URL -> the admin SOAP URL with its trailing slash."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"Zimbra URL must look like https://host:7071, not {url!r}")
+    try:
+        port_ok = parts.port != 0  # urlsplit checks the port only when it is read
+    except ValueError:
+        port_ok = False
+    if not port_ok:
+        # Otherwise refused by requests ("cannot connect: Failed to parse"), as a connection
+        # failure (exit 4) of every account.
+        raise ConfigError(f"Zimbra URL {url!r} has a bad port: give one from 1 to 65535 (7071)")
     path = parts.path
     if path in ("", "/"):
         path = ADMIN_PATH
