@@ -283,7 +283,9 @@ def test_cleaning_in_a_file(tmp_path: Path) -> None:
     assert read(tmp_path, csv_text.encode()).accounts == ["dan@x", "erin@x"]
 
 
-@pytest.mark.parametrize("value", ["alice smith@x", "a@x,b@x", "a@x;b@x", "a\tb@x", "<a@x", ""])
+@pytest.mark.parametrize(
+    "value", ["alice smith@x", "a@x,b@x", "a@x;b@x", "a\tb@x", "<a@x", "", "a@", "@x", "a@@x"]
+)
 def test_not_one_account(value: str) -> None:
     with pytest.raises(ValueError):
         clean_account(value)

@@ -87,3 +87,52 @@ def test_a_url_with_an_impossible_port_is_a_usage_error_not_a_connection_failure
         f"Error: Zimbra URL {url!r} has a bad port: give one from 1 to 65535 (7071)"
     )
     assert result.stdout == ""
+
+
+# ---------------------------------------------------------------- account arguments
+
+
+def usage_error(result: Result) -> str:
+    """A usage error: Click's usage lines, then the one `Error:` line; no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.endswith(errors[0] + "\n"), result.stderr
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("a@", "Error: 'a@' is not an account (no domain after the @)"),
+        ("@sandbox.test", "Error: '@sandbox.test' is not an account (no name before the @)"),
+        ("@", "Error: '@' is not an account (no name before the @)"),
+        ("bob@@sandbox.test", "Error: 'bob@@sandbox.test' is not one account"),
+        ("bob@sandbox.test,", "Error: 'bob@sandbox.test,' is not one account"),
+        (
+            "bob@sandbox.test\ncarol@sandbox.test",
+            "Error: 'bob@sandbox.test\\ncarol@sandbox.test' is not one account",
+        ),
+        ("x" * 1001 + "@x", "Error: an ACCOUNT argument is longer than 1,000 characters"),
+    ],
+    ids=["no-domain", "no-name", "at-only", "two-at", "comma", "newline", "1000-chars"],
+)
+def test_a_bad_account_argument_stops_the_batch_before_any_account_is_touched(
+    zcomp: Callable[..., Result], sandbox: Sandbox, bad: str, says: str
+) -> None:
+    sandbox.stats.reset()
+    result = zcomp("lockdown", "--yes", ALICE, bad)
+    assert usage_error(result) == says
+    assert sandbox.stats.writes == []
+    assert sandbox.account(ALICE).first("zimbraAccountStatus") == "active"
+
+
+def test_an_account_argument_pasted_from_a_mail_client_is_its_address(
+    zcomp: Callable[..., Result],
+) -> None:
+    result = zcomp("--json", "inspect", "Alice Smith <ALICE@sandbox.test>", " bob@sandbox.test ")
+    assert result.exit_code in (0, 1), result.stderr  # 1: a finding, not a failure
+    assert "failed" not in result.stdout
+    assert result.stdout.count('"account"') == 2

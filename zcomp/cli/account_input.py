@@ -104,7 +104,8 @@ def read_accounts(
 
 
 def clean_account(value: str) -> str:
-    """The address in `<a@x>`, `mailto:a@x`, `Name <a@x>`, `"a@x"`; refuses what is not one.
+    """The address in `<a@x>`, `mailto:a@x`, `Name <a@x>`, `"a@x"`; refuses what is not one
+    (spaces, commas, control characters, two @, nothing before or after the @).
 
     A bare name (no @) is kept as it is.
     """
@@ -117,8 +118,12 @@ def clean_account(value: str) -> str:
         raise InvalidAccount("no account in it")
     if len(text) > MAX_ACCOUNT_CHARS:
         raise InvalidAccount(f"longer than {MAX_ACCOUNT_CHARS:,} characters")
-    if _NOT_IN_AN_ADDRESS.search(text):
+    if _NOT_IN_AN_ADDRESS.search(text) or text.count("@") > 1:
         raise InvalidAccount(f"{_shown(value)} is not one account")
+    if text.startswith("@") or text.endswith("@"):
+        # Zimbra would answer NO_SUCH_ACCOUNT, after the batch's other accounts were changed.
+        missing = "name before" if text.startswith("@") else "domain after"
+        raise InvalidAccount(f"{_shown(value)} is not an account (no {missing} the @)")
     return text
 
 

@@ -10,6 +10,8 @@ import click
 
 from zcomp.cli.account_input import (
     AccountInputError,
+    InvalidAccount,
+    clean_account,
     physical_lines,
     read_accounts,
 )
@@ -76,7 +78,7 @@ def _accounts(
     skip_invalid: bool,
     required: bool,
 ) -> list[str]:
-    accounts = list(given)
+    accounts = [_argument(value) for value in given if value.strip()]
     if source is not None:
         accounts.extend(
             parse_account_lines(
@@ -89,6 +91,18 @@ def _accounts(
     if required and not accounts:
         raise click.UsageError("no accounts given: name them or use --from FILE (- = stdin)")
     return accounts
+
+
+def _argument(value: str) -> str:
+    """An ACCOUNT argument, cleaned and checked as a --from line is: a pasted `Name <a@x>` is
+    a@x, and `a@x,` or a name with a newline is refused before any account is touched."""
+    try:
+        return clean_account(value)
+    except InvalidAccount as exc:
+        reason = str(exc)
+        if reason.startswith("longer than"):  # the value itself is too long to show
+            reason = f"an ACCOUNT argument is {reason}"
+        raise click.UsageError(reason) from None
 
 
 def _origin(source: IO[bytes]) -> str:
