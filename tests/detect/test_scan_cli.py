@@ -89,6 +89,36 @@ def test_nothing_to_read_is_a_usage_error(invoke: Callable[..., Result]) -> None
     assert piped.exit_code == 2 and "needs --yes" in piped.stderr
 
 
+def test_a_mistyped_log_path_is_not_an_all_clear(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    typo = tmp_path / "mailbox.lgo"
+    result = invoke("scan", "--mailbox-log", str(typo), "--audit-log", str(tmp_path / "no*.log"))
+    assert result.exit_code == 2, result.output  # not 0, "no suspect"
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Error: nothing was scanned: {typo}: cannot read: No such file or directory; "
+        f"{tmp_path / 'no*.log'}: no file matches this pattern\n"
+    )
+    # One readable log among them is a scan: the missing one is a warning.
+    empty = tmp_path / "mailbox.log"
+    empty.write_text("")
+    partial = invoke("scan", "--mailbox-log", str(typo), "--mailbox-log", str(empty))
+    assert partial.exit_code == 0 and "Warning:" in partial.stderr
+
+
+def test_since_not_before_until_is_a_usage_error(invoke: Callable[..., Result]) -> None:
+    log = str(SAMPLES / "mailbox.log")
+    result = invoke(
+        "scan", "--mailbox-log", log, "--since", "2024-03-15", "--until", "2024-03-01T12:00"
+    )
+    assert result.exit_code == 2, result.output  # not 0, "no suspect": every line was cut
+    assert result.stderr == (
+        "Error: --since 2024-03-15T00:00:00 is not before --until 2024-03-01T12:00:00: "
+        "no line could be scanned\n"
+    )
+
+
 def test_scan_then_lockdown_contains_the_attacked_account(
     invoke: Callable[..., Result], tmp_path: Path
 ) -> None:

@@ -101,6 +101,15 @@ def scan(
     if then_lockdown and piped and not yes:
         # The typed confirmation would be read from the log itself.
         raise UsageError("--lockdown reading a log from standard input needs --yes")
+    if since is not None and until is not None:
+        from zcomp.detect.clock import from_datetime
+
+        if from_datetime(since) >= from_datetime(until):
+            # Every line would be cut: "0 suspects" would read as an all-clear.
+            raise UsageError(
+                f"--since {since.isoformat()} is not before --until {until.isoformat()}: "
+                "no line could be scanned"
+            )
     settings = app.settings.detect
     if phish_list is not None:
         try:
@@ -110,6 +119,11 @@ def scan(
         settings = dataclasses.replace(settings, phish_list=settings.phish_list | addresses)
     inputs = ScanInputs(mailbox=mailbox, audit=audit, mta=mta, nginx=nginx, year=year)
     result = run_scan(inputs, settings, since=since, until=until)
+    if not any(kind.files for kind in result.stats.kinds.values()):
+        # Every log named was missing or unreadable (the warnings say which): exit 0, "no
+        # suspect", would tell a cron job all is well.
+        why = "; ".join(str(warning) for warning in result.warnings)
+        raise UsageError(f"nothing was scanned: {why or 'no log could be read'}")
     show_scan(app.output, result, json=app.json)
     if not result.suspects:
         sys.exit(int(ExitCode.OK))
