@@ -636,6 +636,10 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
             for name, sub in parsed.ticket_options.get(scope, {}).items():
                 ticket_options.setdefault(name, {}).update(sub)
 
+    if resolved["url"]:
+        from zcomp.zimbra.urls import admin_url
+
+        admin_url(str(resolved["url"]))  # a URL that cannot work: one line, before any account
     return Settings(
         url=resolved["url"],
         admin=resolved["admin"],

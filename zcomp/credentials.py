@@ -216,8 +216,8 @@ def forget(settings: Settings) -> list[str]:
     The token cache belongs to zcomp.zimbra.tokens (keyed by the normalised admin URL), so it
     is cleared through that module rather than by guessing its file or keyring names.
     """
-    from zcomp.zimbra.client import admin_url
     from zcomp.zimbra.tokens import FileCache, KeyringCache, cache_key
+    from zcomp.zimbra.urls import admin_url
 
     admin, url = _require_identity(settings)
     username = keyring_username(admin, url)

@@ -11,9 +11,9 @@ from click.testing import Result
 
 from tests.fixtures_env import MemoryKeyring
 from zcomp.credentials import KEYRING_SERVICE, keyring_username
-from zcomp.zimbra.client import admin_url
 from zcomp.zimbra.model import Secret
 from zcomp.zimbra.tokens import CachedToken, FileCache, cache_key
+from zcomp.zimbra.urls import admin_url
 
 Invoke = Callable[..., Result]
 URL = "https://mail.example.edu:7071"

@@ -22,9 +22,9 @@ from zcomp.credentials import (
     keyring_username,
 )
 from zcomp.exitcodes import CredentialError, ExitCode
-from zcomp.zimbra.client import admin_url
 from zcomp.zimbra.model import Secret
 from zcomp.zimbra.tokens import CachedToken, FileCache, KeyringCache, cache_key
+from zcomp.zimbra.urls import admin_url
 
 URL = "https://mail.example.edu:7071"
 ADMIN = "admin@example.edu"

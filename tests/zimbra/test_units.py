@@ -6,12 +6,12 @@ import pytest
 from lxml import etree
 
 from zcomp.exitcodes import ConfigError
-from zcomp.zimbra.client import admin_url
 from zcomp.zimbra.filters import rules_from_xml, rules_to_xml
 from zcomp.zimbra.model import FilterRule, Node
 from zcomp.zimbra.ns import ADMIN, MAIL, el
 from zcomp.zimbra.redact import redact
 from zcomp.zimbra.tokens import token_expiry_ms, token_fields
+from zcomp.zimbra.urls import admin_url
 
 
 @pytest.mark.parametrize(

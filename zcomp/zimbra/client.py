@@ -9,9 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
-from zcomp.exitcodes import ConfigError
 from zcomp.zimbra.errors import (
     NOT_RUN,
     TOKEN_FAILURE_CODES,
@@ -22,6 +20,7 @@ from zcomp.zimbra.errors import (
 from zcomp.zimbra.operations import Request
 from zcomp.zimbra.settings import ConnectionSettings
 from zcomp.zimbra.tokens import CachedToken, cache_key, expiry_of, open_cache
+from zcomp.zimbra.urls import admin_url
 
 if TYPE_CHECKING:
     from zcomp.zimbra.ns import Element
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-ADMIN_PATH = "/service/admin/soap/"
 RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # backoff between attempts of read-only requests
 # A run that cannot log in fails every account it was given, so the login rides out a longer
 # hiccup than one read does (about 6 s of backoff). A wrong password is a fault that is never
@@ -37,27 +35,6 @@ RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0)  # backoff between attempts of read-only r
 LOGIN_RETRIES = 5
 RETRYABLE_FAULTS = frozenset({"service.FAILURE"})
 QUEUE_SCAN_WAIT_S = 5  # per queue; batches run children in turn within one HTTP read timeout
-
-
-def admin_url(url: str) -> str:
-    """`https://host:7071` or the full URL -> the admin SOAP URL with its trailing slash."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"Zimbra URL must look like https://host:7071, not {url!r}")
-    try:
-        port_ok = parts.port != 0  # urlsplit checks the port only when it is read
-    except ValueError:
-        port_ok = False
-    if not port_ok:
-        # Otherwise refused by requests ("cannot connect: Failed to parse"), as a connection
-        # failure (exit 4) of every account.
-        raise ConfigError(f"Zimbra URL {url!r} has a bad port: give one from 1 to 65535 (7071)")
-    path = parts.path
-    if path in ("", "/"):
-        path = ADMIN_PATH
-    elif not path.endswith("/"):
-        path += "/"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 def _preludes(request: Request[Any]) -> list[Request[Any]]:
