@@ -183,19 +183,9 @@ def test_a_read_only_batch_ends_quietly_when_its_reader_is_gone(
         sandbox.urls[0], "lockdown", "--dry-run", *BATCH, config=workers_config(tmp_path, 1)
     )
     writes = len(sandbox.stats.writes)
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        text=True,
-        preexec_fn=default_signals,
-    )
-    assert proc.stdout is not None
-    proc.stdout.close()
-    _out, stderr = proc.communicate(timeout=60)
+    returncode, stderr = _reader_gone_at_once(argv)
 
-    assert proc.returncode == 0, stderr  # not 6: it never got as far as the ghost
+    assert returncode == 0, stderr  # not 6: it never got as far as the ghost
     for trace in TRACES:
         assert trace not in stderr
     assert "Error" not in stderr
@@ -209,19 +199,10 @@ def test_a_read_only_batch_counts_each_account_once_after_its_reader_left(
     """The account whose line found the reader gone was counted again on stderr
     (`lockdown [6/5] erin@sandbox.test ...`, an account twice): each is counted once."""
     config = workers_config(tmp_path, workers)
-    proc = subprocess.Popen(
-        zcomp(sandbox.urls[0], "lockdown", "--dry-run", *BATCH, config=config),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_env(),
-        text=True,
-        preexec_fn=default_signals,
-    )
-    assert proc.stdout is not None
-    proc.stdout.close()
-    _out, stderr = proc.communicate(timeout=60)
+    argv = zcomp(sandbox.urls[0], "lockdown", "--dry-run", *BATCH, config=config)
+    returncode, stderr = _reader_gone_at_once(argv)
 
-    assert proc.returncode == 0, stderr
+    assert returncode == 0, stderr
     progress = re.findall(r"^lockdown \[(\d+)/(\d+)\] (\S+) ", stderr, re.MULTILINE)
     assert progress, stderr
     counted = [account for _n, _total, account in progress]
@@ -362,3 +343,20 @@ def test_a_large_dry_run_streams_through_the_cli(
     summary = out.index("summary: 5000 accounts: 500 failed, 4500 planned")
     assert len(out[summary + 2 :]) == FAILURES_KEPT + 1  # header, the rows kept, the rest told
     assert out[-1] == f"... and {500 - FAILURES_KEPT} more not done (each has its line above)"
+
+
+def _reader_gone_at_once(argv: list[str]) -> tuple[int, str]:
+    """Run zcomp with its stdout's reader gone before the first line (`| head -0`): its exit
+    status and stderr."""
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+        text=True,
+        preexec_fn=default_signals,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _out, stderr = proc.communicate(timeout=60)
+    return proc.returncode, stderr

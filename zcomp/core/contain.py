@@ -64,12 +64,38 @@ def readback(account: Account) -> GetAccount:
     return GetAccount(account.id, by="id", attrs=READBACK_ATTRS)
 
 
-def history_change(services: Services, account: Account) -> dict[str, str] | None:
+def history_raise(services: Services, account: Account) -> dict[str, str | list[str]] | None:
     """The password history raised to [unlock] password_history, when it is lower."""
     wanted = services.settings.unlock.password_history
     if wanted > int(account.get("zimbraPasswordEnforceHistory") or 0):
         return {"zimbraPasswordEnforceHistory": str(wanted)}
     return None
+
+
+def _modify(
+    account: Account,
+    attrs: dict[str, str | list[str]],
+    read: GetAccount,
+    *,
+    kind: str,
+    plan: str,
+    done: str,
+    blocks_rest: bool = True,
+) -> Change:
+    """One containment ModifyAccount, read back with the others."""
+    return Change(
+        request=ModifyAccount(account.id, attrs),
+        step="contain",
+        kind=kind,
+        target=account.name,
+        before={k: account.values(k) for k in attrs},
+        after=attrs,
+        plan=plan,
+        done=done,
+        read=read,
+        check=lambda got: attrs_differ(got, attrs),
+        blocks_rest=blocks_rest,
+    )
 
 
 def contain_changes(services: Services, state: LockdownState) -> list[Change]:
@@ -81,42 +107,33 @@ def contain_changes(services: Services, state: LockdownState) -> list[Change]:
     constraint) must not keep the account from being locked.
     """
     account = state.account
-    lock: dict[str, str | list[str]] = {"zimbraAccountStatus": "locked"}
-    history = history_change(services, account)
+    history = history_raise(services, account)
     senders = hold_senders(account)
     state.held_senders = senders
     read = readback(account)
     validity = account.get("zimbraAuthTokenValidityValue")
     out = [
-        Change(
-            request=ModifyAccount(account.id, lock),
-            step="contain",
+        _modify(
+            account,
+            {"zimbraAccountStatus": "locked"},
+            read,
             kind="account-status",
-            target=account.name,
-            before={k: account.values(k) for k in lock},
-            after=lock,
             plan=f"lock {account.name} (zimbraAccountStatus=locked; now "
             f"{account.get('zimbraAccountStatus')})",
             done="locked the account (zimbraAccountStatus=locked)",
-            read=read,
-            check=lambda got: attrs_differ(got, lock),
         )
     ]
     if history is not None:
         raised = history["zimbraPasswordEnforceHistory"]
         out.append(
-            Change(
-                request=ModifyAccount(account.id, dict(history)),
-                step="contain",
+            _modify(
+                account,
+                history,
+                read,
                 kind="password-history",
-                target=account.name,
-                before={k: account.values(k) for k in history},
-                after=history,
                 plan=f"raise zimbraPasswordEnforceHistory to {raised} so the phished password "
                 "cannot be chosen again",
                 done=f"raised the password history to {raised} entries",
-                read=read,
-                check=lambda got: attrs_differ(got, dict(history)),
                 # Must precede SetPassword (only then does the phished password land in the
                 # history), but the password is scrambled even when Zimbra refuses it.
                 blocks_rest=False,
