@@ -112,3 +112,17 @@ def test_a_desk_that_is_down_leaves_the_ticket_pending_then_retry_files_it_once(
         # The refused attempt, then one that landed: nothing more on the second retry.
         assert len(opened) == 2
         assert all("sandbox" not in (s.header("Authorization") or "") for s in opened)
+
+
+def test_a_lockdown_ticket_names_its_incident_once_in_the_title(
+    invoke: Callable[..., Result], sandbox: Sandbox, state_dir: Path
+) -> None:
+    # The title already names the incident: it was prefixed "zcomp KEY: " again, so the file's
+    # heading and every backend's subject carried the key twice.
+    replay_attack(sandbox, ALICE)
+    root = ["--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
+    done = invoke(*root, "--json", "lockdown", ALICE, env={"ZCOMP_PASSWORD": "sandbox"})
+    assert done.exit_code == 0, done.stderr
+    key = json.loads(done.stdout.splitlines()[-1])["incident"]
+    heading = (state_dir / "tickets" / f"zcomp-{key}.md").read_text().splitlines()[0]
+    assert heading == f"# Compromised account {ALICE} locked (incident {key})"

@@ -31,7 +31,12 @@ def _section(title: str, items: list[str], *, numbered: bool = False) -> list[st
 
 
 def title_line(content: TicketContent) -> str:
-    return f"zcomp {incident_key(content.incident_id)}: {one_line(content.title)}"
+    """The subject/summary every backend sends: the title, which names the incident (lockdown's
+    "Compromised account a@x locked (incident INC-7K3MQ9XA)"); a title that does not is
+    prefixed "zcomp KEY: ", so the key is in it once either way."""
+    key = incident_key(content.incident_id)
+    title = one_line(content.title)
+    return title if key in title else f"zcomp {key}: {title}"
 
 
 PLACEHOLDERS = (
