@@ -42,3 +42,11 @@ def test_keys() -> None:
     assert incident_key(42) == "INC000042"
     assert incident_key(1234567) == "INC1234567"
     assert idempotency_key(42) == "zcomp-INC000042"
+
+
+def test_extra_facts_are_labelled_like_the_others() -> None:
+    # lockdown passes "operator" and "reason": they were shown as "operator:" under "Account:".
+    c = content(7)
+    c.extra = {"operator": "root as admin@example.edu", "reason": "phished"}
+    text = render_text(c)
+    assert "\nOperator: root as admin@example.edu\nReason:   phished\n" in text

@@ -124,7 +124,8 @@ def render_text(content: TicketContent) -> str:
         ("Incident", key),
         ("Opened", utc_text(content.created_at)),
         ("Evidence", evidence),
-        *sorted(content.extra.items()),
+        # lockdown's extras are keyed "operator", "reason": labelled like the lines above them
+        *((label[:1].upper() + label[1:], value) for label, value in sorted(content.extra.items())),
     ]
     width = max(len(label) for label, _ in facts) + 1
     lines = [f"# {title_line(content)}", ""]
