@@ -33,8 +33,9 @@ class TicketRef:
 
 
 def incident_key(incident_id: IncidentRef) -> str:
-    """The incident's human id, e.g. INC000042: the file name, and the idempotency key that
-    remote backends store with the ticket (a tag, custom field or external id) to find it again."""
+    """The incident's human id, e.g. INC-7K3MQ9XA (INC000042 for a number from before keys):
+    the file name, and the idempotency key that remote backends store with the ticket (a tag,
+    custom field or external id) to find it again."""
     if isinstance(incident_id, str):
         return incident_id
     if incident_id < 0:
@@ -43,5 +44,5 @@ def incident_key(incident_id: IncidentRef) -> str:
 
 
 def idempotency_key(incident_id: IncidentRef) -> str:
-    """A key unique to this incident and to zcomp, e.g. zcomp-INC000042."""
+    """A key unique to this incident and to zcomp, e.g. zcomp-INC-7K3MQ9XA."""
     return f"zcomp-{incident_key(incident_id)}"

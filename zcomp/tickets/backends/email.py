@@ -1,7 +1,7 @@
 """The `email` backend: the ticket is a mail to the help desk's intake address, sent by SMTP.
 
 Identity: the opening mail's Message-ID is derived from idempotency_key(incident) and the domain
-of `from`, e.g. <zcomp-INC000042@example.edu>; it is the TicketRef.id. Comments and the
+of `from`, e.g. <zcomp-INC-7K3MQ9XA@example.edu>; it is the TicketRef.id. Comments and the
 resolution are replies to it (In-Reply-To and References), each with its own Message-ID, so the
 desk threads them onto the ticket.
 

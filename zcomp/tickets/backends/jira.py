@@ -4,7 +4,7 @@ Everything goes through the v2 REST API, on both flavours: v2 takes plain-text (
 bodies, where Cloud's v3 would need Atlassian Document Format.
 
 - open: POST /rest/api/2/issue (mode "issue") or POST /rest/servicedeskapi/request (mode
-  "servicedesk"), the incident's idempotency key (zcomp-INC000042) in the labels, or in a
+  "servicedesk"), the incident's idempotency key (zcomp-INC-7K3MQ9XA) in the labels, or in a
   text custom field (`label = "customfield_10050"`).
 - find: a JQL search on that key. Data Center: GET /rest/api/2/search. Cloud removed that
   endpoint (410 Gone since 2025): GET /rest/api/2/search/jql, whose results are eventually

@@ -3,7 +3,7 @@
 Endpoints: POST /ticket (create), GET /tickets?query=<TicketSQL> (find), GET /ticket/<n> (read),
 POST /ticket/<n>/comment (comment, closing note), PUT /ticket/<n> {"Status": ...} (resolve).
 
-The incident is found again by its idempotency key ("zcomp-INC000042"): at the end of the Subject
+The incident is found again by its idempotency key ("zcomp-INC-7K3MQ9XA"): at the end of the Subject
 in brackets, or, with `custom_field`, as the value of that ticket custom field. The search spans
 every queue the user can see (a ticket the help desk moved to another queue is still found).
 
@@ -72,8 +72,8 @@ class RtBackend:
         key = idempotency_key(incident_id)
         field = self.settings.custom_field
         if field is None:
-            # LIKE is a substring match: "[zcomp-INC100000]" must not find "...INC1000000]", so
-            # every hit is checked for the exact bracketed key below.
+            # LIKE is a substring match with wildcards: every hit is checked for the bracketed
+            # key itself below.
             query = f"Subject LIKE {_sql_text(_subject_tag(key))}"
         else:
             query = f"'CF.{{{field}}}' = {_sql_text(key)}"

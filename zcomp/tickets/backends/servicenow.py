@@ -1,6 +1,6 @@
 """The `servicenow` backend: an incident through the Table API.
 
-- open: POST /api/now/table/incident, the incident's idempotency key (zcomp-INC000042) in
+- open: POST /api/now/table/incident, the incident's idempotency key (zcomp-INC-7K3MQ9XA) in
   `correlation_id` (the field ServiceNow keeps for an external system's identifier, with
   `correlation_display` naming that system: "zcomp"), or in the field named by the
   `correlation_id` option.

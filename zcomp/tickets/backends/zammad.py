@@ -1,6 +1,6 @@
 """The `zammad` backend: Zammad REST API v1 with an access token.
 
-The ticket is created with the incident's idempotency key (zcomp-INC000042) as a tag, in the
+The ticket is created with the incident's idempotency key (zcomp-INC-7K3MQ9XA) as a tag, in the
 same request (POST /api/v1/tickets with "tags"): a ticket never exists without its key, as it
 could if the tag were added by a second request that failed. It is found again with
 GET /api/v1/tickets/search and a tag condition but no query: Zammad then searches its database,

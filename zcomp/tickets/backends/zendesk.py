@@ -1,7 +1,7 @@
 """The `zendesk` backend: a ticket through the Zendesk Support (Ticketing) API, API token auth.
 
 - open: POST /api/v2/tickets.json, the body as the first comment (private), the incident's
-  idempotency key (zcomp-INC000042) as the ticket's `external_id` and, lower-cased, as a tag.
+  idempotency key (zcomp-INC-7K3MQ9XA) as the ticket's `external_id` and, lower-cased, as a tag.
   The create also carries the key as its Idempotency-Key header: Zendesk answers a repeat
   within two hours with the ticket the first request made.
 - find: GET /api/v2/tickets.json?external_id=<key> (a database lookup: a create whose reply was

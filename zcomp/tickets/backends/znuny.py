@@ -11,8 +11,8 @@ GenericInterface reports a refused operation as HTTP 200 with {"Error": {"ErrorC
 "ErrorMessage"}}; those become one TicketError line here. HTTP 401/403/429/5xx come from a web
 server or proxy in front and are handled by TicketHttp.
 
-The ticket is found again by its idempotency key (zcomp-INC000042): in a dynamic field when
-`dynamic_field` is set, else in the title as "[zcomp-INC000042]". TicketSearch proposes
+The ticket is found again by its idempotency key (zcomp-INC-7K3MQ9XA): in a dynamic field when
+`dynamic_field` is set, else in the title as "[zcomp-INC-7K3MQ9XA]". TicketSearch proposes
 candidates (DynamicField_<name> Equals, or a title wildcard) and TicketGet confirms each one
 carries the exact key.
 """
