@@ -65,6 +65,10 @@ def test_ticket_test_files_comments_and_resolves_or_says_why_not(
     assert "commented; resolved" in ok.stdout
     [ticket] = (state_dir / "tickets").iterdir()
     assert "## Resolved" in ticket.read_text()
+    key = ticket.name.removeprefix("zcomp-").removesuffix(".md")
+    # was "# zcomp ZCOMPTEST-...: zcomp ticket backend test: ...": zcomp twice
+    heading = f"# zcomp ticket backend test {key}: please ignore, it resolves itself"
+    assert ticket.read_text().splitlines()[0] == heading
 
     with _Hook() as desk:
         config = _config(

@@ -231,7 +231,8 @@ def test_ticket(backend: TicketBackend) -> Iterator[str]:
     content = TicketContent(
         incident_id=key,
         account="(none: a test of the ticket backend)",
-        title="zcomp ticket backend test: please ignore, it resolves itself",
+        # The key in the title: title_line then adds no "zcomp KEY: " before a "zcomp ..."
+        title=f"zcomp ticket backend test {key}: please ignore, it resolves itself",
         found=["nothing: this is a test ticket filed by `zcomp ticket test`"],
         done=["nothing"],
         next_steps=["nothing: zcomp resolves this ticket at once"],
