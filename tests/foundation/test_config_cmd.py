@@ -92,3 +92,11 @@ def test_show_human_never_prints_password_file_contents(invoke: Invoke, tmp_path
     assert f"password_file = {secret_file}    # flag" in result.stdout
     assert "password = (hidden)" in result.stdout
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_show_says_not_set_for_an_unset_path(invoke: Invoke) -> None:
+    """detect.geoip_db is "" when unset: it reads as the other unset keys do, not `= `."""
+    result = invoke("config", "show")
+    assert result.exit_code == 0, result.stderr
+    assert "detect.geoip_db = (not set)    # default" in result.stdout.splitlines()
+    assert not [line for line in result.stdout.splitlines() if " =  " in line]

@@ -145,7 +145,8 @@ def show(app: AppContext) -> None:
         return
     for row in rows:
         value = row["value"]
-        shown = "(not set)" if value is None and row["key"] != "password" else value
+        # An empty path (detect.geoip_db's default) is as unset as None: no dangling "= ".
+        shown = "(not set)" if value is None or value == "" else value
         if row["key"] == "password":
             shown = "(hidden)"
         app.output.data(f"{row['key']} = {_plain(shown)}    # {row['source']}")
