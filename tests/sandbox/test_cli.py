@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,19 @@ def test_bad_options_exit_2(args: list[str]) -> None:
     assert res.returncode == 2
     assert res.stdout == ""
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_a_binary_admin_password_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    binary = tmp_path / "pw.bin"
+    binary.write_bytes(b"\xd8\xff\x00\x9fsandbox\n")
+    res = subprocess.run(
+        [sys.executable, "-m", "zcomp", "sandbox", "serve", "--port", "0"]
+        + ["--admin-password-file", str(binary)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert res.returncode == 2, res.stderr
+    assert res.stdout == ""
+    assert res.stderr == f"Error: --admin-password-file {binary} is not UTF-8 text\n"

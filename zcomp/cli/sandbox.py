@@ -108,6 +108,8 @@ def serve(
             password = Path(admin_password_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             _usage(f"cannot read --admin-password-file: {exc.strerror}")
+        except UnicodeDecodeError:
+            _usage(f"--admin-password-file {admin_password_file} is not UTF-8 text")
         if not password:
             _usage("--admin-password-file is empty")
     opts = SandboxOptions(
