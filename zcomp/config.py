@@ -371,6 +371,16 @@ class _ParsedFile:
     ticket_options: dict[str, dict[str, dict[str, Any]]]  # scope ("" or profile) -> backend -> raw
 
 
+def did_you_mean(typed: str, known: list[str]) -> str:
+    """" (did you mean 'x'?)" for the known name a mistyped one most likely meant: a close
+    spelling, or else the only known name it abbreviates (`dir` for `directory`: too unlike
+    it for difflib); "" rather than a guess."""
+    hint = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
+    if not hint and len(typed) >= 3:  # `d` or `di` abbreviates too much to say which
+        hint = [name for name in known if name.startswith(typed)]
+    return f" (did you mean '{hint[0]}'?)" if len(hint) == 1 else ""
+
+
 class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -379,9 +389,7 @@ class _Reader:
         return ConfigError(f"{self.path}: {message}")
 
     def unknown(self, dotted: str, key: str, allowed: list[str]) -> ConfigError:
-        hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-        return self.error(f"unknown key '{dotted}'{suggestion}")
+        return self.error(f"unknown key '{dotted}'{did_you_mean(key, allowed)}")
 
     def value(self, dotted: str, validator: Validator, raw: Any) -> Any:
         try:
@@ -545,8 +553,7 @@ def _select_profile(
         raise ConfigError(f"profile '{name}' ({origin}) asked for, but no configuration file found")
     if name not in parsed.profiles:
         known = sorted(parsed.profiles)
-        hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        suggestion = did_you_mean(name, known)
         listing = ", ".join(known) if known else "none defined"
         raise ConfigError(
             f"{parsed.path}: no profile '{name}' ({origin}){suggestion}; profiles: {listing}"

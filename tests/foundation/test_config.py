@@ -153,6 +153,14 @@ def test_named_file_missing_is_an_error(tmp_path: Path) -> None:
         ),
         ('[tickets]\nbackend = "file"\n[tickets.jra]\nx = 1\n', "unknown key 'tickets.jra'"),
         ("[tickets.file]\ndirectry = 'x'\n", "unknown key 'tickets.file.directry'"),
+        (
+            "[tickets.file]\ndir = 'x'\n",
+            "unknown key 'tickets.file.dir' (did you mean 'directory'?)",
+        ),
+        (
+            "[lockdown]\nretry = 3\n",
+            "unknown key 'lockdown.retry' (did you mean 'retry_budget'?)",
+        ),
         ("[sandbox]\nx = 1\n", "unknown key 'sandbox'"),
         ("timeout = -1\n", "bad value for 'timeout': expected a finite number > 0, got -1"),
         ("timeout = inf\n", "bad value for 'timeout': expected a finite number > 0"),
@@ -181,6 +189,21 @@ def test_validation_errors_name_file_key_and_close_match(
     assert str(caught.value).startswith(f"{path}: ")
     assert message in str(caught.value)
     assert caught.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tickets.file]\ndi = 'x'\n",  # too short to say what it abbreviates
+        "[detect]\nhtml = 1\n",  # html_sends, html_window_minutes, ...: which?
+        "[lockdown]\nzzz = 3\n",
+    ],
+)
+def test_no_suggestion_rather_than_a_guess(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(CliValues(config=path), {})
+    assert "did you mean" not in str(caught.value)
 
 
 def test_a_file_saved_by_a_windows_editor_is_read(tmp_path: Path) -> None:
