@@ -372,9 +372,9 @@ class _ParsedFile:
 
 
 def did_you_mean(typed: str, known: list[str]) -> str:
-    """" (did you mean 'x'?)" for the known name a mistyped one most likely meant: a close
-    spelling, or else the only known name it abbreviates (`dir` for `directory`: too unlike
-    it for difflib); "" rather than a guess."""
+    """The suffix ` (did you mean 'x'?)` for the known name a mistyped one most likely meant:
+    a close spelling, or else the only known name it abbreviates (`dir` for `directory`: too
+    unlike it for difflib); "" rather than a guess."""
     hint = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
     if not hint and len(typed) >= 3:  # `d` or `di` abbreviates too much to say which
         hint = [name for name in known if name.startswith(typed)]
