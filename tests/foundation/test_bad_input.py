@@ -89,6 +89,20 @@ def test_a_url_with_an_impossible_port_is_a_usage_error_not_a_connection_failure
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("content", [b"", b"\xd8\xff\x00\x9f" * 500], ids=["empty", "binary"])
+def test_a_ca_bundle_with_no_certificate_is_a_usage_error_not_a_tls_failure(
+    zcomp: Callable[..., Result], sandbox: Sandbox, tmp_path: Path, content: bytes
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(content)
+    sandbox.stats.reset()
+    result = zcomp("--ca-bundle", str(bundle), "lockdown", "--yes", ALICE)
+    assert result.exit_code == 2, result.output
+    assert one_error_line(result) == f"Error: CA bundle {bundle} holds no PEM certificate (flag)"
+    assert result.stdout == ""
+    assert sandbox.stats.writes == []
+
+
 # ---------------------------------------------------------------- account arguments
 
 

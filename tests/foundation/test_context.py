@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import trustme
 
 from zcomp.cli.context import AppContext
 from zcomp.config import CliValues
@@ -35,6 +36,27 @@ def test_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"CA bundle .*nope.pem not found \(flag\)"):
         app.connection_settings()
+
+
+@pytest.mark.parametrize("content", [b"", b"\xd8\xff\x00\x9f" * 500, b"not a certificate\n"])
+def test_a_ca_bundle_without_a_certificate_is_a_config_error(
+    tmp_path: Path, content: bytes
+) -> None:
+    """Not urllib3's SSLError on the first request (exit 4): one line, exit 2, before any."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(content)
+    app = AppContext(cli_values=CliValues(url=URL, admin=ADMIN, ca_bundle=bundle), env={})
+    with pytest.raises(ConfigError) as caught:
+        app.connection_settings()
+    assert str(caught.value) == f"CA bundle {bundle} holds no PEM certificate (flag)"
+    assert caught.value.exit_code == ExitCode.USAGE
+
+
+def test_a_ca_bundle_with_a_certificate_is_taken(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    app = AppContext(cli_values=CliValues(url=URL, admin=ADMIN, ca_bundle=bundle), env={})
+    assert app.connection_settings().ca_bundle == bundle
 
 
 def test_connection_settings_fields(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from zcomp.zimbra.model import Secret
 from zcomp.zimbra.settings import ConnectionSettings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from zcomp.zimbra.client import ZimbraClient  # type: ignore[import-not-found, unused-ignore]
 
 CONNECT_TIMEOUT_CAP = 10.0  # seconds; a dead host should fail fast even with a long read timeout
@@ -95,10 +97,13 @@ class AppContext:
                 "no admin account configured: use --admin, ZCOMP_ADMIN, or 'admin' in the "
                 "configuration file"
             )
-        if settings.ca_bundle is not None and not settings.ca_bundle.is_file():
-            raise ConfigError(
-                f"CA bundle {settings.ca_bundle} not found ({settings.sources.get('ca_bundle')})"
-            )
+        if settings.ca_bundle is not None:
+            problem = _ca_bundle_problem(settings.ca_bundle)
+            if problem:
+                raise ConfigError(
+                    f"CA bundle {settings.ca_bundle} {problem} "
+                    f"({settings.sources.get('ca_bundle')})"
+                )
         if settings.insecure:
             self.output.warn(f"TLS verification is OFF for {settings.url} (--insecure)")
         if not self._cleartext_warned and cleartext_to_remote(settings.url):
@@ -151,6 +156,22 @@ def _token_cache_mode(settings: Settings) -> str:
     if not settings.keyring and settings.token_cache in ("auto", "keyring"):
         return "file"
     return settings.token_cache
+
+
+def _ca_bundle_problem(path: Path) -> str | None:
+    """Why `path` cannot verify a server, or None. Loaded here as requests would load it, so
+    an empty or binary file is one line now, not urllib3's SSLError on every request (exit 4)."""
+    import ssl
+
+    if not path.is_file():
+        return "not found"
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(path))
+    except ssl.SSLError:
+        return "holds no PEM certificate"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None
 
 
 def _once(supplier: Callable[[], Secret]) -> Callable[[], Secret]:
