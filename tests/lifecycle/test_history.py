@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 from click.testing import Result
 
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
@@ -72,3 +73,35 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     # A removed filter shows what was removed (the rules of one write), not its empty "after".
     removed = [a for a in actions if " clean filter " in a]
     assert removed and all(": removed [{" in a or ": removed {" in a for a in removed), removed
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("a@", "Error: 'a@' is not an account (no domain after the @)"),
+        ("bob@sandbox.test,", "Error: 'bob@sandbox.test,' is not one account"),
+        ("", "Error: the ACCOUNT argument is empty"),
+    ],
+)
+@pytest.mark.parametrize("command", [["history"], ["baseline", "show"]])
+def test_an_account_argument_is_checked_as_other_commands_do(
+    sandbox: Sandbox, zcomp: Callable[..., Result], command: list[str], bad: str, says: str
+) -> None:
+    sandbox.stats.reset()
+    result = zcomp(*command, bad)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == says
+    assert not sandbox.stats.requests  # refused before Zimbra is asked anything
+
+
+def test_baseline_show_and_history_take_a_pasted_address(
+    no_wait: Services, zcomp: Callable[..., Result]
+) -> None:
+    lockdown_account(no_wait, ALICE, LockdownOptions())
+    assert ALICE in zcomp("history", f"Alice Smith <{ALICE}>").stdout
+    shown = zcomp("baseline", "show", f"<{ALICE}>")
+    assert shown.exit_code == 1, shown.output  # none recorded: said, not a Zimbra fault
+    assert shown.stderr == (
+        f"Error: no baseline recorded for {ALICE}: run `zcomp baseline capture {ALICE}`\n"
+    )

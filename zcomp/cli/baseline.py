@@ -7,7 +7,7 @@ import sys
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.options import accounts_options, json_option
+from zcomp.cli.options import accounts_options, clean_account_argument, json_option
 from zcomp.cli.runtime import Runtime
 from zcomp.exitcodes import ExitCode, UsageError
 
@@ -69,7 +69,7 @@ def capture(app: AppContext, accounts: list[str], everything: bool, accept_risky
 
 
 @baseline.command()
-@click.argument("account")
+@click.argument("account", callback=clean_account_argument)
 @json_option
 @pass_app
 def show(app: AppContext, account: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zcomp.cli.context import AppContext, pass_app
-from zcomp.cli.options import json_option
+from zcomp.cli.options import account_argument, json_option
 from zcomp.output import Output
 from zcomp.timestamps import stamp
 
@@ -118,6 +118,8 @@ def history(app: AppContext, account: str | None, limit: int) -> None:
     from zcomp.journal import Journal
 
     number = _incident(account)
+    if account is not None and number is None:
+        account = account_argument(account)  # as lockdown's: `a@` is refused, not looked up
     with Journal.open(app.settings.state_dir) as journal:
         found = load(journal, account, limit=limit, incident=number)
     out = app.output

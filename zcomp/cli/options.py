@@ -78,7 +78,7 @@ def _accounts(
     skip_invalid: bool,
     required: bool,
 ) -> list[str]:
-    accounts = [_argument(value) for value in given if value.strip()]
+    accounts = [account_argument(value) for value in given if value.strip()]
     if source is not None:
         accounts.extend(
             parse_account_lines(
@@ -93,9 +93,11 @@ def _accounts(
     return accounts
 
 
-def _argument(value: str) -> str:
+def account_argument(value: str) -> str:
     """An ACCOUNT argument, cleaned and checked as a --from line is: a pasted `Name <a@x>` is
     a@x, and `a@x,` or a name with a newline is refused before any account is touched."""
+    if not value.strip():
+        raise click.UsageError("the ACCOUNT argument is empty")
     try:
         return clean_account(value)
     except InvalidAccount as exc:
@@ -103,6 +105,13 @@ def _argument(value: str) -> str:
         if reason.startswith("longer than"):  # the value itself is too long to show
             reason = f"an ACCOUNT argument is {reason}"
         raise click.UsageError(reason) from None
+
+
+def clean_account_argument(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> str | None:
+    """Click callback for a command's one ACCOUNT argument (baseline show): account_argument."""
+    return None if value is None else account_argument(value)
 
 
 def _origin(source: IO[bytes]) -> str:
