@@ -75,6 +75,53 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     assert removed and all(": removed [{" in a or ": removed {" in a for a in removed), removed
 
 
+def test_history_finds_an_incident_as_restore_does(
+    sandbox: Sandbox, no_wait: Services, zcomp: Callable[..., Result]
+) -> None:
+    replay_attack(sandbox, ALICE)
+    key = lockdown_account(no_wait, ALICE, LockdownOptions()).incident
+    assert key is not None
+    lockdown_account(no_wait, "bob@sandbox.test", LockdownOptions())
+
+    for typed in (key, key.lower(), key[4:], key[4:8].lower(), f"INC {key[4:8]}"):
+        shown = zcomp("history", typed)
+        assert shown.exit_code == 0, (typed, shown.stderr)
+        incident, *actions = shown.stdout.splitlines()
+        assert incident.startswith(f"incident {key} account {ALICE} "), (typed, shown.stdout)
+        assert actions and all(f" incident {key} " in a for a in actions)
+
+    # An unknown incident is the same one line and exit 2 for both commands.
+    for typed in ("INC-ZZZZZZZZ", "inc-zz"):
+        told = zcomp("history", typed)
+        restore = zcomp("restore", typed)
+        assert (told.exit_code, restore.exit_code) == (2, 2), told.output
+        assert told.stdout == ""
+        assert len(told.stderr.splitlines()) == 1 and told.stderr.startswith("Error: ")
+        assert told.stderr == restore.stderr
+
+    # A bare word no incident starts with is an account's name, as before.
+    assert zcomp("history", "zzzz").exit_code == 0
+    assert zcomp("history", "alice").stdout.startswith(f"incident {key} account {ALICE} ")
+
+
+def test_a_bare_word_that_is_an_account_and_an_incident_prefix_asks_which(
+    no_wait: Services, zcomp: Callable[..., Result]
+) -> None:
+    journal = no_wait.journal
+    journal.start_incident("id-1", "dave@sandbox.test", reason="r", operator="o")
+    journal.start_incident("id-2", "bob@sandbox.test", reason="r", operator="o", key="INC-DAVE1234")
+
+    told = zcomp("history", "dave")
+
+    assert told.exit_code == 2 and told.stdout == ""
+    assert told.stderr == (
+        "Error: 'dave' is an account and the start of an incident's key: give the whole key "
+        "(INC-7K3MQ9XA) or the account's address\n"
+    )
+    assert "dave@sandbox.test" in zcomp("history", "dave@sandbox.test").stdout
+    assert "bob@sandbox.test" in zcomp("history", "INC-DAVE").stdout
+
+
 @pytest.mark.parametrize(
     ("bad", "says"),
     [

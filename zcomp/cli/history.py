@@ -98,13 +98,6 @@ def show_tables(out: Output, found: list[IncidentHistory], with_actions: bool) -
             out.report_table(["at", "step", "kind", "target", "status", "change"], rows, keep=(0,))
 
 
-def _incident(text: str | None) -> str | None:
-    """`history INC-7K3MQ9XA` (as every screen shows it) is that incident, not an account."""
-    if text and text.strip().upper().startswith("INC") and "@" not in text:
-        return text
-    return None
-
-
 @click.command()
 @click.argument("account", required=False)
 @click.option("--limit", type=click.IntRange(min=1, max=1_000_000), default=20, show_default=True)
@@ -113,15 +106,20 @@ def _incident(text: str | None) -> str | None:
 def history(app: AppContext, account: str | None, limit: int) -> None:
     """Incidents, newest first: one line each (id, account, state, started, closed, ticket).
     With ACCOUNT, also every action taken (time, step, kind, target, status, and what changed
-    or what was removed). --json: everything, values whole, one object per incident."""
+    or what was removed). ACCOUNT may be an incident instead, as restore takes it
+    (INC-7K3MQ9XA, 7k3mq9xa, its first 4 characters): an unknown INC-... is exit 2.
+    --json: everything, values whole, one object per incident."""
     from zcomp.core.history import history as load
+    from zcomp.core.history import named_incident
     from zcomp.journal import Journal
 
-    number = _incident(account)
-    if account is not None and number is None:
-        account = account_argument(account)  # as lockdown's: `a@` is refused, not looked up
+    if account is not None and "@" in account:
+        account = account_argument(account)  # refused before the journal is opened
     with Journal.open(app.settings.state_dir) as journal:
-        found = load(journal, account, limit=limit, incident=number)
+        incident = named_incident(journal, account) if account is not None else None
+        if account is not None and incident is None:
+            account = account_argument(account)
+        found = load(journal, account, limit=limit, incident=incident)
     out = app.output
     if app.json:
         for item in found:

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from zcomp.core.replies import iso
-from zcomp.journal import Action, Incident, Journal, JournalError
+from zcomp.exitcodes import UsageError
+from zcomp.journal import Action, AmbiguousIncident, Incident, IncidentNotFound, Journal
+from zcomp.journal.keys import LENGTH, normalise_key
 
 
 @dataclass
@@ -51,15 +53,58 @@ def history(
     account: str | None = None,
     *,
     limit: int = 100,
-    incident: int | str | None = None,
+    incident: Incident | None = None,
 ) -> list[IncidentHistory]:
-    """Newest incident first; `account` is a name (any case) or a zimbraId; `incident` one."""
+    """Newest incident first; `account` is a name (any case) or a zimbraId; `incident` one
+    (from named_incident)."""
     if incident is not None:
-        try:
-            found = journal.incident(incident)
-        except JournalError:
-            return []
-        return [IncidentHistory(found, journal.actions(found.id))]
+        return [IncidentHistory(incident, journal.actions(incident.id))]
     return [
         IncidentHistory(i, journal.actions(i.id)) for i in journal.incidents(account, limit=limit)
     ]
+
+
+def named_incident(journal: Journal, typed: str) -> Incident | None:
+    """The incident `typed` names, found as `zcomp restore` finds it (INC-7K3MQ9XA, 7k3mq9xa,
+    its first 4+ characters, INC000042 or 42), or None when it is an account's name.
+
+    Written as an incident (INC-..., or INC and its 8 characters or digits), it must be one:
+    an unknown or ambiguous one is a UsageError, as it is for restore. A bare word such as
+    `7k3m` or `dave` is an incident when one matches, else an account; when it is both, the
+    UsageError asks which.
+    """
+    text = typed.strip()
+    if "@" in text or not text:
+        return None
+    explicit = _written_as_incident(text)
+    if not explicit and not normalise_key(text):
+        return None
+    try:
+        found = journal.incident(text)
+    except IncidentNotFound as exc:
+        if explicit:
+            raise UsageError(exc.message) from None
+        return None
+    except AmbiguousIncident as exc:
+        if explicit or not journal.incidents(text, limit=1):
+            raise UsageError(exc.message) from None
+        raise UsageError(_both(text)) from None
+    if not explicit and journal.incidents(text, limit=1):
+        raise UsageError(_both(text))
+    return found
+
+
+def _both(text: str) -> str:
+    return (
+        f"{text!r} is an account and the start of an incident's key: give the whole key "
+        "(INC-7K3MQ9XA) or the account's address"
+    )
+
+
+def _written_as_incident(text: str) -> bool:
+    """INC-7K3M..., INC7K3MQ9XA, INC000042: not a bare name such as `incognito` or `inca`."""
+    upper = text.upper().replace(" ", "")
+    rest = upper.removeprefix("INC")
+    if rest == upper:
+        return False
+    return rest.startswith("-") or rest.isdigit() or len(rest) == LENGTH

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from zcomp.journal.codec import canonical_json
-from zcomp.journal.errors import IncidentOpenError, JournalError, SecretRefusedError
+from zcomp.journal.errors import (
+    AmbiguousIncident,
+    IncidentNotFound,
+    IncidentOpenError,
+    JournalError,
+    SecretRefusedError,
+)
 from zcomp.journal.model import (
     CLOSED,
     CONTAINED,
@@ -21,6 +27,7 @@ from zcomp.journal.model import (
 from zcomp.journal.store import Journal
 
 __all__ = [
+    "AmbiguousIncident",
     "CLOSED",
     "CONTAINED",
     "FAILED",
@@ -32,6 +39,7 @@ __all__ = [
     "Baseline",
     "Evidence",
     "Incident",
+    "IncidentNotFound",
     "IncidentOpenError",
     "Journal",
     "JournalError",

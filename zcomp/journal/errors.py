@@ -9,6 +9,15 @@ class JournalError(ZcompError):
     """The journal is missing, corrupt, unreadable, locked too long, or was asked the impossible."""
 
 
+class IncidentNotFound(JournalError):
+    """No incident of this journal is the one asked for (or what was typed is no key at all);
+    distinct from a journal that cannot answer, so a lookup may fall back to other readings."""
+
+
+class AmbiguousIncident(JournalError):
+    """A typed prefix matches several incidents of this journal."""
+
+
 class SecretRefusedError(JournalError):
     """A value looked like a secret (auth token, password field); it was not written."""
 

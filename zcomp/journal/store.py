@@ -19,7 +19,12 @@ from typing import Any
 from zcomp.journal import rows
 from zcomp.journal.codec import canonical_json, decode, encode, refuse_secrets, sha256_hex
 from zcomp.journal.connection import open_with_retry, sqlite_errors, write_transaction
-from zcomp.journal.errors import IncidentOpenError, JournalError
+from zcomp.journal.errors import (
+    AmbiguousIncident,
+    IncidentNotFound,
+    IncidentOpenError,
+    JournalError,
+)
 from zcomp.journal.files import DB_NAME, ensure_private_file, ensure_state_dir
 from zcomp.journal.keys import MIN_PREFIX, is_prefix, new_incident_key, normalise_key
 from zcomp.journal.model import (
@@ -146,7 +151,7 @@ class Journal:
         with self._reading() as conn:
             row = conn.execute(rows.INCIDENT_SELECT + " WHERE i.id = ?", (incident_id,)).fetchone()
         if row is None:
-            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+            raise IncidentNotFound(f"no incident {incident_id} in journal {self.path}")
         return rows.incident(row)
 
     def _number(self, incident: int | str) -> int:
@@ -156,7 +161,7 @@ class Journal:
     def _incident_by_key(self, typed: str) -> Incident:
         wanted = normalise_key(typed)
         if not wanted or (is_prefix(wanted) and len(wanted) < len("INC-") + MIN_PREFIX):
-            raise JournalError(
+            raise IncidentNotFound(
                 f"{typed!r} is not an incident: give its key (INC-7K3MQ9XA, or its first "
                 f"{MIN_PREFIX} characters)"
             )
@@ -168,9 +173,9 @@ class Journal:
                     (wanted + "%",),  # the alphabet has no % or _
                 ).fetchall()
         if len(found) > 1:
-            raise JournalError(f"{typed!r} matches several incidents: type more of it")
+            raise AmbiguousIncident(f"{typed!r} matches several incidents: type more of it")
         if not found:
-            raise JournalError(f"no incident {typed} in journal {self.path}")
+            raise IncidentNotFound(f"no incident {typed} in journal {self.path}")
         return rows.incident(found[0])
 
     def incidents(self, account: str | None = None, *, limit: int = 100) -> list[Incident]:
@@ -220,13 +225,13 @@ class Journal:
     def _require_not_closed(self, conn: sqlite3.Connection, incident_id: int) -> None:
         row = conn.execute("SELECT state FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         if row is None:
-            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+            raise IncidentNotFound(f"no incident {incident_id} in journal {self.path}")
         if row["state"] == CLOSED:
             raise JournalError(f"incident {incident_id} is already closed")
 
     def _require_incident(self, conn: sqlite3.Connection, incident_id: int) -> None:
         if conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)).fetchone() is None:
-            raise JournalError(f"no incident {incident_id} in journal {self.path}")
+            raise IncidentNotFound(f"no incident {incident_id} in journal {self.path}")
 
     # -- actions ---------------------------------------------------------------------------
 
