@@ -12,6 +12,7 @@ from click.testing import Result
 from zcomp.core.lockdown import LockdownOptions, lockdown_account
 from zcomp.core.services import Services
 from zcomp.core.unlock import UnlockOptions, unlock_account
+from zcomp.journal import ActionEntry
 from zcomp.sandbox import Sandbox, replay_attack
 
 ALICE = "alice@sandbox.test"
@@ -55,7 +56,7 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     lines = everyone.stdout.splitlines()  # the report is data: stdout
     assert len(lines) == 2, everyone.stdout  # one per incident, no actions, no table
     head = re.compile(
-        rf"incident {KEY} account \S+ state contained started {STAMP} closed - ticket \S+$"
+        rf"incident {KEY} account \S+ state contained started {STAMP} closed - ticket file {KEY}$"
     )
     assert all(head.match(line) for line in lines), lines
     assert not any(box in everyone.stdout for box in "│┃━─")
@@ -73,6 +74,29 @@ def test_history_off_terminal_is_one_line_per_incident_and_action(
     # A removed filter shows what was removed (the rules of one write), not its empty "after".
     removed = [a for a in actions if " clean filter " in a]
     assert removed and all(": removed [{" in a or ": removed {" in a for a in removed), removed
+    # The claim says whose it was and until when; no line ends in a dangling ": ".
+    (claim,) = [a for a in actions if " claim claim " in a]
+    assert re.search(rf'done: {{"description": "zcomp-claim \w+ until {STAMP} by ', claim), claim
+    assert not [line for line in one.stdout.splitlines() if line.rstrip().endswith(":")]
+
+
+def test_an_action_with_nothing_recorded_ends_at_its_status(
+    no_wait: Services, zcomp: Callable[..., Result]
+) -> None:
+    """A claim journaled by an older zcomp (no before, no after): no `done: ` with nothing."""
+    journal = no_wait.journal
+    incident = journal.start_incident("id-1", ALICE, reason="r", operator="o")
+    journal.record_actions(
+        incident.id, [ActionEntry("claim", "claim", ALICE, before=None, after=None, status="done")]
+    )
+    journal.set_ticket(incident.id, "file", incident.key, None)
+
+    shown = zcomp("history", ALICE)
+
+    assert shown.exit_code == 0, shown.stderr
+    head, action = shown.stdout.splitlines()
+    assert head.endswith(f" ticket file {incident.key}"), head
+    assert action.endswith(f" incident {incident.key} claim claim {ALICE} done"), action
 
 
 def test_history_finds_an_incident_as_restore_does(

@@ -50,7 +50,7 @@ def change(action: Action, limit: int) -> str:
 
 def incident_line(item: IncidentHistory) -> str:
     i = item.incident
-    ticket = f"{i.ticket_backend}:{i.ticket_id}" if i.ticket_id else "-"
+    ticket = f"{i.ticket_backend} {i.ticket_id}" if i.ticket_id else "-"  # as lockdown says it
     closed = when(i.closed_at) + (f" ({i.closed_how})" if i.closed_how else "")
     return (
         f"incident {i.key} account {i.account_name} state {i.state} started {when(i.started_at)} "
@@ -59,9 +59,10 @@ def incident_line(item: IncidentHistory) -> str:
 
 
 def action_line(incident_key: str, action: Action) -> str:
+    changed = change(action, _LINE)
     return (
         f"  {when(action.at)} incident {incident_key} {action.step} {action.kind} "
-        f"{action.target} {action.status}: {change(action, _LINE)}"
+        f"{action.target} {action.status}" + (f": {changed}" if changed else "")
     )
 
 

@@ -173,7 +173,8 @@ class Actor:
             kind="claim",
             target=account.name,
             before=None,
-            after=None,
+            # What history shows for it: who claimed the account, until when, from where.
+            after={CLAIM_ATTR: mine.value},
             plan="claim the account for this zcomp process",
             done="claimed the account",
             read=read,
