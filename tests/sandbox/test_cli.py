@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.sandbox.rawsoap import RawSoap
+from zcomp.credentials import read_password_file
 
 
 def _default_sigint() -> None:
@@ -97,3 +98,31 @@ def test_a_binary_admin_password_file_is_one_line_exit_2(tmp_path: Path) -> None
     assert res.returncode == 2, res.stderr
     assert res.stdout == ""
     assert res.stderr == f"Error: --admin-password-file {binary} is not UTF-8 text\n"
+
+
+def test_the_admin_password_file_reads_as_zcomps_password_file_does(tmp_path: Path) -> None:
+    """A file saved by a Windows editor (BOM) with a space in the password: the sandbox and
+    `zcomp --password-file` take the same password from it, so one file serves a rehearsal."""
+    secret = tmp_path / "pw"
+    secret.write_bytes("\ufeffs3cret pw \n".encode())
+    password = read_password_file(secret, warn=lambda _: None).reveal()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zcomp", "sandbox", "serve", "--port", "0", "--seed", "none"]
+        + ["--admin-password-file", str(secret)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("sandbox ready"), line
+        c = RawSoap(next(w for w in line.split() if w.startswith("http://")))
+        try:
+            assert c.admin_login(password=password)
+        finally:
+            c.close()
+    finally:
+        proc.kill()
+        proc.communicate()

@@ -100,12 +100,14 @@ def serve(
     edition: str,
 ) -> None:
     """Serve /service/admin/soap/ and /service/soap/ until Ctrl-C."""
+    from zcomp.credentials import password_text
     from zcomp.sandbox import Sandbox, SandboxOptions
 
     password = "sandbox"  # noqa: S105 - the documented sandbox default
     if admin_password_file is not None:
         try:
-            password = Path(admin_password_file).read_text(encoding="utf-8").strip()
+            # Read as zcomp's --password-file is (BOM, one newline off), so one file serves both.
+            password = password_text(Path(admin_password_file).read_text(encoding="utf-8"))
         except OSError as exc:
             _usage(f"cannot read --admin-password-file: {exc.strerror}")
         except UnicodeDecodeError:
