@@ -115,7 +115,7 @@ def test_history_finds_an_incident_as_restore_does(
         assert actions and all(f" incident {key} " in a for a in actions)
 
     # An unknown incident is the same one line and exit 2 for both commands.
-    for typed in ("INC-ZZZZZZZZ", "inc-zz"):
+    for typed in ("INC-ZZZZZZZZ", "inc-zz", "INC ZZZZ", "inczzzzzzzz"):
         told = zcomp("history", typed)
         restore = zcomp("restore", typed)
         assert (told.exit_code, restore.exit_code) == (2, 2), told.output

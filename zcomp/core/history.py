@@ -102,9 +102,9 @@ def _both(text: str) -> str:
 
 
 def _written_as_incident(text: str) -> bool:
-    """INC-7K3M..., INC7K3MQ9XA, INC000042: not a bare name such as `incognito` or `inca`."""
-    upper = text.upper().replace(" ", "")
-    rest = upper.removeprefix("INC")
-    if rest == upper:
+    """INC-7K3M..., INC 7K3M, INC7K3MQ9XA, INC000042: not a bare name such as `incognito`."""
+    upper = text.upper()
+    if not upper.startswith("INC"):
         return False
-    return rest.startswith("-") or rest.isdigit() or len(rest) == LENGTH
+    rest = upper[3:]
+    return rest[:1] in ("-", " ") or rest.isdigit() or len(rest) == LENGTH
