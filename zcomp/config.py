@@ -640,8 +640,11 @@ def load_settings(cli: CliValues, env: Mapping[str, str]) -> Settings:
     if parsed is not None:
         # Profile subtables replace the top-level subtable of the same backend, key by key.
         for scope in ("", profile or ""):
+            where = f"profiles.{scope}.tickets" if scope else "tickets"
             for name, sub in parsed.ticket_options.get(scope, {}).items():
                 ticket_options.setdefault(name, {}).update(sub)
+                for key in sub:  # config show names the file and table, as for other keys
+                    sources[f"tickets.{name}.{key}"] = f"file {parsed.path} [{where}.{name}]"
 
     if resolved["url"]:
         from zcomp.zimbra.urls import admin_url

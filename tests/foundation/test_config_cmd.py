@@ -100,3 +100,23 @@ def test_show_says_not_set_for_an_unset_path(invoke: Invoke) -> None:
     assert result.exit_code == 0, result.stderr
     assert "detect.geoip_db = (not set)    # default" in result.stdout.splitlines()
     assert not [line for line in result.stdout.splitlines() if " =  " in line]
+
+
+def test_show_names_the_file_and_table_of_a_ticket_backend_option(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[tickets.file]\ndirectory = "/srv/top"\n'
+        '[profiles.lab.tickets.file]\ndirectory = "/srv/lab"\n'
+    )
+    top = invoke("--config", str(config), "config", "show")
+    assert top.exit_code == 0, top.stderr
+    assert f"tickets.file.directory = /srv/top    # file {config} [tickets.file]" in top.stdout
+
+    lab = invoke("--json", "--config", str(config), "--profile", "lab", "config", "show")
+    assert lab.exit_code == 0, lab.stderr
+    assert json.loads(lab.stdout)["tickets.file.directory"] == {
+        "value": "/srv/lab",
+        "source": f"file {config} [profiles.lab.tickets.file]",
+    }

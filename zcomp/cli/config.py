@@ -113,8 +113,9 @@ def effective_values(settings: Settings, env: Mapping[str, str]) -> list[dict[st
     )
     for backend, options in sorted(settings.tickets.options.items()):
         for key, value in sorted(options.items()):
+            name = f"tickets.{backend}.{key}"
             rows.append(
-                {"key": f"tickets.{backend}.{key}", "value": _show(value), "source": "file"}
+                {"key": name, "value": _show(value), "source": settings.sources.get(name, "file")}
             )
     return rows
 
