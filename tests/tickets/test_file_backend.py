@@ -137,7 +137,9 @@ def test_config_errors_name_the_valid_choices(tmp_path: Path) -> None:
         make_backend("carrier-pigeon", {}, tmp_path)
     with pytest.raises(ConfigError, match=r"\[tickets.jira\] url: is required"):
         make_backend("jira", {}, tmp_path)  # named, and checked before anything is filed
-    with pytest.raises(ConfigError, match=r"\[tickets.file\] unknown option 'dir'") as caught:
+    with pytest.raises(
+        ConfigError, match=r"\[tickets.file\] unknown option 'dir' \(did you mean 'directory'\?\)"
+    ) as caught:
         make_backend("file", {"file": {"dir": "x"}}, tmp_path)
     assert caught.value.exit_code == ExitCode.USAGE
     with pytest.raises(ConfigError, match=r"directory: expected non-empty text"):

@@ -647,7 +647,7 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
         tmp_path, {**cloud, "project": "OPS", "ca_file": "/nonexistent/ca.pem"}
     ) == ("[tickets.jira] ca_file: /nonexistent/ca.pem is not a readable file")
     assert _config_error(tmp_path, {**cloud, "project": "OPS", "apitoken": "x"}).startswith(
-        "[tickets.jira] unknown option 'apitoken'"
+        "[tickets.jira] unknown option 'apitoken' (did you mean 'token'?)"
     )
 
 

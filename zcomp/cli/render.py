@@ -1,8 +1,9 @@
 """How playbook outcomes look.
 
-An account's result is the command's data: its line ("alice@x: contained (incident 3, ticket
-file INC000003)") and its details (what was removed or kept, the plan of a dry run, what was
-done, held mail, the evidence copy) go to stdout, and so does a batch's summary. For people,
+An account's result is the command's data: its line ("alice@x: contained (incident
+INC-7K3MQ9XA, ticket file INC-7K3MQ9XA)") and its details (what was removed or kept, the plan
+of a dry run, what was done, held mail, the evidence copy) go to stdout, and so does a batch's
+summary. For people,
 on stderr: warnings, the one-line explanation of an account that failed, step progress and
 the bar. --json: one object per account on stdout, nothing else there.
 """
@@ -18,8 +19,8 @@ from zcomp.output import Output
 
 
 def result_line(outcome: AccountOutcome) -> str:
-    """One line: `alice@x: contained (incident 3, ticket file INC000003)`; a failure names
-    its code: `ghost@x: failed (account.NO_SUCH_ACCOUNT)`."""
+    """One line: `alice@x: contained (incident INC-7K3MQ9XA, ticket file INC-7K3MQ9XA)`; a
+    failure names its code: `ghost@x: failed (account.NO_SUCH_ACCOUNT)`."""
     notes: list[str] = []
     if outcome.incident is not None:
         notes.append(f"incident {outcome.incident}")

@@ -212,7 +212,11 @@ class Options:
     def done(self) -> None:
         unknown = sorted(set(self.table) - self._known)
         if unknown:
-            valid = ", ".join(sorted(self._known))
+            from zcomp.config import did_you_mean
+
+            known = sorted(self._known)
+            hint = did_you_mean(unknown[0], known)
             raise ConfigError(
-                f"[tickets.{self.backend}] unknown option {unknown[0]!r} (valid: {valid})"
+                f"[tickets.{self.backend}] unknown option {unknown[0]!r}{hint} "
+                f"(valid: {', '.join(known)})"
             )
