@@ -3,9 +3,8 @@
 An account's result is the command's data: its line ("alice@x: contained (incident
 INC-7K3MQ9XA, ticket file INC-7K3MQ9XA)") and its details (what was removed or kept, the plan
 of a dry run, what was done, held mail, the evidence copy) go to stdout, and so does a batch's
-summary. For people,
-on stderr: warnings, the one-line explanation of an account that failed, step progress and
-the bar. --json: one object per account on stdout, nothing else there.
+summary. For people, on stderr: warnings, the one-line explanation of an account that failed,
+step progress and the bar. --json: one object per account on stdout, nothing else there.
 """
 
 from __future__ import annotations
