@@ -130,3 +130,22 @@ def test_a_lockdown_ticket_names_its_incident_once_in_the_title(
     key = json.loads(done.stdout.splitlines()[-1])["incident"]
     heading = (state_dir / "tickets" / f"zcomp-{key}.md").read_text().splitlines()[0]
     assert heading == f"# Compromised account {ALICE} locked (incident {key})"
+
+
+def test_a_lockdown_tickets_next_steps_are_the_help_desks_own(
+    invoke: Callable[..., Result], sandbox: Sandbox, state_dir: Path
+) -> None:
+    # The help desk reaches the owner; running zcomp is the mail admins' part, and the ticket
+    # says so. The attack queued one message: one, not "1 ... message(s) are".
+    replay_attack(sandbox, ALICE)
+    root = ["--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
+    done = invoke(*root, "--json", "lockdown", ALICE, env={"ZCOMP_PASSWORD": "sandbox"})
+    assert done.exit_code == 0, done.stderr
+    key = json.loads(done.stdout.splitlines()[-1])["incident"]
+    text = (state_dir / "tickets" / f"zcomp-{key}.md").read_text()
+    steps = text[text.index("## What the help desk must do next") :].splitlines()
+    zcomp_steps = [line for line in steps if "`zcomp " in line]
+    assert len(zcomp_steps) == 2
+    assert all("the mail admins" in line.lower() for line in zcomp_steps), zcomp_steps
+    [held] = [line for line in steps if "held on the MTA" in line]
+    assert "1 queued message is held" in held and "the mail admins unlock" in held

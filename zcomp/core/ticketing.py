@@ -49,10 +49,12 @@ def lockdown_ticket(
         f"Reach the owner of {account.name} by phone or in person, not by e-mail to this mailbox.",
         "Confirm their identity and find out how the password was disclosed "
         "(phishing link, reuse).",
-        "Ask whether they recognise what was removed (above); put back a false positive with "
-        f"`zcomp restore {incident_key}`, which lists each item with the option that restores it.",
-        f"Hand the account back with `zcomp unlock {account.name}` (not before {minutes} minutes "
-        "after the lockdown); the owner must then choose a new password at first login.",
+        "Ask whether they recognise what was removed (above). The mail admins put back a "
+        f"false positive: `zcomp restore {incident_key}` lists each item with the option that "
+        "restores it.",
+        "Once the owner is reached and confirmed, ask the mail admins to hand the account back "
+        f"(`zcomp unlock {account.name}`, not before {minutes} minutes after the lockdown); the "
+        "owner then chooses a new password at first login.",
     ]
     next_steps.append(
         "If spam from this address continues after the lockdown, it comes over an SMTP session "
@@ -60,9 +62,12 @@ def lockdown_ticket(
         "sender at the MTA."
     )
     if held_messages:
+        held = (
+            "1 queued message is" if held_messages == 1 else f"{held_messages} queued messages are"
+        )
         next_steps.append(
-            f"{held_messages} queued message(s) are held on the MTA: unlock with --delete-held"
-            " to drop the spam or --release-held if they were legitimate."
+            f"{held} held on the MTA: ask the owner whether they sent them; the mail admins "
+            "unlock with --delete-held to drop spam, or --release-held if they were legitimate."
         )
     for f in findings:
         if f.kind == "admin-forwarding" and f.risky and not f.remove:
