@@ -96,6 +96,34 @@ def test_ctrl_c_at_a_prompt_changes_nothing_and_says_so(
     assert_contained(sandbox.urls[0], ALICE, freemail)
 
 
+@pytest.mark.parametrize(
+    ("args", "keys"),
+    [
+        (["lockdown", *ELEVEN], b"10\r"),
+        (["lockdown", *ELEVEN], b"\x04"),
+        (["unlock", "--generate", *ELEVEN], b"eleven\r"),
+    ],
+    ids=["lockdown-wrong-count", "lockdown-ctrl-d", "unlock-wrong-count"],
+)
+def test_a_declined_confirmation_is_one_line_saying_nothing_changed(
+    sandbox: Sandbox, tmp_path: Path, args: list[str], keys: bytes
+) -> None:
+    """Not Click's bare "Aborted!" (exit 1): the confirmation was not given, as when there is
+    no terminal to ask on (exit 2), and nothing was changed."""
+    writes = len(sandbox.stats.writes)
+    argv = zcomp(sandbox.urls[0], *args, config=unlock_config(tmp_path))
+
+    screen = run_on_screen(argv, answers=[("to go on", keys)])
+
+    assert screen.exit_code == 2, screen.rows
+    assert b"Aborted" not in screen.raw, screen.rows
+    assert screen.lines[-1].startswith("Error: not confirmed ("), screen.rows
+    assert screen.lines[-1].endswith("): nothing was changed"), screen.rows
+    assert screen.lines[-2].startswith("About to "), screen.rows  # one line, after the prompt
+    no_trace(screen)
+    assert len(sandbox.stats.writes) == writes
+
+
 # ---------------------------------------------------------------------------- in a batch
 
 

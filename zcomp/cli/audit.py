@@ -47,18 +47,17 @@ def show_findings(output: Output, findings: list[Finding]) -> None:
 
 def confirm_changes(count: int, yes: bool) -> None:
     """Typed confirmation: the number of settings, as for a batch of accounts."""
+    from zcomp.cli.confirm import typed_confirmation
     from zcomp.credentials import stdin_is_terminal
 
     if yes:
         return
     if not stdin_is_terminal():
         raise UsageError(f"refusing to change {count} settings without confirmation: add --yes")
-    typed = click.prompt(
+    typed_confirmation(
         f"About to change {count} settings for every account they apply to. Type {count} to go on",
-        err=True,
+        count,
     )
-    if typed.strip() != str(count):
-        raise click.Abort()
 
 
 def show_outcome(output: Output, outcome: Outcome) -> None:
