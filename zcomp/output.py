@@ -374,13 +374,26 @@ class Output:
         except (AttributeError, ValueError):
             return False
 
+    def dumb_terminal(self) -> bool:
+        """TERM says the terminal understands no escape sequences: dumb, unknown, or no TERM at
+        all (`env -i`, a minimal cron or ssh environment), where rich would assume a capable
+        terminal and send colours and cursor moves. Windows consoles set no TERM, and rich
+        asks the console itself there."""
+        term = self._env.get("TERM", "").strip().lower()
+        if not term and sys.platform == "win32":
+            return False
+        return term in ("", "dumb", "unknown")
+
     def colour_enabled(self) -> bool:
-        return not (self.no_color or "NO_COLOR" in self._env) and self.stderr_is_terminal()
+        return (
+            not (self.no_color or "NO_COLOR" in self._env)
+            and self.stderr_is_terminal()
+            and not self.dumb_terminal()
+        )
 
     def interactive(self) -> bool:
         """A live progress bar is drawn only on a real, capable terminal."""
-        dumb = self._env.get("TERM", "") in ("dumb", "unknown")
-        return self.colour_enabled() and not dumb and not self.quiet
+        return self.colour_enabled() and not self.quiet
 
     @property
     def console(self) -> Console:
@@ -480,7 +493,7 @@ class Output:
             tty = bool(sys.stdout.isatty())
         except (AttributeError, ValueError):
             tty = False
-        return tty and self._env.get("TERM", "") not in ("dumb", "unknown")
+        return tty and not self.dumb_terminal()
 
     def report(self, text: str) -> None:
         """One line of the command's report: stdout, verbatim, even with --quiet."""

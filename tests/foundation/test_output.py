@@ -128,6 +128,7 @@ def test_colour_and_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     assert not Output(no_color=True, env={}).colour_enabled()
     assert not Output(env={"NO_COLOR": "1"}).interactive()
     assert not Output(env={"TERM": "dumb"}).interactive()
+    assert not Output(env={}).colour_enabled()  # no TERM at all (env -i): a dumb terminal
 
 
 def test_escape() -> None:

@@ -202,8 +202,15 @@ def test_ctrl_c_under_the_bar_leaves_no_bar_behind(
 
 @pytest.mark.parametrize(
     ("root", "env"),
-    [([], {"NO_COLOR": "1"}), (["--no-color"], {}), ([], {"TERM": "dumb"})],
-    ids=["NO_COLOR", "--no-color", "TERM=dumb"],
+    [
+        ([], {"NO_COLOR": "1"}),
+        (["--no-color"], {}),
+        ([], {"TERM": "dumb"}),
+        # `env -i`, a minimal cron or ssh environment: rich would assume a capable terminal.
+        ([], {"TERM": None, "COLORTERM": None}),
+        ([], {"TERM": ""}),
+    ],
+    ids=["NO_COLOR", "--no-color", "TERM=dumb", "no-TERM", "TERM-empty"],
 )
 def test_no_colour_means_no_escape_codes(
     sandbox: Sandbox, root: list[str], env: dict[str, str | None]
