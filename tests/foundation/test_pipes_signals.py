@@ -36,6 +36,7 @@ from tests.foundation.child import (
     zcomp,
 )
 from tests.lifecycle import envs
+from tests.reliability.proxy import Hold, LossyProxy
 from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE
 from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.core.report import Report
@@ -339,6 +340,51 @@ def test_a_second_signal_stops_the_accounts_at_their_next_step(
     assert code == 0, stderr
     for account in BATCH:
         assert_contained(sb.urls[0], account, freemail)
+
+
+CAROL, ERIN = "carol@sandbox.test", "erin@sandbox.test"
+
+
+def test_an_account_picked_up_just_before_the_signal_is_one_not_started_line(
+    sandbox: Sandbox, tmp_path: Path, state_dir: Path
+) -> None:
+    """Ctrl-C while Carol is being changed and Erin only looked up: Erin never starts
+    changing. She is one line, `not-started`, like any account not started: no error line
+    for an account nothing happened to, and the summary lists her as not started."""
+    freemail = plant(sandbox, [CAROL, ERIN])
+    changing = Hold("ModifyAccountRequest", body=sandbox.account(CAROL).id.encode())
+    looking = Hold("GetAccountRequest", body=ERIN.encode())
+    with LossyProxy(sandbox.urls[0]) as proxy:
+        proxy.hooks += [changing, looking]
+        config = workers_config(tmp_path, 2)
+        child = Child(zcomp(proxy.base_url, "lockdown", CAROL, ERIN, config=config))
+        try:
+            for hold in (changing, looking):
+                assert hold.reached.wait(30), "the accounts did not get that far"
+            child.signal(signal.SIGINT)
+            child.wait_for_stderr(STOPPING)  # Carol is being changed: she finishes first
+        finally:
+            changing.release()
+            looking.release()
+        code, stdout, stderr = child.finish()
+
+    assert code == 130, stderr
+    no_trace(stderr)
+    lines = stdout.splitlines()
+    assert f"{CAROL}: contained" in "\n".join(lines)
+    assert f"{ERIN}: not-started" in lines, stdout  # the line, and nothing more on it
+    # Not "Error: erin@...: stopped: not started (SIGINT)": nothing went wrong with her.
+    assert not [line for line in stderr.splitlines() if line.startswith("Error")], stderr
+    at = lines.index("summary: 2 accounts: 1 contained, 1 not-started")
+    [row] = [line for line in lines[at:] if ERIN in line]
+    assert row.split() == [ERIN, "not-started", "-"], row
+    assert stderr.rstrip().endswith(INTERRUPTED_MESSAGE)
+    assert_contained(sandbox.urls[0], CAROL, freemail)
+    assert_untouched(sandbox.urls[0], ERIN, freemail)
+    with Journal.open(state_dir) as journal:
+        [run] = journal.unfinished_runs()
+        assert run.results == {CAROL: "contained", ERIN: "not-started"}
+        assert [i.account_name for i in journal.incidents()] == [CAROL]
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)

@@ -413,11 +413,13 @@ class KillSwitch:
 
 class Hold:
     """Holds the first request naming `name` at `phase` until `release()`: the process that
-    sent it is then frozen mid-step (holding whatever it holds) for as long as the test needs."""
+    sent it is then frozen mid-step (holding whatever it holds) for as long as the test needs.
+    `body`: only a request whose body holds it (an account's name or id)."""
 
-    def __init__(self, name: str, phase: str = BEFORE) -> None:
+    def __init__(self, name: str, phase: str = BEFORE, *, body: bytes = b"") -> None:
         self.name = name
         self.phase = phase
+        self.body = body
         self.reached = threading.Event()
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -428,6 +430,8 @@ class Hold:
     def __call__(self, exchange: Exchange, phase: str) -> Verdict | None:
         with self._lock:
             if phase != self.phase or self.reached.is_set() or not exchange.has(self.name):
+                return None
+            if self.body not in exchange.body:
                 return None
             self.reached.set()
         self._released.wait(timeout=300)  # a guard against a test that forgot to release

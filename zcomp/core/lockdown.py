@@ -78,9 +78,6 @@ def lockdown_account(services: Services, name: str, options: LockdownOptions) ->
         except Busy as exc:
             if services.stop.requested:  # a signal while waiting: this account was not touched
                 outcome.result = Result.NOT_STARTED
-                outcome.error = Failure(
-                    "stopped", f"not started ({exc.message})", ExitCode.INTERRUPTED
-                )
                 break
             if options.wait and time.monotonic() < deadline:
                 services.event(name, f"waiting: {exc.message}")
@@ -503,8 +500,9 @@ class _Run:
     def stopped(self, exc: Stopped) -> None:
         outcome, state = self.outcome, self.state
         if state is None or state.incident_id is None:
+            # Never touched: the same outcome as an account the runner never started (no
+            # error: nothing went wrong with it; the run's own line says why it stopped).
             outcome.result = Result.NOT_STARTED
-            outcome.error = Failure("stopped", f"not started ({exc.why})", ExitCode.INTERRUPTED)
             return
         outcome.result = Result.STOPPED
         outcome.extra["done"] = list(state.done)

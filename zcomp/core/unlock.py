@@ -217,12 +217,15 @@ def unlock_account(services: Services, name: str, options: UnlockOptions) -> Acc
         outcome.result = Result.BUSY
         outcome.error = Failure("busy", exc.message, ExitCode.BUSY)
     except Stopped as exc:
-        outcome.result = Result.STOPPED if outcome.extra.get("done") else Result.NOT_STARTED
-        outcome.error = Failure(
-            "stopped",
-            f"stopped ({exc.why}) before {exc.step}: run the same command again",
-            ExitCode.INTERRUPTED,
-        )
+        if outcome.extra.get("done"):
+            outcome.result = Result.STOPPED
+            outcome.error = Failure(
+                "stopped",
+                f"stopped ({exc.why}) before {exc.step}: run the same command again",
+                ExitCode.INTERRUPTED,
+            )
+        else:  # never touched: as an account the runner never started, no error
+            outcome.result = Result.NOT_STARTED
     except ZcompError as exc:
         record_error(outcome, exc)
     finally:
