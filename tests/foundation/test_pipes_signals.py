@@ -7,6 +7,7 @@ raw SOAP and the journal is opened independently.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -36,8 +37,8 @@ from tests.foundation.child import (
     zcomp,
 )
 from tests.lifecycle import envs
-from tests.reliability.proxy import Hold, LossyProxy
-from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE
+from tests.reliability.proxy import BEFORE, Exchange, Hold, LossyProxy
+from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE, main
 from zcomp.core.outcome import AccountOutcome, Result
 from zcomp.core.report import Report
 from zcomp.core.runner import run_accounts
@@ -385,6 +386,77 @@ def test_an_account_picked_up_just_before_the_signal_is_one_not_started_line(
         [run] = journal.unfinished_runs()
         assert run.results == {CAROL: "contained", ERIN: "not-started"}
         assert [i.account_name for i in journal.incidents()] == [CAROL]
+
+
+class SignalAfter(io.TextIOWrapper):
+    """stdout as a file, sending `signum` to this process once `text` has been written: the
+    signal then arrives exactly between that line and the next, every run."""
+
+    def __init__(self, path: Path, text: str, signum: int) -> None:
+        super().__init__(path.open("ab"), encoding="utf-8", line_buffering=True)
+        self.text, self.signum, self.sent = text, signum, False
+
+    def write(self, s: str) -> int:
+        written = super().write(s)
+        if self.text in s and not self.sent:
+            self.flush()
+            self.sent = True
+            signal.raise_signal(self.signum)
+        return written
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_never_splits_an_accounts_lines(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    """`zcomp lockdown carol erin > log 2>&1`, the signal arriving right after Carol's result
+    line while Erin is being changed: its "stopping:" line comes after Carol's held-mail line,
+    not between the two lines of one account. (In this process: only here can the signal be
+    placed between two writes of the real rendering, every time.)"""
+    plant(sandbox, [CAROL, ERIN])
+    changing = Hold("ModifyAccountRequest", body=sandbox.account(ERIN).id.encode())
+    log = tmp_path / "log"
+    log.touch()
+    stdout = SignalAfter(log, f"{CAROL}: contained", signum)
+    stderr = log.open("a", encoding="utf-8", buffering=1)
+    monkeypatch.setenv("ZCOMP_PASSWORD", "sandbox")
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stderr", stderr)
+    carol = sandbox.account(CAROL).id.encode()
+
+    def carol_waits_for_erin(exchange: Exchange, phase: str) -> None:
+        # Carol's lines are written only once Erin is being changed.
+        if phase == BEFORE and exchange.has("ModifyAccountRequest") and carol in exchange.body:
+            changing.reached.wait(30)
+
+    def release_erin() -> None:
+        if changing.reached.wait(30):
+            wait_until(lambda: stdout.sent, "the signal")
+        changing.release()
+
+    with LossyProxy(sandbox.urls[0]) as proxy:
+        proxy.hooks += [changing, carol_waits_for_erin]
+        argv = zcomp(proxy.base_url, "lockdown", CAROL, ERIN, config=workers_config(tmp_path, 2))
+        release = threading.Thread(target=release_erin)
+        release.start()
+        try:
+            with pytest.raises(SystemExit) as ended:
+                main(argv[3:])  # after `python -c LAUNCH`
+        finally:
+            changing.release()
+            release.join(60)
+            stdout.close()
+            stderr.close()
+
+    output = log.read_text()
+    assert stdout.sent and changing.reached.is_set(), output
+    assert ended.value.code == 0, output  # both accounts were being changed: both finish
+    no_trace(output)
+    lines = output.splitlines()
+    first = lines.index(next(line for line in lines if line.startswith(f"{CAROL}: contained")))
+    assert lines[first + 1] == "  held 1 queued message(s)", output
+    [stopping] = [i for i, line in enumerate(lines) if STOPPING in line]
+    assert stopping > first + 1, output
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)

@@ -7,7 +7,9 @@ those accounts to stop at their next step. The third stops waiting for the run's
 (accounts in worker threads still reach their next step; see zcomp.core.runner).
 
 Results stream: each account's outcome is rendered, journaled and counted as it finishes, and
-then dropped; only the Report's counts and its short list of failures outlive it.
+then dropped; only the Report's counts and its short list of failures outlive it. An account's
+lines are written together: a signal arriving meanwhile is handled once they are all out (its
+"stopping:" line never lands between them, nor does its interruption cut them short).
 
 Output never stops a run that changes accounts: the admin asked for every account to be
 contained, and a closed stdout (`| head -1`) or a closed terminal says nothing about that, so
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from types import FrameType
 
 import click
@@ -70,7 +72,7 @@ def run_playbook(
         nullcontext(None) if single or not bar else app.output.progress(len(accounts), verb)
     )
     with (
-        stop_on_signals(stop, inline=inline),
+        stop_on_signals(stop, inline=inline, terminal=app.output.stderr_is_terminal()) as signals,
         Runtime(app, files_tickets=files_tickets) as runtime,
     ):
         if files_tickets:
@@ -105,9 +107,10 @@ def run_playbook(
                     return
                 shown.add(outcome.account)
                 seen.add(outcome)
-                render(outcome)
-                if reporter is not None:  # after the lines: the bar is drawn below them
-                    reporter.advance(f"{outcome.account} {outcome.result}")
+                with signals.deferred():
+                    render(outcome)
+                    if reporter is not None:  # after the lines: the bar is drawn below them
+                        reporter.advance(f"{outcome.account} {outcome.result}")
                 if not journaled and app.output.stdout_closed:
                     raise click.exceptions.Exit(0)  # read-only: the reader left, so do we
 
@@ -136,11 +139,61 @@ def run_playbook(
     return report
 
 
+class Deferral:
+    """Signals that arrive while an account's lines are being written wait for the last of
+    them. The handler and the lines are both in the main thread, so a flag and a list do."""
+
+    def __init__(self, react: Callable[[int, bool], None]) -> None:
+        self._react = react  # (signum, whether the row of its "^C" echo was ended)
+        self.active = False
+        self._pending: list[tuple[int, bool]] = []
+
+    def keep(self, signum: int, *, terminal: bool) -> None:
+        """From the handler, while lines are being written (`terminal`: to stderr's)."""
+        echo_ended = signum == signal.SIGINT and terminal
+        if echo_ended:
+            # The rest of the account's lines start on a row of their own, not after "^C".
+            end_echoed_row()
+        self._pending.append((signum, echo_ended))
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        if self.active:
+            yield
+            return
+        self.active = True
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            self.active = False
+            while self._pending:
+                signum, echo_ended = self._pending.pop(0)
+                if ok:
+                    self._react(signum, echo_ended)
+                    continue
+                # Already on the way out with another exception: the stop is requested all
+                # the same (the report says the run was stopped), without replacing it.
+                with suppress(KeyboardInterrupt):
+                    self._react(signum, echo_ended)
+
+
 @contextmanager
-def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP request `stop` for the duration of the run."""
+def stop_on_signals(
+    stop: StopRequest, *, inline: bool, terminal: bool = False
+) -> Iterator[Deferral]:
+    """SIGINT, SIGTERM and SIGHUP request `stop` for the duration of the run; the Deferral
+    holds them back while an account's lines are written. `terminal`: stderr is one, where
+    Ctrl-C's "^C" echo shares its rows."""
 
     def handle(signum: int, _frame: FrameType | None) -> None:
+        if deferral.active:
+            deferral.keep(signum, terminal=terminal)
+        else:
+            react(signum, False)
+
+    def react(signum: int, echo_ended: bool) -> None:
         name = signal.Signals(signum).name
         count = stop.request(name)
         changing = stop.changing
@@ -148,11 +201,10 @@ def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
             # Nothing is half-done: end now, as Ctrl-C always did. The accounts' lines come
             # before main's message: they start on a row of their own, not after the "^C"
             # echo (or a password prompt, which echoes nothing).
-            echo_ended = signum == signal.SIGINT
-            if echo_ended:
+            if signum == signal.SIGINT and not echo_ended:
                 end_echoed_row()
-            raise SignalInterrupt(name, echo_ended=echo_ended)
-        lead = after_echo(name)
+            raise SignalInterrupt(name, echo_ended=signum == signal.SIGINT)
+        lead = "" if echo_ended else after_echo(name)
         if count == 1:
             signal_line(
                 f"{lead}stopping: {changing} account(s) being changed will finish first; "
@@ -165,11 +217,12 @@ def stop_on_signals(stop: StopRequest, *, inline: bool) -> Iterator[None]:
             )
         elif not inline:
             # The workers still reach their next step before the run ends (zcomp.core.runner).
-            raise SignalInterrupt(name)
+            raise SignalInterrupt(name, echo_ended=echo_ended)
         else:
             # The account is changed in this very thread: an exception here could fall
             # between a change and its journal record. It stops at its next step.
             signal_line(f"{lead}still stopping: waiting for the current step to end")
 
+    deferral = Deferral(react)
     with signal_handlers(handle, stop_signals()):
-        yield
+        yield deferral
