@@ -405,16 +405,21 @@ class SignalAfter(io.TextIOWrapper):
         return written
 
 
+@pytest.mark.parametrize("erin", ["changing", "reading"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_never_splits_an_accounts_lines(
-    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, erin: str
 ) -> None:
     """`zcomp lockdown carol erin > log 2>&1`, the signal arriving right after Carol's result
-    line while Erin is being changed: its "stopping:" line comes after Carol's held-mail line,
-    not between the two lines of one account. (In this process: only here can the signal be
+    line. Erin being changed: the "stopping:" line comes after Carol's held-mail line, not
+    between the two lines of one account, and both finish. Erin only being read: the run
+    ends, but not before Carol's last line. (In this process: only here can the signal be
     placed between two writes of the real rendering, every time.)"""
     plant(sandbox, [CAROL, ERIN])
-    changing = Hold("ModifyAccountRequest", body=sandbox.account(ERIN).id.encode())
+    if erin == "changing":
+        held = Hold("ModifyAccountRequest", body=sandbox.account(ERIN).id.encode())
+    else:
+        held = Hold("GetAccountRequest", body=ERIN.encode())
     log = tmp_path / "log"
     log.touch()
     stdout = SignalAfter(log, f"{CAROL}: contained", signum)
@@ -425,17 +430,17 @@ def test_a_signal_never_splits_an_accounts_lines(
     carol = sandbox.account(CAROL).id.encode()
 
     def carol_waits_for_erin(exchange: Exchange, phase: str) -> None:
-        # Carol's lines are written only once Erin is being changed.
+        # Carol's lines are written only once Erin is where the test wants her.
         if phase == BEFORE and exchange.has("ModifyAccountRequest") and carol in exchange.body:
-            changing.reached.wait(30)
+            held.reached.wait(30)
 
     def release_erin() -> None:
-        if changing.reached.wait(30):
+        if held.reached.wait(30):
             wait_until(lambda: stdout.sent, "the signal")
-        changing.release()
+        held.release()
 
     with LossyProxy(sandbox.urls[0]) as proxy:
-        proxy.hooks += [changing, carol_waits_for_erin]
+        proxy.hooks += [held, carol_waits_for_erin]
         argv = zcomp(proxy.base_url, "lockdown", CAROL, ERIN, config=workers_config(tmp_path, 2))
         release = threading.Thread(target=release_erin)
         release.start()
@@ -443,20 +448,26 @@ def test_a_signal_never_splits_an_accounts_lines(
             with pytest.raises(SystemExit) as ended:
                 main(argv[3:])  # after `python -c LAUNCH`
         finally:
-            changing.release()
+            held.release()
             release.join(60)
             stdout.close()
             stderr.close()
 
     output = log.read_text()
-    assert stdout.sent and changing.reached.is_set(), output
-    assert ended.value.code == 0, output  # both accounts were being changed: both finish
+    assert stdout.sent and held.reached.is_set(), output
     no_trace(output)
     lines = output.splitlines()
     first = lines.index(next(line for line in lines if line.startswith(f"{CAROL}: contained")))
     assert lines[first + 1] == "  held 1 queued message(s)", output
-    [stopping] = [i for i, line in enumerate(lines) if STOPPING in line]
-    assert stopping > first + 1, output
+    if erin == "changing":
+        assert ended.value.code == 0, output  # both were being worked on: both finish
+        [stopping] = [i for i, line in enumerate(lines) if STOPPING in line]
+        assert stopping > first + 1, output
+    else:
+        assert ended.value.code == 130, output
+        assert STOPPING not in output
+        assert f"{ERIN}: not-started" in lines, output
+        assert lines[-1] == INTERRUPTED_MESSAGE, output
 
 
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
