@@ -172,7 +172,13 @@ def _require_identity(settings: Settings) -> tuple[str, str]:
 
 def prompt_password(settings: Settings, source: PasswordSource) -> Secret:
     admin, url = _require_identity(settings)
-    value = source.terminal.read_secret(f"Password for {admin} at {url}: ")
+    try:
+        value = source.terminal.read_secret(f"Password for {admin} at {url}: ")
+    except EOFError:
+        from zcomp.output import write_stderr
+
+        write_stderr("\n")  # Ctrl-D echoes nothing: the error starts on a row of its own
+        raise CredentialError("no password entered (Ctrl-D)") from None
     if not value:
         raise CredentialError("no password entered")
     return Secret(value)

@@ -124,6 +124,42 @@ def test_a_declined_confirmation_is_one_line_saying_nothing_changed(
     assert len(sandbox.stats.writes) == writes
 
 
+CTRL_D = b"\x04"
+
+
+@pytest.mark.parametrize(
+    ("args", "prompt", "code", "error"),
+    [
+        (["login"], "Password for", 3, "Error: no password entered (Ctrl-D)"),
+        (
+            ["unlock", ALICE],
+            "New temporary password for",
+            2,
+            f"Error: {ALICE}: usage: no new password entered (Ctrl-D): {ALICE} was not changed",
+        ),
+    ],
+    ids=["login", "unlock-password"],
+)
+def test_ctrl_d_at_a_password_prompt_is_one_line(
+    sandbox: Sandbox, tmp_path: Path, args: list[str], prompt: str, code: int, error: str
+) -> None:
+    """Ctrl-D (no password) was "unexpected EOFError" or an internal error, glued to the
+    prompt: now the line below the prompt says so, and nothing was changed."""
+    freemail = lock_down(sandbox, ALICE)
+    writes = len(sandbox.stats.writes)
+    env = {"ZCOMP_PASSWORD": None} if args[0] == "login" else {}
+    argv = zcomp(sandbox.urls[0], *args, config=unlock_config(tmp_path))
+
+    screen = run_on_screen(argv, answers=[(prompt, CTRL_D)], env=env)
+
+    assert screen.exit_code == code, screen.rows
+    assert screen.lines[-1] == error, screen.rows
+    assert b"EOFError" not in screen.raw, screen.rows
+    no_trace(screen)
+    assert len(sandbox.stats.writes) == writes
+    assert_contained(sandbox.urls[0], ALICE, freemail)
+
+
 # ---------------------------------------------------------------------------- in a batch
 
 

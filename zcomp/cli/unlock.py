@@ -72,8 +72,14 @@ def open_terminal() -> IO[str] | None:
 def prompt_password(account: str) -> Secret:
     """Typed twice, hidden; getpass prompts on the terminal itself (/dev/tty)."""
     for _ in range(3):
-        first = getpass.getpass(f"New temporary password for {account}: ")
-        second = getpass.getpass("Type it again: ")
+        try:
+            first = getpass.getpass(f"New temporary password for {account}: ")
+            second = getpass.getpass("Type it again: ")
+        except EOFError:
+            write_stderr("\n")  # Ctrl-D echoes nothing: the error starts on a row of its own
+            raise UsageError(
+                f"no new password entered (Ctrl-D): {account} was not changed"
+            ) from None
         if first == second:
             return Secret(first)
         write_stderr("The two entries differ; try again.\n")
