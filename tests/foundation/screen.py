@@ -16,7 +16,7 @@ import struct
 import subprocess
 import termios
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +68,15 @@ def run_on_screen(
     rows: int = 60,
     stdout: Path | None = None,
     timeout: float = 120,
-    answers: Sequence[tuple[str, bytes]] = (),
+    answers: Sequence[tuple[str, bytes | Callable[[], bytes]]] = (),
     env: Mapping[str, str | None] | None = None,
 ) -> Screen:
     """Run argv with stdin and stderr on a pty of cols x rows (its controlling terminal), and
     stdout too unless it goes to the file `stdout` (as in `zcomp ... > file`).
 
     `answers`: (text, keys) in order: once `text` has appeared on the terminal (after the
-    previous answer's text), `keys` are typed (b"\x03" is Ctrl-C). `env`: changes to the
+    previous answer's text), `keys` are typed (b"\x03" is Ctrl-C); a callable is called then
+    (to release a held request, say) and what it returns is typed. `env`: changes to the
     environment (None removes a variable)."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -105,7 +106,9 @@ def run_on_screen(
         raw, after = b"", 0
         for text, keys in answers:
             raw, after = _read_until(controller, raw, text.encode(), after, timeout)
-            os.write(controller, keys)
+            typed = keys() if callable(keys) else keys
+            if typed:
+                os.write(controller, typed)
         raw += _read_until_closed(controller, timeout)
         code = proc.wait(timeout=timeout)
     finally:

@@ -15,7 +15,8 @@ import pytest
 
 from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
 from tests.foundation.screen import Screen, run_on_screen
-from zcomp.cli.main import NOTHING_CHANGED_MESSAGE, UNLOCK_INTERRUPTED_MESSAGE
+from tests.reliability.proxy import Hold, LossyProxy
+from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE, UNLOCK_INTERRUPTED_MESSAGE
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 
@@ -193,6 +194,41 @@ def test_ctrl_c_at_the_second_accounts_password_prompt(
     with Journal.open(state_dir) as journal:
         [run] = journal.unfinished_runs()
     assert run.results == {ALICE: "unlocked", BOB: "not-started"}
+
+
+def test_ctrl_c_twice_stops_the_account_at_its_next_step_and_says_where(
+    sandbox: Sandbox, state_dir: Path
+) -> None:
+    """The first Ctrl-C lets the account being changed finish, the second stops it at its
+    next step: the screen says which step, in words that do not stutter ("stopped: stopped
+    (SIGINT) before cleaning" was the error line), and the journal agrees."""
+    replay_attack(sandbox, ALICE)
+    # Held while it is being locked, until both Ctrl-Cs have been answered.
+    contain = Hold("ModifyAccountRequest", body=sandbox.account(ALICE).id.encode())
+
+    def release() -> bytes:
+        contain.release()
+        return b""
+
+    with LossyProxy(sandbox.urls[0]) as proxy:
+        proxy.hooks.append(contain)
+        screen = run_on_screen(
+            zcomp(proxy.base_url, "lockdown", ALICE),
+            answers=[("containing", CTRL_C), ("stopping:", CTRL_C), ("next step", release)],
+        )
+
+    assert screen.exit_code == 130, screen.rows
+    no_trace(screen)
+    with Journal.open(state_dir) as journal:
+        [incident] = journal.incidents()
+    lines = screen.lines
+    assert f"{ALICE}: stopped (incident {incident.key})" in lines, lines
+    assert (
+        f"Error: {ALICE}: stopped: by SIGINT before cleaning; incident {incident.key} is "
+        f"{incident.state}: run the same command again to finish"
+    ) in lines, lines
+    assert incident.state == "locked-not-cleaned"
+    assert lines[-1] == INTERRUPTED_MESSAGE
 
 
 @pytest.fixture

@@ -509,7 +509,7 @@ class _Run:
         where = self.services.journal.incident(state.incident).state
         outcome.error = Failure(
             "stopped",
-            f"stopped ({exc.why}) before {exc.step}; incident {outcome.incident} is "
+            f"by {exc.why} before {exc.step}; incident {outcome.incident} is "
             f"{where}: run the same command again to finish",
             ExitCode.INTERRUPTED,
         )

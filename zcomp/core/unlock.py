@@ -221,7 +221,7 @@ def unlock_account(services: Services, name: str, options: UnlockOptions) -> Acc
             outcome.result = Result.STOPPED
             outcome.error = Failure(
                 "stopped",
-                f"stopped ({exc.why}) before {exc.step}: run the same command again",
+                f"by {exc.why} before {exc.step}: run the same command again",
                 ExitCode.INTERRUPTED,
             )
         else:  # never touched: as an account the runner never started, no error
