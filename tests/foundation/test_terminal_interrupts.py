@@ -161,6 +161,17 @@ def test_ctrl_d_at_a_password_prompt_is_one_line(
     assert_contained(sandbox.urls[0], ALICE, freemail)
 
 
+def test_ctrl_c_ends_a_watch_on_a_row_of_its_own(sandbox: Sandbox) -> None:
+    """ "watch ended" was glued to the terminal's "^C" echo ("^Cwatch ended")."""
+    argv = zcomp(sandbox.urls[0], "watch", "--interval", "1")
+
+    screen = run_on_screen(argv, answers=[("episode(s) open", CTRL_C)])
+
+    assert screen.exit_code == 0, screen.rows
+    assert screen.lines[-2:] == ["^C", "watch ended"], screen.rows
+    no_trace(screen)
+
+
 # ---------------------------------------------------------------------------- in a batch
 
 

@@ -14,6 +14,11 @@ from types import FrameType
 @contextmanager
 def stop_between_steps(stop: threading.Event) -> Iterator[None]:
     def handle(signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGINT:
+            # What is said next ("watch ended") starts on a row of its own, not after "^C".
+            from zcomp.output import end_echoed_row
+
+            end_echoed_row()
         stop.set()
 
     names = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
