@@ -16,7 +16,12 @@ import pytest
 from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
 from tests.foundation.screen import Screen, run_on_screen
 from tests.reliability.proxy import Hold, LossyProxy
-from zcomp.cli.main import INTERRUPTED_MESSAGE, NOTHING_CHANGED_MESSAGE, UNLOCK_INTERRUPTED_MESSAGE
+from zcomp.cli.main import (
+    DEMO_INTERRUPTED_MESSAGE,
+    INTERRUPTED_MESSAGE,
+    NOTHING_CHANGED_MESSAGE,
+    UNLOCK_INTERRUPTED_MESSAGE,
+)
 from zcomp.journal import Journal
 from zcomp.sandbox import Sandbox, SandboxOptions, replay_attack
 
@@ -169,6 +174,17 @@ def test_ctrl_c_ends_a_watch_on_a_row_of_its_own(sandbox: Sandbox) -> None:
 
     assert screen.exit_code == 0, screen.rows
     assert screen.lines[-2:] == ["^C", "watch ended"], screen.rows
+    no_trace(screen)
+
+
+def test_ctrl_c_in_the_demo_does_not_ask_to_resume_it() -> None:
+    """The demo's lockdown interrupted said "run the same command again to resume": but the
+    demo's sandbox is gone with it, and running it again starts afresh."""
+    screen = run_on_screen(zcomp(None, "demo"), answers=[("zcomp lockdown", CTRL_C)])
+
+    assert screen.exit_code == 130, screen.rows
+    assert screen.lines[-1] == DEMO_INTERRUPTED_MESSAGE, screen.rows
+    assert not any("resume" in line for line in screen.lines), screen.rows
     no_trace(screen)
 
 

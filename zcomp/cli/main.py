@@ -103,6 +103,11 @@ UNLOCK_INTERRUPTED_MESSAGE = (
     "already unlocked has no open incident left, and is refused)."
 )
 NOTHING_CHANGED_MESSAGE = "Interrupted before anything in Zimbra was changed."
+# The demo changes only its own sandbox, which ends with it: running it again starts afresh.
+DEMO_INTERRUPTED_MESSAGE = (
+    "Interrupted: the demo's sandbox ended with it; nothing outside it was changed "
+    "(zcomp demo starts afresh)."
+)
 
 
 def interrupted_message(command: str | None) -> str:
@@ -124,8 +129,12 @@ class Interrupted(ReportedError):
     def show(self, file: IO[Any] | None = None) -> None:
         from zcomp.core.stop import anything_changed
 
-        changed = anything_changed()
-        message = interrupted_message(self.command) if changed else NOTHING_CHANGED_MESSAGE
+        if self.command == "demo":
+            message = DEMO_INTERRUPTED_MESSAGE
+        elif anything_changed():
+            message = interrupted_message(self.command)
+        else:
+            message = NOTHING_CHANGED_MESSAGE
         lead = "" if self.echo_ended else after_echo(self.signal_name)
         _stderr(f"{lead}{message}\n")
 
