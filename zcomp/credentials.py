@@ -172,11 +172,12 @@ def _require_identity(settings: Settings) -> tuple[str, str]:
 
 def prompt_password(settings: Settings, source: PasswordSource) -> Secret:
     admin, url = _require_identity(settings)
-    try:
-        value = source.terminal.read_secret(f"Password for {admin} at {url}: ")
-    except EOFError:
-        from zcomp.output import write_stderr
+    from zcomp.output import prompt_open, write_stderr
 
+    try:
+        with prompt_open():
+            value = source.terminal.read_secret(f"Password for {admin} at {url}: ")
+    except EOFError:
         write_stderr("\n")  # Ctrl-D echoes nothing: the error starts on a row of its own
         raise CredentialError("no password entered (Ctrl-D)") from None
     if not value:

@@ -204,6 +204,33 @@ def signal_line(text: str) -> None:
         _mark_closed(stream, flush=False)
 
 
+# A prompt (a confirmation, a password) is waiting on its row, the cursor after it: a signal
+# that ends the run there must start its line on a row of its own. Only SIGINT's "^C" echo was
+# taken care of (end_echoed_row); SIGTERM and SIGHUP echo nothing.
+_prompt_open = False
+
+
+@contextmanager
+def prompt_open() -> Iterator[None]:
+    """Around a prompt whose answer ends its row (Enter echoes the newline)."""
+    global _prompt_open
+    _prompt_open = True
+    try:
+        yield
+    finally:
+        _prompt_open = False
+
+
+def end_prompt_row() -> bool:
+    """From a signal handler: end the row of an unanswered prompt, if one is open."""
+    global _prompt_open
+    if not _prompt_open:
+        return False
+    _prompt_open = False
+    signal_line("")
+    return True
+
+
 def end_echoed_row() -> None:
     """From a SIGINT handler: what is written next starts on a row of its own, not after the
     terminal's "^C" echo or an unanswered prompt. A live bar's row is erased instead (the

@@ -68,7 +68,7 @@ def run_on_screen(
     rows: int = 60,
     stdout: Path | None = None,
     timeout: float = 120,
-    answers: Sequence[tuple[str, bytes | Callable[[], bytes]]] = (),
+    answers: Sequence[tuple[str, bytes | Callable[[subprocess.Popen[bytes]], bytes]]] = (),
     env: Mapping[str, str | None] | None = None,
 ) -> Screen:
     """Run argv with stdin and stderr on a pty of cols x rows (its controlling terminal), and
@@ -76,8 +76,8 @@ def run_on_screen(
 
     `answers`: (text, keys) in order: once `text` has appeared on the terminal (after the
     previous answer's text), `keys` are typed (b"\x03" is Ctrl-C); a callable is called then
-    (to release a held request, say) and what it returns is typed. `env`: changes to the
-    environment (None removes a variable)."""
+    with the process (to release a held request, or signal it) and what it returns is typed.
+    `env`: changes to the environment (None removes a variable)."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     child = {**child_env(), "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
@@ -106,7 +106,7 @@ def run_on_screen(
         raw, after = b"", 0
         for text, keys in answers:
             raw, after = _read_until(controller, raw, text.encode(), after, timeout)
-            typed = keys() if callable(keys) else keys
+            typed = keys(proc) if callable(keys) else keys
             if typed:
                 os.write(controller, typed)
         raw += _read_until_closed(controller, timeout)

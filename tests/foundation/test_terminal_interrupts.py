@@ -7,6 +7,7 @@ end (pyte), the exit status, the sandbox (nothing written) and the journal.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,6 +189,40 @@ def test_ctrl_c_in_the_demo_does_not_ask_to_resume_it() -> None:
     no_trace(screen)
 
 
+def sigterm(proc: subprocess.Popen[bytes]) -> bytes:
+    proc.send_signal(signal.SIGTERM)  # `kill PID` from another shell: nothing is echoed
+    return b""
+
+
+@pytest.mark.parametrize(
+    ("args", "prompt"),
+    [
+        (["lockdown", *ELEVEN], "to go on"),
+        (["login"], "Password for"),
+        (["unlock", ALICE], "New temporary password for"),
+    ],
+    ids=["lockdown-confirm", "login", "unlock-password"],
+)
+def test_sigterm_at_a_prompt_says_so_below_it(
+    sandbox: Sandbox, tmp_path: Path, args: list[str], prompt: str
+) -> None:
+    """SIGTERM leaves no "^C" echo to end the prompt's row: the message was glued to it
+    ("... Type 11 to go on: Interrupted before anything in Zimbra was changed.")."""
+    lock_down(sandbox, ALICE)
+    writes = len(sandbox.stats.writes)
+    env = {"ZCOMP_PASSWORD": None} if args[0] == "login" else {}
+    argv = zcomp(sandbox.urls[0], *args, config=unlock_config(tmp_path))
+
+    screen = run_on_screen(argv, answers=[(prompt, sigterm)], env=env)
+
+    assert screen.exit_code == 130, screen.rows
+    assert screen.lines[-1] == NOTHING_CHANGED_MESSAGE, screen.rows
+    [asked] = [line for line in screen.lines if prompt in line]
+    assert asked.endswith(":"), screen.rows  # the prompt's row holds the prompt alone
+    no_trace(screen)
+    assert len(sandbox.stats.writes) == writes
+
+
 # ---------------------------------------------------------------------------- in a batch
 
 
@@ -233,7 +268,7 @@ def test_ctrl_c_twice_stops_the_account_at_its_next_step_and_says_where(
     # Held while it is being locked, until both Ctrl-Cs have been answered.
     contain = Hold("ModifyAccountRequest", body=sandbox.account(ALICE).id.encode())
 
-    def release() -> bytes:
+    def release(_proc: object) -> bytes:
         contain.release()
         return b""
 

@@ -6,7 +6,7 @@ import click
 
 from zcomp.credentials import stdin_is_terminal
 from zcomp.exitcodes import UsageError
-from zcomp.output import write_stderr
+from zcomp.output import prompt_open, write_stderr
 
 
 def confirm_batch(verb: str, count: int, threshold: int, yes: bool) -> None:
@@ -25,7 +25,8 @@ def typed_confirmation(question: str, count: int) -> None:
     given: as without a terminal to ask on, one usage line (exit 2) saying nothing was done,
     not Click's bare "Aborted!" (exit 1). Ctrl-C stays an interruption (zcomp.cli.main)."""
     try:
-        typed = click.prompt(question, err=True)
+        with prompt_open():
+            typed = click.prompt(question, err=True)
     except click.Abort as exc:
         if isinstance(exc.__context__, EOFError):
             write_stderr("\n")  # Ctrl-D echoes nothing: the line starts on a row of its own

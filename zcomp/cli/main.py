@@ -181,7 +181,10 @@ def signal_handlers(handler: SignalHandler, signals: Sequence[signal.Signals]) -
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    raise SignalInterrupt(signal.Signals(signum).name)
+    from zcomp.output import end_prompt_row
+
+    # A prompt left waiting: the message goes below it, not after it on its row.
+    raise SignalInterrupt(signal.Signals(signum).name, echo_ended=end_prompt_row())
 
 
 class LazyGroup(click.Group):

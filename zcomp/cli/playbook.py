@@ -41,7 +41,7 @@ from zcomp.core.report import Report
 from zcomp.core.runner import Work, run_accounts, runs_inline
 from zcomp.core.services import Services
 from zcomp.core.stop import StopRequest
-from zcomp.output import ProgressReporter, end_echoed_row, signal_line
+from zcomp.output import ProgressReporter, end_echoed_row, end_prompt_row, signal_line
 
 
 def run_playbook(
@@ -203,7 +203,10 @@ def stop_on_signals(
             # echo (or a password prompt, which echoes nothing).
             if signum == signal.SIGINT and not echo_ended:
                 end_echoed_row()
-            raise SignalInterrupt(name, echo_ended=signum == signal.SIGINT)
+                echo_ended = True
+            elif not echo_ended:
+                echo_ended = end_prompt_row()  # SIGTERM at a password prompt
+            raise SignalInterrupt(name, echo_ended=echo_ended)
         lead = "" if echo_ended else after_echo(name)
         if count == 1:
             signal_line(

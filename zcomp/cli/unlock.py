@@ -25,7 +25,7 @@ from zcomp.cli.render import show_outcome
 from zcomp.core.outcome import AccountOutcome
 from zcomp.credentials import password_text, stdin_is_terminal
 from zcomp.exitcodes import UsageError
-from zcomp.output import write_stderr
+from zcomp.output import prompt_open, write_stderr
 from zcomp.zimbra.model import Secret
 
 NO_TERMINAL = (
@@ -73,8 +73,10 @@ def prompt_password(account: str) -> Secret:
     """Typed twice, hidden; getpass prompts on the terminal itself (/dev/tty)."""
     for _ in range(3):
         try:
-            first = getpass.getpass(f"New temporary password for {account}: ")
-            second = getpass.getpass("Type it again: ")
+            with prompt_open():
+                first = getpass.getpass(f"New temporary password for {account}: ")
+            with prompt_open():
+                second = getpass.getpass("Type it again: ")
         except EOFError:
             write_stderr("\n")  # Ctrl-D echoes nothing: the error starts on a row of its own
             raise UsageError(
