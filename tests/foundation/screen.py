@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import pty
 import select
 import signal
@@ -61,6 +62,44 @@ def on_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+# read(2) by machine: a child blocked in it is waiting for what is typed.
+_READ_SYSCALL = {"x86_64": 0, "aarch64": 63, "riscv64": 63}
+
+Keys = bytes | Callable[[subprocess.Popen[bytes]], bytes]
+
+
+def at_prompt(keys: Keys) -> Callable[[subprocess.Popen[bytes]], bytes]:
+    """`keys` for a prompt, typed once the child is blocked reading the answer.
+
+    A signal (Ctrl-C, SIGTERM) that arrives after the prompt is written but before the read
+    starts is caught, and acted on only at the child's next Python instruction; the read that
+    follows is not interrupted, and waits for ever (CPython, any program). A person presses
+    Ctrl-C again; a test must not race it. What is typed is buffered by the terminal anyway.
+    """
+
+    def typed_when_reading(proc: subprocess.Popen[bytes]) -> bytes:
+        _wait_until_reading(proc.pid)
+        return keys(proc) if callable(keys) else keys
+
+    return typed_when_reading
+
+
+def _wait_until_reading(pid: int, timeout: float = 60) -> None:
+    number = _READ_SYSCALL.get(platform.machine())
+    if number is None:
+        return  # a machine this does not know: type at once, as before
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            return  # not readable here: type at once
+        if fields and fields[0] == str(number):
+            return
+        assert time.monotonic() < deadline, f"the child never waited for an answer: {fields}"
+        time.sleep(0.005)  # polling a condition, not waiting for a time to pass
+
+
 def run_on_screen(
     argv: list[str],
     *,
@@ -68,7 +107,7 @@ def run_on_screen(
     rows: int = 60,
     stdout: Path | None = None,
     timeout: float = 120,
-    answers: Sequence[tuple[str, bytes | Callable[[subprocess.Popen[bytes]], bytes]]] = (),
+    answers: Sequence[tuple[str, Keys]] = (),
     env: Mapping[str, str | None] | None = None,
 ) -> Screen:
     """Run argv with stdin and stderr on a pty of cols x rows (its controlling terminal), and

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.foundation.child import TRACES, assert_contained, child_env, zcomp
-from tests.foundation.screen import Screen, run_on_screen
+from tests.foundation.screen import Screen, at_prompt, run_on_screen
 from tests.reliability.proxy import Hold, LossyProxy
 from zcomp.cli.main import (
     DEMO_INTERRUPTED_MESSAGE,
@@ -62,12 +62,15 @@ ELEVEN = [f"user{i}@sandbox.test" for i in range(11)]
 @pytest.mark.parametrize(
     ("args", "answers"),
     [
-        (["lockdown", *ELEVEN], [("to go on", CTRL_C)]),
-        (["unlock", "--generate", *ELEVEN], [("to go on", CTRL_C)]),
-        (["unlock", ALICE], [("New temporary password for", CTRL_C)]),
-        (["unlock", ALICE], [("New temporary password for", PASSWORD), ("again", CTRL_C)]),
-        (["login"], [("Password for", CTRL_C)]),
-        (["restore", "INC-1", "--forwarding"], [("Password for", CTRL_C)]),
+        (["lockdown", *ELEVEN], [("to go on", at_prompt(CTRL_C))]),
+        (["unlock", "--generate", *ELEVEN], [("to go on", at_prompt(CTRL_C))]),
+        (["unlock", ALICE], [("New temporary password for", at_prompt(CTRL_C))]),
+        (
+            ["unlock", ALICE],
+            [("New temporary password for", PASSWORD), ("again", at_prompt(CTRL_C))],
+        ),
+        (["login"], [("Password for", at_prompt(CTRL_C))]),
+        (["restore", "INC-1", "--forwarding"], [("Password for", at_prompt(CTRL_C))]),
     ],
     ids=[
         "lockdown-confirm",
@@ -213,7 +216,7 @@ def test_sigterm_at_a_prompt_says_so_below_it(
     env = {"ZCOMP_PASSWORD": None} if args[0] == "login" else {}
     argv = zcomp(sandbox.urls[0], *args, config=unlock_config(tmp_path))
 
-    screen = run_on_screen(argv, answers=[(prompt, sigterm)], env=env)
+    screen = run_on_screen(argv, answers=[(prompt, at_prompt(sigterm))], env=env)
 
     assert screen.exit_code == 130, screen.rows
     assert screen.lines[-1] == NOTHING_CHANGED_MESSAGE, screen.rows
@@ -240,7 +243,7 @@ def test_ctrl_c_at_the_second_accounts_password_prompt(
         answers=[
             (f"New temporary password for {ALICE}", PASSWORD),
             ("again", PASSWORD),
-            (f"New temporary password for {BOB}", CTRL_C),
+            (f"New temporary password for {BOB}", at_prompt(CTRL_C)),
         ],
     )
 
@@ -313,11 +316,24 @@ def test_ctrl_c_under_the_bar_leaves_no_bar_behind(
         replay_attack(slow_sandbox, account)
     config = tmp_path / "config.toml"
     config.write_text(f"[lockdown]\nworkers = {workers}\n")
-    argv = zcomp(slow_sandbox.urls[0], "lockdown", *BATCH, config=config)
+    # The bar is drawn below the first account's lines; the second account is held at its
+    # first request until the "^C" has been echoed, so the bar is on the screen when the keys
+    # arrive however slow the machine (the 100 ms per request only makes the bar long-lived).
+    second = Hold("GetAccountRequest", body=BATCH[1].encode())
 
-    # The bar is drawn below the first account's lines; the next account takes a few round
-    # trips of 100 ms, so it is on the screen when the keys arrive.
-    screen = run_on_screen(argv, cols=60, answers=[(f"1/{len(BATCH)}", CTRL_C)])
+    def release(_proc: object) -> bytes:
+        second.release()
+        return b""
+
+    with LossyProxy(slow_sandbox.urls[0]) as proxy:
+        proxy.hooks.append(second)
+        argv = zcomp(proxy.base_url, "lockdown", *BATCH, config=config)
+        try:
+            screen = run_on_screen(
+                argv, cols=60, answers=[(f"1/{len(BATCH)}", CTRL_C), ("^C", release)]
+            )
+        finally:
+            second.release()
 
     assert screen.exit_code == 130, screen.rows
     no_trace(screen)
