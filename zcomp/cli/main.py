@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -412,7 +413,10 @@ def cli(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point (and `python -m zcomp`)."""
-    from zcomp.output import occupy_closed_streams
+    if sys.stdin is None or sys.stdout is None or sys.stderr is None:
+        # A stream closed before zcomp started (`>&-`); zcomp.output stays out of every
+        # other start-up (`zcomp --help`).
+        from zcomp.output import occupy_closed_streams
 
-    occupy_closed_streams()
+        occupy_closed_streams()
     cli.main(args=argv, prog_name="zcomp")
