@@ -148,4 +148,5 @@ def test_a_lockdown_tickets_next_steps_are_the_help_desks_own(
     assert len(zcomp_steps) == 2
     assert all("the mail admins" in line.lower() for line in zcomp_steps), zcomp_steps
     [held] = [line for line in steps if "held on the MTA" in line]
-    assert "1 queued message is held" in held and "the mail admins unlock" in held
+    assert "1 queued message is held" in held and "whether they sent it;" in held
+    assert "the mail admins unlock" in held

@@ -62,12 +62,12 @@ def lockdown_ticket(
         "sender at the MTA."
     )
     if held_messages:
-        held = (
-            "1 queued message is" if held_messages == 1 else f"{held_messages} queued messages are"
-        )
+        one = held_messages == 1
+        held = "1 queued message is" if one else f"{held_messages} queued messages are"
+        it, was = ("it", "it was") if one else ("them", "they were")
         next_steps.append(
-            f"{held} held on the MTA: ask the owner whether they sent them; the mail admins "
-            "unlock with --delete-held to drop spam, or --release-held if they were legitimate."
+            f"{held} held on the MTA: ask the owner whether they sent {it}; the mail admins "
+            f"unlock with --delete-held to drop spam, or --release-held if {was} legitimate."
         )
     for f in findings:
         if f.kind == "admin-forwarding" and f.risky and not f.remove:
