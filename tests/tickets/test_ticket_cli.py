@@ -123,12 +123,8 @@ def test_a_lockdown_ticket_names_its_incident_once_in_the_title(
 ) -> None:
     # The title already names the incident: it was prefixed "zcomp KEY: " again, so the file's
     # heading and every backend's subject carried the key twice.
-    replay_attack(sandbox, ALICE)
-    root = ["--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
-    done = invoke(*root, "--json", "lockdown", ALICE, env={"ZCOMP_PASSWORD": "sandbox"})
-    assert done.exit_code == 0, done.stderr
-    key = json.loads(done.stdout.splitlines()[-1])["incident"]
-    heading = (state_dir / "tickets" / f"zcomp-{key}.md").read_text().splitlines()[0]
+    key, text = _attacked_and_locked_down(invoke, sandbox, state_dir)
+    heading = text.splitlines()[0]
     assert heading == f"# Compromised account {ALICE} locked (incident {key})"
 
 
@@ -137,12 +133,7 @@ def test_a_lockdown_tickets_next_steps_are_the_help_desks_own(
 ) -> None:
     # The help desk reaches the owner; running zcomp is the mail admins' part, and the ticket
     # says so. The attack queued one message: one, not "1 ... message(s) are".
-    replay_attack(sandbox, ALICE)
-    root = ["--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
-    done = invoke(*root, "--json", "lockdown", ALICE, env={"ZCOMP_PASSWORD": "sandbox"})
-    assert done.exit_code == 0, done.stderr
-    key = json.loads(done.stdout.splitlines()[-1])["incident"]
-    text = (state_dir / "tickets" / f"zcomp-{key}.md").read_text()
+    _key, text = _attacked_and_locked_down(invoke, sandbox, state_dir)
     steps = text[text.index("## What the help desk must do next") :].splitlines()
     zcomp_steps = [line for line in steps if "`zcomp " in line]
     assert len(zcomp_steps) == 2
@@ -150,3 +141,15 @@ def test_a_lockdown_tickets_next_steps_are_the_help_desks_own(
     [held] = [line for line in steps if "held on the MTA" in line]
     assert "1 queued message is held" in held and "whether they sent it;" in held
     assert "the mail admins unlock" in held
+
+
+def _attacked_and_locked_down(
+    invoke: Callable[..., Result], sandbox: Sandbox, state_dir: Path
+) -> tuple[str, str]:
+    """Alice attacked, then locked down by the CLI: the incident's key and its file ticket."""
+    replay_attack(sandbox, ALICE)
+    root = ["--url", sandbox.admin_url, "--admin", "admin@sandbox.test"]
+    done = invoke(*root, "--json", "lockdown", ALICE, env={"ZCOMP_PASSWORD": "sandbox"})
+    assert done.exit_code == 0, done.stderr
+    key: str = json.loads(done.stdout.splitlines()[-1])["incident"]
+    return key, (state_dir / "tickets" / f"zcomp-{key}.md").read_text()
