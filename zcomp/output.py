@@ -193,8 +193,12 @@ def signal_line(text: str) -> None:
         return
     if is_closed(stream):
         return
-    lead = _ERASE_ROW if _bar_on_screen else ""
-    data = (lead + text + "\n").encode(getattr(stream, "encoding", None) or "utf-8", "replace")
+    _write_fd(stream, fd, (_ERASE_ROW if _bar_on_screen else "") + text + "\n")
+
+
+def _write_fd(stream: Any, fd: int, text: str) -> None:
+    """All of `text` to `stream`'s descriptor, past its buffer; a reader gone closes it."""
+    data = text.encode(getattr(stream, "encoding", None) or "utf-8", "replace")
     try:
         while data:
             data = data[os.write(fd, data) :]
@@ -241,12 +245,7 @@ def end_echoed_row() -> None:
     stream = sys.stderr
     fd = _fileno(stream)
     if fd is not None and not is_closed(stream):
-        try:
-            os.write(fd, _ERASE_ROW.encode())
-        except OSError as exc:
-            if exc.errno not in _GONE:
-                raise
-            _mark_closed(stream, flush=False)
+        _write_fd(stream, fd, _ERASE_ROW)
 
 
 def write_stdout(text: str) -> None:
@@ -411,12 +410,12 @@ class Output:
             return False
         return term in ("", "dumb", "unknown")
 
+    def colour_allowed(self) -> bool:
+        """Neither --no-color, NO_COLOR nor a dumb terminal forbids escape codes."""
+        return not (self.no_color or "NO_COLOR" in self._env) and not self.dumb_terminal()
+
     def colour_enabled(self) -> bool:
-        return (
-            not (self.no_color or "NO_COLOR" in self._env)
-            and self.stderr_is_terminal()
-            and not self.dumb_terminal()
-        )
+        return self.colour_allowed() and self.stderr_is_terminal()
 
     def interactive(self) -> bool:
         """A live progress bar is drawn only on a real, capable terminal."""
@@ -541,7 +540,7 @@ class Output:
         columns = [visible(str(c)) for c in columns]
         cells = [[visible(_plain(c)) if c is not None else "" for c in row] for row in rows]
         with self._writing(stdout=True):
-            styled = not (self.no_color or "NO_COLOR" in self._env)
+            styled = self.colour_allowed()
             if self.stdout_interactive() and _table_on_stdout(columns, cells, keep, styled):
                 return
             widths = [

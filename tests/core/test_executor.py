@@ -223,10 +223,7 @@ def test_a_claim_that_cannot_be_written_never_stops_containment(
     sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
-    services.settings = dataclasses.replace(
-        services.settings,
-        lockdown=dataclasses.replace(services.settings.lockdown, retry_budget=1.0),
-    )
+    _refusals_settle_fast(services)
 
     def refuse_claims(exchange: Exchange, at: str) -> Verdict | None:
         # Zimbra refuses the claim, and only the claim (as for an admin without the right to
@@ -249,10 +246,7 @@ def test_a_password_history_zimbra_refuses_never_keeps_the_account_unlocked(
     sandbox: Sandbox, proxy: LossyProxy, services: Services
 ) -> None:
     replay_attack(sandbox, ALICE)
-    services.settings = dataclasses.replace(
-        services.settings,
-        lockdown=dataclasses.replace(services.settings.lockdown, retry_budget=1.0),
-    )
+    _refusals_settle_fast(services)
     validity = sandbox.account(ALICE).first("zimbraAuthTokenValidityValue")
 
     def refuse_history(exchange: Exchange, at: str) -> Verdict | None:
@@ -277,3 +271,11 @@ def test_a_password_history_zimbra_refuses_never_keeps_the_account_unlocked(
     kinds = {a.kind: a.status for a in services.journal.actions(outcome.incident or "")}
     assert kinds["account-status"] == "done" and kinds["password"] == "done"
     assert kinds["password-history"] == "failed"
+
+
+def _refusals_settle_fast(services: Services) -> None:
+    """A refusal is final, but the budget bounds how long its read-backs are waited for."""
+    services.settings = dataclasses.replace(
+        services.settings,
+        lockdown=dataclasses.replace(services.settings.lockdown, retry_budget=1.0),
+    )

@@ -19,32 +19,8 @@ def _default_sigint() -> None:
 
 
 def test_serve_ready_line_and_interrupt() -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zcomp",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--servers",
-            "2",
-            "--seed",
-            "none",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # A test run started in the background inherits SIGINT ignored, and Python then keeps
-        # it ignored: give the child the default, as a terminal would.
-        preexec_fn=_default_sigint,
-    )
+    proc, url = _serve("--servers", "2")
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("sandbox ready"), line
-        url = next(w for w in line.split() if w.startswith("http://"))
         c = RawSoap(url)
         try:
             assert c.admin_login()
@@ -106,19 +82,9 @@ def test_the_admin_password_file_reads_as_zcomps_password_file_does(tmp_path: Pa
     secret = tmp_path / "pw"
     secret.write_bytes("\ufeffs3cret pw \n".encode())
     password = read_password_file(secret, warn=lambda _: None).reveal()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "zcomp", "sandbox", "serve", "--port", "0", "--seed", "none"]
-        + ["--admin-password-file", str(secret)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_default_sigint,
-    )
+    proc, url = _serve("--admin-password-file", str(secret))
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("sandbox ready"), line
-        c = RawSoap(next(w for w in line.split() if w.startswith("http://")))
+        c = RawSoap(url)
         try:
             assert c.admin_login(password=password)
         finally:
@@ -126,3 +92,24 @@ def test_the_admin_password_file_reads_as_zcomps_password_file_does(tmp_path: Pa
     finally:
         proc.kill()
         proc.communicate()
+
+
+def _serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """`zcomp sandbox serve --port 0 --seed none ARGS` started, and its first server's URL from
+    the ready line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zcomp", "sandbox", "serve", "--port", "0", "--seed", "none", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A test run started in the background inherits SIGINT ignored, and Python then keeps
+        # it ignored: give the child the default, as a terminal would.
+        preexec_fn=_default_sigint,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("sandbox ready"):
+        proc.kill()
+        proc.communicate()
+    assert line.startswith("sandbox ready"), line
+    return proc, next(w for w in line.split() if w.startswith("http://"))
